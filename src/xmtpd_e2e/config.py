@@ -1,0 +1,72 @@
+"""Settings for one run, shared by the CLI, the runner, the pytest plugin and the environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["Images", "RunConfig", "UPSTREAM_IMAGES", "LOCAL_IMAGES", "default_home", "XMTPD_VERSION"]
+
+XMTPD_VERSION = "v1.3.0"
+TOXIPROXY_VERSION = "v2.12.0"
+ANVIL_VERSION = "1.7.1"
+CONTRACTS_VERSION = "v2026.02.10-1"
+
+
+@dataclass(frozen=True)
+class Images:
+    """Container images for the docker runtime (pinned: upstream's ``:latest`` drifts)."""
+
+    xmtpd: str
+    gateway: str
+    chain: str
+    cli: str
+    toxiproxy: str
+    redis: str
+
+
+UPSTREAM_IMAGES = Images(
+    xmtpd=f"ghcr.io/xmtp/xmtpd:{XMTPD_VERSION}",
+    gateway=f"ghcr.io/xmtp/xmtpd-gateway:{XMTPD_VERSION}",
+    chain=f"ghcr.io/xmtp/contracts:{CONTRACTS_VERSION}",
+    cli=f"ghcr.io/xmtp/xmtpd-cli:{XMTPD_VERSION}",
+    toxiproxy="ghcr.io/shopify/toxiproxy:2.12.0",
+    redis="redis:7-alpine",
+)
+
+LOCAL_IMAGE_PREFIX = "xmtpd-e2e-local"
+LOCAL_IMAGES = Images(
+    xmtpd=f"{LOCAL_IMAGE_PREFIX}/xmtpd:{XMTPD_VERSION}",
+    gateway=f"{LOCAL_IMAGE_PREFIX}/xmtpd-gateway:{XMTPD_VERSION}",
+    chain=f"{LOCAL_IMAGE_PREFIX}/contracts:{CONTRACTS_VERSION}",
+    cli=f"{LOCAL_IMAGE_PREFIX}/xmtpd-cli:{XMTPD_VERSION}",
+    toxiproxy=f"{LOCAL_IMAGE_PREFIX}/toxiproxy:2.12.0",
+    redis=f"{LOCAL_IMAGE_PREFIX}/redis:7",
+)
+
+
+def default_home() -> Path:
+    """Where installed binaries, the Postgres cluster, dockerd's log and run state live."""
+    configured = os.environ.get("XMTPD_E2E_HOME")
+    if configured:
+        return Path(configured)
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "xmtpd-e2e"
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """What a user chose for this run; every field has a CLI flag and an ``XMTPD_E2E_*`` variable."""
+
+    runtime: str = "auto"  # auto | docker | local
+    images: Images = UPSTREAM_IMAGES
+    xmtpd_bin: Path | None = None
+    gateway_bin: Path | None = None
+    postgres_dsn: str = "postgres://postgres:xmtp@127.0.0.1:8765/postgres?sslmode=disable"
+    home: Path = field(default_factory=default_home)
+    artifacts_dir: Path = Path("artifacts")
+    artifacts_always: bool = False
+    scenario_timeout: float = 900.0
+    log_level: str = "info"
+    log_encoding: str = "console"
+    xmtpd_version: str = XMTPD_VERSION

@@ -1,0 +1,132 @@
+"""The run's state file: every resource a run creates, recorded before it exists.
+
+Why: a run killed with SIGKILL cannot tear itself down.  Because each runtime records a
+container, network, process group, database or directory here *before* creating it, ``xmtpd-e2e
+cleanup`` can later remove exactly what that run left behind, without touching other runs.
+
+One JSON file per run: ``<home>/runs/<run_id>.json``.  Writes are atomic (write + rename) and
+guarded by a lock, since services start from several threads.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["RunState", "Resource", "new_run_id", "RESOURCE_KINDS"]
+
+RESOURCE_KINDS = ("container", "network", "process", "database", "directory")
+
+
+def new_run_id() -> str:
+    """Short, lower-case, DB-name-safe and unique enough for concurrent runs on one machine."""
+    return "r" + secrets.token_hex(4)
+
+
+@dataclass(frozen=True)
+class Resource:
+    kind: str
+    ident: str
+    details: dict[str, Any]
+
+
+class RunState:
+    """Recorded resources of one run (see module docstring)."""
+
+    def __init__(self, path: Path, run_id: str, data: dict[str, Any]) -> None:
+        self.path = path
+        self.run_id = run_id
+        self._data = data
+        self._lock = threading.Lock()
+
+    # -- construction ----------------------------------------------------------------------
+    @staticmethod
+    def directory(home: Path) -> Path:
+        return home / "runs"
+
+    @classmethod
+    def create(cls, home: Path, run_id: str | None = None) -> RunState:
+        run_id = run_id or new_run_id()
+        path = cls.directory(home) / f"{run_id}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = {
+            "run_id": run_id,
+            "pid": os.getpid(),
+            "started_at": time.time(),
+            "resources": [],
+        }
+        state = cls(path, run_id, data)
+        state._save()
+        return state
+
+    @classmethod
+    def load(cls, path: Path) -> RunState:
+        data = json.loads(path.read_text())
+        return cls(path, str(data["run_id"]), data)
+
+    @classmethod
+    def all(cls, home: Path) -> list[RunState]:
+        directory = cls.directory(home)
+        if not directory.is_dir():
+            return []
+        states = []
+        for path in sorted(directory.glob("*.json")):
+            try:
+                states.append(cls.load(path))
+            except (OSError, ValueError, KeyError):
+                continue
+        return states
+
+    # -- recording -------------------------------------------------------------------------
+    def record(self, kind: str, ident: str, **details: Any) -> None:
+        if kind not in RESOURCE_KINDS:
+            raise ValueError(f"unknown resource kind {kind!r}")
+        with self._lock:
+            resources = self._data["resources"]
+            resources[:] = [r for r in resources if not (r["kind"] == kind and r["ident"] == ident)]
+            resources.append({"kind": kind, "ident": ident, "details": details})
+            self._save()
+
+    def forget(self, kind: str, ident: str) -> None:
+        with self._lock:
+            resources = self._data["resources"]
+            resources[:] = [r for r in resources if not (r["kind"] == kind and r["ident"] == ident)]
+            self._save()
+
+    def resources(self, kind: str | None = None) -> list[Resource]:
+        with self._lock:
+            return [
+                Resource(r["kind"], r["ident"], dict(r.get("details", {})))
+                for r in self._data["resources"]
+                if kind is None or r["kind"] == kind
+            ]
+
+    # -- ownership -------------------------------------------------------------------------
+    @property
+    def pid(self) -> int:
+        return int(self._data["pid"])
+
+    def owner_alive(self) -> bool:
+        """True while the process that started the run still exists."""
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
+    def remove_file(self) -> None:
+        with self._lock:
+            self.path.unlink(missing_ok=True)
+
+    def _save(self) -> None:
+        tmp = self.path.with_suffix(f".tmp{os.getpid()}.{threading.get_ident()}")
+        tmp.write_text(json.dumps(self._data, indent=2, sort_keys=True))
+        os.replace(tmp, self.path)

@@ -1,0 +1,139 @@
+"""The runtime interface: what the services layer needs from "something that runs services".
+
+Two implementations exist: :mod:`xmtpd_e2e.runtime.docker` (containers on a per-environment
+network, upstream parity) and :mod:`xmtpd_e2e.runtime.local` (host processes on loopback ports).
+Everything above this module -- services, handles, scenarios -- talks only to :class:`Runtime`,
+so a scenario cannot tell which one runs it.
+
+Addressing is the one place where the two differ, and it is made explicit:
+
+* :meth:`Runtime.listen_port` -- the port a service should bind *inside its own network
+  namespace*.  Docker: the well-known port (5050, 8545, ...), since every container has its own
+  namespace.  Local: a free loopback port, since all processes share the host's.
+* :meth:`Runtime.internal_address` -- ``host:port`` at which *other services* reach it
+  (``node-100:5050`` vs ``127.0.0.1:41234``).
+* :meth:`RunningService.host_address` -- ``host:port`` at which *the framework* (on the host)
+  reaches it (a host-mapped port vs the same loopback port).
+* :attr:`Runtime.host_gateway` -- the name under which services reach services on the host
+  (Postgres): ``host.docker.internal`` vs ``127.0.0.1``.
+"""
+
+from __future__ import annotations
+
+import abc
+import enum
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = [
+    "ServiceSpec",
+    "RunningService",
+    "Runtime",
+    "ServiceState",
+    "ReadyCheck",
+]
+
+
+class ServiceState(enum.Enum):
+    RUNNING = "running"
+    STOPPED = "stopped"
+    EXITED = "exited"  # stopped by itself (crash or normal exit)
+
+
+ReadyCheck = Callable[["RunningService"], bool]
+"""Extra readiness probe run after the log line appeared (e.g. a gRPC health check)."""
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """Everything needed to start one service on either runtime.
+
+    ``local_argv[0]`` is a *logical executable name* (``replication``, ``gateway``, ``anvil``,
+    ``toxiproxy-server``, ``redis-server``) the local runtime resolves to a path; ``image`` and
+    ``container_command`` are what the docker runtime uses (``None`` = the image's own command).
+    ``ports`` are the ports the service listens on, as returned by :meth:`Runtime.listen_port`;
+    the docker runtime publishes them on random host ports.
+    """
+
+    name: str
+    role: str
+    image: str
+    local_argv: tuple[str, ...]
+    container_command: tuple[str, ...] | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+    ports: tuple[int, ...] = ()
+    ready_log: str | None = None
+    ready_check: ReadyCheck | None = None
+    ready_timeout: float = 120.0
+    files: Mapping[str, Path] = field(default_factory=dict)
+    """Container path -> host file to make available (docker: copied in; local: unused)."""
+
+
+class RunningService(abc.ABC):
+    """A started service.  Survives stop/start: the same object is restarted in place."""
+
+    spec: ServiceSpec
+
+    @abc.abstractmethod
+    def host_address(self, port: int) -> tuple[str, int]:
+        """Where the framework on the host reaches ``port`` of this service."""
+
+    @abc.abstractmethod
+    def state(self) -> ServiceState: ...
+
+    @abc.abstractmethod
+    def logs(self) -> str:
+        """Everything the service printed so far (stdout and stderr), across restarts."""
+
+    @abc.abstractmethod
+    def stop(self, *, graceful: bool = True, timeout: float = 10.0) -> None:
+        """Stop it; ``graceful=False`` is SIGKILL (a crash, as far as the service can tell)."""
+
+    @abc.abstractmethod
+    def start(self) -> None:
+        """Start it again with the same spec, identity and data; waits for readiness."""
+
+    def host_url(self, port: int, scheme: str = "http") -> str:
+        host, mapped = self.host_address(port)
+        return f"{scheme}://{host}:{mapped}"
+
+
+class Runtime(abc.ABC):
+    """Starts services for one environment and removes all of them on :meth:`close`."""
+
+    name: str
+    run_id: str
+    env_id: str
+    log_dir: Path
+
+    @property
+    @abc.abstractmethod
+    def host_gateway(self) -> str:
+        """Host name under which services reach the host (for Postgres)."""
+
+    @abc.abstractmethod
+    def listen_port(self, service: str, port: int) -> int:
+        """The port ``service`` should listen on for its well-known ``port``."""
+
+    @abc.abstractmethod
+    def internal_address(self, service: str, port: int) -> str:
+        """``host:port`` under which other services reach ``service`` on ``port``."""
+
+    @abc.abstractmethod
+    def start(self, spec: ServiceSpec) -> RunningService:
+        """Start the service and wait until it is ready (raises ServiceNotReady)."""
+
+    @abc.abstractmethod
+    def services(self) -> Mapping[str, RunningService]: ...
+
+    @abc.abstractmethod
+    def close(self, *, fast: bool = False) -> None:
+        """Remove every service and network this runtime created.  Idempotent.
+
+        ``fast`` skips graceful stops (second Ctrl-C) but still removes everything.
+        """
+
+    def describe(self) -> dict[str, str]:
+        """A short summary for reports."""
+        return {"runtime": self.name, "env_id": self.env_id}
