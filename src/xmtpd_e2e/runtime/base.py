@@ -112,6 +112,11 @@ class Runtime(abc.ABC):
     def host_gateway(self) -> str:
         """Host name under which services reach the host (for Postgres)."""
 
+    @property
+    def bind_address(self) -> str:
+        """Interface a service binds to inside its namespace (all of them, in a container)."""
+        return "0.0.0.0"
+
     @abc.abstractmethod
     def listen_port(self, service: str, port: int) -> int:
         """The port ``service`` should listen on for its well-known ``port``."""

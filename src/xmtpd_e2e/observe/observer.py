@@ -1,0 +1,215 @@
+"""Direct, read-only queries on one node's database: the framework's source of truth.
+
+Scenarios verify what a node *stored*, not what an API answered (spec: database-level
+verification).  Queries follow facts §5; table names are those of xmtpd v1.2/v1.3 (the blob
+table was renamed after v1.3.0, which :meth:`NodeObserver.envelope_bytes` tolerates).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+
+__all__ = [
+    "NodeObserver",
+    "PayerReportStatusCounts",
+    "PayerUsage",
+    "SettledReport",
+    "CLIENT_TOPIC_KINDS",
+]
+
+CLIENT_TOPIC_KINDS = (0, 1, 2, 3)
+"""Topic kinds published by clients; 4 and 5 are payer reports and attestations nodes publish."""
+
+_ATTESTATION = {0: "pending", 1: "approved", 2: "rejected"}
+_SUBMISSION = {0: "pending", 1: "submitted", 2: "settled", 3: "rejected"}
+
+
+@dataclass(frozen=True)
+class PayerReportStatusCounts:
+    total: int
+    attestation: dict[str, int]
+    submission: dict[str, int]
+
+    @property
+    def approved(self) -> int:
+        return self.attestation.get("approved", 0)
+
+    @property
+    def submitted(self) -> int:
+        return self.submission.get("submitted", 0)
+
+    @property
+    def settled(self) -> int:
+        return self.submission.get("settled", 0)
+
+    @property
+    def rejected(self) -> int:
+        return self.submission.get("rejected", 0)
+
+
+@dataclass(frozen=True)
+class PayerUsage:
+    address: str
+    spend_picodollars: int
+    message_count: int
+
+
+@dataclass(frozen=True)
+class SettledReport:
+    originator_node_id: int
+    report_index: int
+
+
+class NodeObserver:
+    """Queries one node database; keeps one autocommit connection and reconnects on failure."""
+
+    def __init__(self, dsn: str) -> None:
+        self.dsn = dsn
+        self._conn: psycopg.Connection[Any] | None = None
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            for attempt in (1, 2):
+                if self._conn is None or self._conn.closed:
+                    self._conn = psycopg.connect(self.dsn, autocommit=True, connect_timeout=5)
+                try:
+                    return list(self._conn.execute(sql, params).fetchall())
+                except psycopg.OperationalError:
+                    self._conn.close()
+                    self._conn = None
+                    if attempt == 2:
+                        raise
+        raise AssertionError("unreachable")
+
+    def _scalar(self, sql: str, params: Sequence[Any] = ()) -> int:
+        rows = self._rows(sql, params)
+        return int(rows[0][0]) if rows and rows[0][0] is not None else 0
+
+    # -- envelopes ---------------------------------------------------------------------------
+    def envelope_count(self, *, client_only: bool = False) -> int:
+        """Rows of ``gateway_envelopes_meta``: every originator, incl. payer reports unless
+        ``client_only`` (then only client topic kinds)."""
+        if client_only:
+            return self._scalar(
+                "SELECT count(*) FROM gateway_envelopes_meta WHERE get_byte(topic, 0) < 4"
+            )
+        return self._scalar("SELECT count(*) FROM gateway_envelopes_meta")
+
+    def envelope_keys(self, *, client_only: bool = True) -> set[tuple[int, int]]:
+        """(originator, sequence id) of every stored envelope."""
+        where = " WHERE get_byte(topic, 0) < 4" if client_only else ""
+        rows = self._rows(
+            f"SELECT originator_node_id, originator_sequence_id FROM gateway_envelopes_meta{where}"
+        )
+        return {(int(o), int(s)) for o, s in rows}
+
+    def envelope_bytes(self, originator_node_id: int, sequence_id: int) -> bytes | None:
+        """The stored serialized OriginatorEnvelope, byte for byte."""
+        for table in ("gateway_envelope_blobs", "gateway_envelopes_blob"):
+            try:
+                rows = self._rows(
+                    f"SELECT originator_envelope FROM {table} "
+                    "WHERE originator_node_id = %s AND originator_sequence_id = %s",
+                    (originator_node_id, sequence_id),
+                )
+            except psycopg.errors.UndefinedTable:
+                continue
+            return bytes(rows[0][0]) if rows else None
+        return None
+
+    def vector_clock(self) -> dict[int, int]:
+        rows = self._rows(
+            "SELECT originator_node_id, originator_sequence_id FROM gateway_envelopes_latest "
+            "ORDER BY originator_node_id"
+        )
+        return {int(o): int(s) for o, s in rows}
+
+    def staged_envelope_count(self) -> int:
+        return self._scalar("SELECT count(*) FROM staged_originator_envelopes")
+
+    # -- payer reports ------------------------------------------------------------------------
+    def payer_report_count(self) -> int:
+        return self._scalar("SELECT count(*) FROM payer_reports")
+
+    def payer_report_status_counts(self) -> PayerReportStatusCounts:
+        total = self.payer_report_count()
+        attestation = {name: 0 for name in _ATTESTATION.values()}
+        for status, count in self._rows(
+            "SELECT attestation_status, count(*) FROM payer_reports GROUP BY attestation_status"
+        ):
+            attestation[_ATTESTATION.get(int(status), str(status))] = int(count)
+        submission = {name: 0 for name in _SUBMISSION.values()}
+        for status, count in self._rows(
+            "SELECT submission_status, count(*) FROM payer_reports GROUP BY submission_status"
+        ):
+            submission[_SUBMISSION.get(int(status), str(status))] = int(count)
+        return PayerReportStatusCounts(total, attestation, submission)
+
+    def payer_reports(self) -> list[dict[str, Any]]:
+        """Every report row, for artifacts and detailed assertions."""
+        rows = self._rows(
+            "SELECT encode(id, 'hex'), originator_node_id, start_sequence_id, end_sequence_id, "
+            "end_minute_since_epoch, active_node_ids, submission_status, attestation_status, "
+            "submitted_report_index FROM payer_reports ORDER BY originator_node_id, start_sequence_id"
+        )
+        keys = (
+            "id", "originator_node_id", "start_sequence_id", "end_sequence_id",
+            "end_minute_since_epoch", "active_node_ids", "submission_status",
+            "attestation_status", "submitted_report_index",
+        )
+        reports = []
+        for row in rows:
+            report = dict(zip(keys, row, strict=True))
+            report["submission_status"] = _SUBMISSION.get(int(row[6]), str(row[6]))
+            report["attestation_status"] = _ATTESTATION.get(int(row[7]), str(row[7]))
+            reports.append(report)
+        return reports
+
+    def unsettled_usage(self) -> list[PayerUsage]:
+        rows = self._rows(
+            "SELECT p.address, COALESCE(SUM(u.spend_picodollars), 0), COALESCE(SUM(u.message_count), 0) "
+            "FROM unsettled_usage u JOIN payers p ON u.payer_id = p.id "
+            "GROUP BY p.address ORDER BY 2 DESC"
+        )
+        return [PayerUsage(str(a), int(s), int(c)) for a, s, c in rows]
+
+    def settled_payer_reports(self) -> list[SettledReport]:
+        rows = self._rows(
+            "SELECT originator_node_id, submitted_report_index FROM payer_reports "
+            "WHERE submission_status = 2 AND submitted_report_index IS NOT NULL "
+            "ORDER BY originator_node_id, submitted_report_index"
+        )
+        return [SettledReport(int(o), int(i)) for o, i in rows]
+
+    def node_id(self) -> int | None:
+        rows = self._rows("SELECT node_id FROM node_info LIMIT 1")
+        return int(rows[0][0]) if rows else None
+
+    def snapshot(self) -> dict[str, Any]:
+        """A JSON-able picture of the database for failure artifacts."""
+        counts = self.payer_report_status_counts()
+        return {
+            "node_id": self.node_id(),
+            "envelope_count": self.envelope_count(),
+            "client_envelope_count": self.envelope_count(client_only=True),
+            "vector_clock": {str(k): v for k, v in self.vector_clock().items()},
+            "staged_envelope_count": self.staged_envelope_count(),
+            "payer_reports": {
+                "total": counts.total,
+                "attestation": counts.attestation,
+                "submission": counts.submission,
+            },
+            "unsettled_usage": [u.__dict__ for u in self.unsettled_usage()],
+        }

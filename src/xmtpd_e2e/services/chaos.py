@@ -1,0 +1,150 @@
+"""Network fault injection through a real toxiproxy.
+
+Every node registers its *proxy's* address on chain, so every node-to-node sync stream and every
+gateway-to-node publish to that node crosses its proxy (facts §6).  Toxics sit on the downstream
+direction of the target's proxy: a toxic on node X degrades how others receive X's envelopes.
+
+Unlike upstream (``toxiproxy-cli toggle``), :meth:`ChaosController.set_enabled` is idempotent:
+disabling twice leaves the proxy disabled.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from xmtpd_e2e.errors import ServiceError
+from xmtpd_e2e.runtime.base import RunningService, Runtime, ServiceSpec
+
+__all__ = ["ChaosController", "ProxyInfo", "start_toxiproxy", "TOXIPROXY_API_PORT", "TOXIC_SUFFIXES"]
+
+TOXIPROXY_API_PORT = 8474
+FIRST_LISTENER_PORT = 20000
+LISTENER_SLOTS = 16
+"""Proxy listener ports reserved (and, on docker, published to the host) when toxiproxy starts,
+so the framework can reach a gateway through its proxy and chaos on the client path is real."""
+ALIAS = "toxiproxy"
+TOXIC_SUFFIXES = ("latency", "bandwidth", "reset", "timeout")
+
+
+@dataclass(frozen=True)
+class ProxyInfo:
+    name: str
+    listen: str
+    upstream: str
+    internal_address: str
+    """``host:port`` other services dial to go through the proxy (registered on chain)."""
+    listen_port: int
+    """The listener port inside toxiproxy's namespace (host-reachable via the service)."""
+
+
+def _version_answers(service: RunningService) -> bool:
+    return requests.get(service.host_url(service.spec.ports[0]) + "/version", timeout=2).ok
+
+
+def start_toxiproxy(runtime: Runtime, image: str) -> ChaosController:
+    port = runtime.listen_port(ALIAS, TOXIPROXY_API_PORT)
+    listeners = tuple(
+        runtime.listen_port(ALIAS, FIRST_LISTENER_PORT + slot) for slot in range(LISTENER_SLOTS)
+    )
+    spec = ServiceSpec(
+        name=ALIAS,
+        role="chaos",
+        image=image,
+        local_argv=("toxiproxy-server", "-host", "127.0.0.1", "-port", str(port)),
+        container_command=None,
+        ports=(port, *listeners),
+        ready_log="Starting Toxiproxy HTTP server",
+        ready_check=_version_answers,
+        ready_timeout=60,
+    )
+    service = runtime.start(spec)
+    return ChaosController(runtime, service)
+
+
+class ChaosController:
+    """Creates one proxy per node/gateway and adds or removes toxics on it."""
+
+    def __init__(self, runtime: Runtime, service: RunningService) -> None:
+        self._runtime = runtime
+        self.service = service
+        self._api = service.host_url(service.spec.ports[0])
+        self._next_port = FIRST_LISTENER_PORT
+        self._lock = threading.Lock()
+        self._session = requests.Session()
+        self._session.trust_env = False  # never send loopback traffic through a proxy
+
+    # -- proxies -------------------------------------------------------------------------
+    def create_proxy(self, name: str, upstream: str) -> ProxyInfo:
+        """A proxy named ``name`` forwarding to ``upstream`` (resolved per connection)."""
+        with self._lock:
+            well_known = self._next_port
+            if well_known >= FIRST_LISTENER_PORT + LISTENER_SLOTS:
+                raise ServiceError(
+                    f"toxiproxy has only {LISTENER_SLOTS} listener slots; too many nodes and gateways"
+                )
+            self._next_port += 1
+        listen_port = self._runtime.listen_port(ALIAS, well_known)
+        listen = f"{self._runtime.bind_address}:{listen_port}"
+        self._call("post", "/proxies", json={"name": name, "listen": listen, "upstream": upstream, "enabled": True})
+        return ProxyInfo(
+            name, listen, upstream, self._runtime.internal_address(ALIAS, well_known), listen_port
+        )
+
+    def host_address(self, proxy: ProxyInfo) -> tuple[str, int]:
+        """Where the framework on the host reaches the proxy's listener."""
+        return self.service.host_address(proxy.listen_port)
+
+    def set_enabled(self, proxy: str, enabled: bool) -> None:
+        """Enable or disable (close listener and connections = partition) a proxy; idempotent."""
+        self._call("post", f"/proxies/{proxy}", json={"enabled": enabled})
+
+    def proxies(self) -> dict[str, Any]:
+        """Every proxy with its toxics, as toxiproxy reports them (for artifacts)."""
+        result = self._call("get", "/proxies")
+        return dict(result) if isinstance(result, dict) else {}
+
+    # -- toxics --------------------------------------------------------------------------
+    def add_latency(self, proxy: str, latency_ms: int, jitter_ms: int = 0) -> None:
+        self._add_toxic(proxy, "latency", "latency", {"latency": latency_ms, "jitter": jitter_ms})
+
+    def add_bandwidth_limit(self, proxy: str, rate_kb_per_s: int) -> None:
+        self._add_toxic(proxy, "bandwidth", "bandwidth", {"rate": rate_kb_per_s})
+
+    def add_connection_reset(self, proxy: str, timeout_ms: int) -> None:
+        self._add_toxic(proxy, "reset", "reset_peer", {"timeout": timeout_ms})
+
+    def add_timeout(self, proxy: str, timeout_ms: int) -> None:
+        """Stop all data; close after ``timeout_ms`` (0 = hold the connection forever)."""
+        self._add_toxic(proxy, "timeout", "timeout", {"timeout": timeout_ms})
+
+    def remove_all_toxics(self, proxy: str) -> None:
+        for toxic in self._call("get", f"/proxies/{proxy}/toxics") or []:
+            self._call("delete", f"/proxies/{proxy}/toxics/{toxic['name']}", missing_ok=True)
+
+    def toxics(self, proxy: str) -> list[dict[str, Any]]:
+        result = self._call("get", f"/proxies/{proxy}/toxics")
+        return list(result) if isinstance(result, list) else []
+
+    def _add_toxic(self, proxy: str, suffix: str, kind: str, attributes: dict[str, int]) -> None:
+        name = f"{proxy}_{suffix}"
+        self._call("delete", f"/proxies/{proxy}/toxics/{name}", missing_ok=True)
+        self._call(
+            "post",
+            f"/proxies/{proxy}/toxics",
+            json={"name": name, "type": kind, "stream": "downstream", "toxicity": 1.0, "attributes": attributes},
+        )
+
+    def _call(self, method: str, path: str, *, json: Any = None, missing_ok: bool = False) -> Any:
+        try:
+            response = self._session.request(method, self._api + path, json=json, timeout=10)
+        except requests.RequestException as exc:
+            raise ServiceError(f"toxiproxy API {method.upper()} {path} failed: {exc}") from exc
+        if missing_ok and response.status_code == 404:
+            return None
+        if not response.ok:
+            raise ServiceError(f"toxiproxy API {method.upper()} {path}: HTTP {response.status_code} {response.text.strip()}")
+        return response.json() if response.content else None

@@ -1,0 +1,73 @@
+"""An xmtpd node (the ``replication`` binary / ``ghcr.io/xmtp/xmtpd`` image)."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from xmtpd_e2e.runtime.base import RunningService, Runtime, ServiceSpec
+from xmtpd_e2e.services.chain import ChainEndpoints
+from xmtpd_e2e.services.postgres import dsn_with
+from xmtpd_e2e.services.xmtpd_env import chain_env, merge_env
+
+__all__ = ["NodeConfig", "node_spec", "NODE_API_PORT", "READY_LOG", "accepts_connections"]
+
+NODE_API_PORT = 5050
+READY_LOG = "started api server"
+
+# Shortened worker intervals, as upstream's E2E uses, so payer reports move in minutes.
+_DEFAULTS = {
+    "XMTPD_API_ENABLE": "true",
+    "XMTPD_INDEXER_ENABLE": "true",
+    "XMTPD_SYNC_ENABLE": "true",
+    "XMTPD_SETTLEMENT_CHAIN_NODE_REGISTRY_REFRESH_INTERVAL": "2s",
+    "XMTPD_PAYER_REPORT_RUN_WORKERS": "true",
+    "XMTPD_PAYER_REPORT_GENERATE_REPORT_SELF_PERIOD": "2m",
+    "XMTPD_PAYER_REPORT_GENERATE_REPORT_OTHERS_PERIOD": "2m",
+    "XMTPD_PAYER_REPORT_ATTESTATION_WORKER_POLL_INTERVAL": "10s",
+    "XMTPD_PAYER_REPORT_EXPIRY_SELF_PERIOD": "5m",
+    "XMTPD_PAYER_REPORT_EXPIRY_OTHERS_PERIOD": "5m",
+    # No MLS validation service runs: group messages never call it and the client is lazy.
+    "XMTPD_MLS_VALIDATION_GRPC_ADDRESS": "http://127.0.0.1:1",
+}
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    node_id: int
+    alias: str
+    signer_private_key: str
+    image: str
+    db_name: str
+    version: str
+    env_overrides: Mapping[str, str] = field(default_factory=dict)
+
+
+def accepts_connections(service: RunningService) -> bool:
+    host, port = service.host_address(service.spec.ports[0])
+    with socket.create_connection((host, port), timeout=2):
+        return True
+
+
+def node_spec(runtime: Runtime, config: NodeConfig, chain: ChainEndpoints, admin_dsn: str) -> ServiceSpec:
+    port = runtime.listen_port(config.alias, NODE_API_PORT)
+    defaults = {**_DEFAULTS, **chain_env(chain), "VERSION": config.version}
+    enforced = {
+        "XMTPD_API_PORT": str(port),
+        "XMTPD_SIGNER_PRIVATE_KEY": config.signer_private_key,
+        "XMTPD_DB_WRITER_CONNECTION_STRING": dsn_with(admin_dsn, host=runtime.host_gateway),
+        "XMTPD_DB_NAME_OVERRIDE": config.db_name,
+    }
+    return ServiceSpec(
+        name=config.alias,
+        role="node",
+        image=config.image,
+        local_argv=("replication",),
+        container_command=None,
+        env=merge_env(defaults, dict(config.env_overrides), enforced),
+        ports=(port,),
+        ready_log=READY_LOG,
+        ready_check=accepts_connections,
+        ready_timeout=120,
+    )

@@ -1,0 +1,96 @@
+"""Per-node databases on the host Postgres, namespaced by run so parallel runs never collide.
+
+Upstream names databases ``e2e_node_100`` and drops every idle ``e2e_%`` database when an
+environment starts, so two suites on one machine destroy each other's state.  Here every name
+carries the run id and environment id (``e2e_r1a2b3c4_e1_node_100``), each database is recorded
+in the run state before the node creates it, and only this run's databases are ever dropped.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+
+from xmtpd_e2e.errors import SetupError
+from xmtpd_e2e.runner.state import RunState
+
+__all__ = ["Databases", "dsn_with", "check_postgres"]
+
+_MAX_NAME = 32  # xmtpd's limit for XMTPD_DB_NAME_OVERRIDE
+_UNSAFE = re.compile(r"[^a-z0-9_]")
+
+
+def dsn_with(dsn: str, *, host: str | None = None, database: str | None = None) -> str:
+    """``dsn`` with its host and/or database replaced (port, user, options kept)."""
+    parts = urlsplit(dsn)
+    netloc = parts.netloc
+    if host is not None:
+        userinfo, _, hostport = netloc.rpartition("@")
+        _, _, port = hostport.rpartition(":")
+        netloc = f"{userinfo}@{host}:{port}" if userinfo else f"{host}:{port}"
+    path = f"/{database}" if database is not None else parts.path
+    return urlunsplit((parts.scheme, netloc, path, parts.query, parts.fragment))
+
+
+def check_postgres(dsn: str) -> None:
+    """Fail with a clear SetupError when the admin DSN does not accept connections."""
+    try:
+        with psycopg.connect(dsn, connect_timeout=5) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.OperationalError as exc:
+        raise SetupError(
+            f"Postgres is not reachable at {urlsplit(dsn).hostname}:{urlsplit(dsn).port} "
+            f"({str(exc).strip().splitlines()[0] if str(exc).strip() else exc!r})",
+            "start it with `scripts/setup` (or `xmtpd-e2e infra up`), or point "
+            "XMTPD_E2E_POSTGRES_DSN at a server where user postgres may CREATE DATABASE",
+        ) from exc
+
+
+class Databases:
+    """Creates names for, resets and drops the databases of one environment."""
+
+    def __init__(self, admin_dsn: str, run_state: RunState, env_id: str) -> None:
+        self.admin_dsn = admin_dsn
+        self._state = run_state
+        self._prefix = f"e2e_{run_state.run_id}_{env_id}_"
+        self._names: list[str] = []
+        self._lock = threading.Lock()
+
+    def name_for(self, alias: str) -> str:
+        """A valid, run-unique database name for a service alias such as ``node-100``."""
+        name = self._prefix + _UNSAFE.sub("_", alias.lower())
+        if len(name) > _MAX_NAME:
+            raise SetupError(
+                f"database name {name!r} is longer than xmtpd's {_MAX_NAME}-character limit",
+                "use a shorter alias",
+            )
+        return name
+
+    def reset(self, name: str) -> None:
+        """Record ``name`` as ours and make sure it does not exist (the node creates it)."""
+        with self._lock:
+            if name not in self._names:
+                self._names.append(name)
+        self._state.record("database", name, dsn=self.admin_dsn)
+        self._drop(name)
+
+    def drop_all(self) -> None:
+        with self._lock:
+            names = list(self._names)
+            self._names.clear()
+        first: BaseException | None = None
+        for name in names:
+            try:
+                self._drop(name)
+                self._state.forget("database", name)
+            except BaseException as exc:
+                first = first or exc
+        if first is not None:
+            raise first
+
+    def _drop(self, name: str) -> None:
+        with psycopg.connect(self.admin_dsn, autocommit=True, connect_timeout=10) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
