@@ -51,6 +51,8 @@ class ScenarioInfo:
     typical_seconds: float = 60.0
     invariants_skipped: str | None = None
     """Why the global invariants are not checked after this scenario (None = they are)."""
+    timeout_seconds: float | None = None
+    """The scenario's own time budget; the runner uses it unless ``--timeout`` is given."""
     module: str = ""
     tags: tuple[str, ...] = field(default_factory=tuple)
 
@@ -101,6 +103,7 @@ def scenario(
     suites: tuple[str, ...] = (),
     typical_seconds: float = 60.0,
     skip_invariants: str | None = None,
+    timeout_seconds: float | None = None,
     registry: Registry | None = None,
 ) -> Callable[[Callable[[Environment], None]], ScenarioInfo]:
     """Register the decorated function as a scenario (see module docstring)."""
@@ -116,6 +119,7 @@ def scenario(
             suites=tuple(dict.fromkeys((*suites, "full"))),
             typical_seconds=typical_seconds,
             invariants_skipped=skip_invariants,
+            timeout_seconds=timeout_seconds,
             module=func.__module__,
         )
         return (registry or REGISTRY).add(info)
