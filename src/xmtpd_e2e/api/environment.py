@@ -1,0 +1,594 @@
+"""The Environment: one isolated xmtpd cluster per scenario, and the API scenarios are written in.
+
+It owns a runtime (docker or local), the base services (anvil with the XMTP contracts, toxiproxy,
+Redis), the chain client and key manager, the per-node databases and the handles.  Scenarios
+call its methods; the runner drives its lifecycle (``start`` -> scenario -> ``check_invariants``
+-> ``collect_artifacts`` -> ``close``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from xmtpd_e2e.api.client_handle import ClientHandle
+from xmtpd_e2e.api.gateway_handle import GatewayHandle
+from xmtpd_e2e.api.node_handle import NodeHandle
+from xmtpd_e2e.api.require import Require
+from xmtpd_e2e.chain.client import Chain, RateOptions
+from xmtpd_e2e.chain.keys import Key, KeyManager
+from xmtpd_e2e.client.ledger import PublishLedger
+from xmtpd_e2e.config import RunConfig
+from xmtpd_e2e.errors import CheckFailed, E2EError
+from xmtpd_e2e.observe.invariants import InvariantReport, check_invariants
+from xmtpd_e2e.observe.observer import NodeObserver
+from xmtpd_e2e.observe.report_schedule import next_firing
+from xmtpd_e2e.runner.state import RunState
+from xmtpd_e2e.runtime.base import Runtime, ServiceState
+from xmtpd_e2e.runtime.selection import select_runtime
+from xmtpd_e2e.services.chain import ChainEndpoints, start_chain
+from xmtpd_e2e.services.chaos import ChaosController, start_toxiproxy
+from xmtpd_e2e.services.gateway import GATEWAY_API_PORT, GatewayConfig, gateway_spec
+from xmtpd_e2e.services.node import NODE_API_PORT, NodeConfig, node_spec
+from xmtpd_e2e.services.postgres import Databases, check_postgres, dsn_with
+from xmtpd_e2e.services.redis import RedisEndpoints, start_redis
+
+if TYPE_CHECKING:
+    from xmtpd_e2e.runner.lifecycle import EnvironmentRequest
+
+__all__ = ["Environment", "create_environment"]
+
+T = TypeVar("T")
+NODE_ID_INCREMENT = 100
+GAS_FOR_NEW_KEYS = 1000 * 10**18
+_env_counter = itertools.count(1)
+
+
+class Environment:
+    """See module docstring.  Construct with :func:`create_environment`."""
+
+    def __init__(
+        self,
+        *,
+        config: RunConfig,
+        run_state: RunState,
+        runtime: Runtime,
+        env_id: str,
+        work_dir: Path,
+        logger: logging.Logger,
+    ) -> None:
+        self.config = config
+        self.run_state = run_state
+        self.runtime = runtime
+        self.env_id = env_id
+        self.work_dir = work_dir
+        self.log = logger
+        self.require = Require(logger)
+        self.published = PublishLedger()
+        self.timings: dict[str, float] = {}
+        self._nodes: dict[int, NodeHandle] = {}
+        self._gateways: list[GatewayHandle] = []
+        self._clients: dict[str, ClientHandle] = {}
+        self._lock = threading.RLock()
+        self._registration = threading.Lock()
+        self._started = False
+        self._closed = False
+        self._last_invariants: InvariantReport | None = None
+        self._chain_endpoints: ChainEndpoints | None = None
+        self._redis: RedisEndpoints | None = None
+        self._chaos: ChaosController | None = None
+        self._chain: Chain | None = None
+        self._keys: KeyManager | None = None
+        self._databases = Databases(config.postgres_dsn, run_state, env_id)
+
+    # ==========================================================================================
+    # lifecycle (driven by the runner)
+    # ==========================================================================================
+    def start(self) -> None:
+        """Bring up the base services concurrently: anvil, toxiproxy and Redis."""
+        with self._timed("base_services"):
+            check_postgres(self.config.postgres_dsn)
+            images = self.config.images
+            with ThreadPoolExecutor(max_workers=3, thread_name_prefix=f"{self.env_id}-start") as pool:
+                chain = pool.submit(start_chain, self.runtime, images.chain)
+                chaos = pool.submit(start_toxiproxy, self.runtime, images.toxiproxy)
+                redis = pool.submit(start_redis, self.runtime, images.redis)
+                self._chain_endpoints = chain.result()
+                self._chaos = chaos.result()
+                self._redis = redis.result()
+            admin = KeyManager.admin_key()
+            self._chain = Chain(self._chain_endpoints.host_rpc, admin)
+            chain_client = self._chain
+            self._keys = KeyManager(lambda address: chain_client.fund_gas(address, GAS_FOR_NEW_KEYS))
+        self._started = True
+        self.log.info(
+            "environment %s up on the %s runtime in %.1fs",
+            self.env_id,
+            self.runtime.name,
+            self.timings["base_services"],
+        )
+
+    def close(self, fast: bool = False) -> None:
+        """Tear down in reverse order: clients, gateways, nodes, base services, databases.
+
+        Every step runs even if an earlier one failed; the first error is raised at the end.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        errors: list[BaseException] = []
+
+        def attempt(step: Callable[[], None]) -> None:
+            try:
+                step()
+            except BaseException as exc:  # teardown must go on
+                errors.append(exc)
+
+        for client in list(self._clients.values()):
+            attempt(client.close)
+        attempt(lambda: self._stop_all([g.service for g in self._gateways], fast))
+        attempt(lambda: self._stop_all([n.service for n in self._nodes.values()], fast))
+        for node in self._nodes.values():
+            attempt(node.observer.close)
+        attempt(lambda: self.runtime.close(fast=fast))
+        attempt(self._databases.drop_all)
+        attempt(lambda: shutil.rmtree(self.work_dir, ignore_errors=True))
+        self.run_state.forget("directory", str(self.work_dir))
+        if errors:
+            raise errors[0]
+
+    def check_invariants(self) -> list[str]:
+        """Global invariants over nodes that are up and canonical (see observe.invariants)."""
+        if not self._nodes:
+            return []
+        canonical = set(self.chain.canonical_node_ids())
+        observers = {
+            node.id: node.observer
+            for node in self._nodes.values()
+            if node.is_running and node.id in canonical
+        }
+        report = check_invariants(observers, self.published.keys())
+        self._last_invariants = report
+        return report.violations
+
+    def collect_artifacts(self, directory: Path) -> list[Path]:
+        """Write everything needed to understand a failure without re-running it."""
+        directory.mkdir(parents=True, exist_ok=True)
+        written: list[Path] = []
+
+        def write(name: str, produce: Callable[[], Any]) -> None:
+            path = directory / name
+            try:
+                content = produce()
+                text = content if isinstance(content, str) else json.dumps(content, indent=2, default=str)
+            except Exception as exc:  # an artifact failing must not hide the others
+                text = f"could not collect {name}: {exc!r}\n"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+            written.append(path)
+
+        for name, service in self.runtime.services().items():
+            write(f"logs/{name}.log", service.logs)
+        if self._chaos is not None:
+            write("toxiproxy.json", self._chaos.proxies)
+        for node in self._nodes.values():
+            write(f"nodes/{node.alias}.json", node.observer.snapshot)
+        if self._chain is not None:
+            write("chain.json", self._chain.facts)
+        write("published.json", lambda: [e.as_dict() for e in self.published.all()])
+        if self._last_invariants is not None:
+            report = self._last_invariants
+            write(
+                "invariants.json",
+                lambda: {
+                    "violations": report.violations,
+                    "missing": {str(k): v for k, v in report.missing.items()},
+                },
+            )
+        write("summary.json", self.summary)
+        return written
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            **self.runtime.describe(),
+            "run_id": self.run_state.run_id,
+            "xmtpd_version": self.config.xmtpd_version,
+            "images": self.config.images.__dict__ if self.runtime.name == "docker" else None,
+            "nodes": [
+                {"id": n.id, "alias": n.alias, "address": n.address, "state": n.state().value}
+                for n in self._nodes.values()
+            ],
+            "gateways": [
+                {"index": g.index, "alias": g.alias, "address": g.address, "state": g.state().value}
+                for g in self._gateways
+            ],
+            "clients": [repr(c) for c in self._clients.values()],
+            "published_envelopes": len(self.published),
+            "timings_seconds": {k: round(v, 3) for k, v in self.timings.items()},
+        }
+
+    # ==========================================================================================
+    # nodes
+    # ==========================================================================================
+    def add_node(self, *, image: str | None = None, env: Mapping[str, str] | None = None) -> NodeHandle:
+        """Register a node on chain (canonical), create its proxy and database, start it."""
+        return self.add_nodes(1, image=image, env=env)[0]
+
+    def add_nodes(
+        self, count: int, *, image: str | None = None, env: Mapping[str, str] | None = None
+    ) -> list[NodeHandle]:
+        """Add ``count`` nodes; registration is sequential (ids come from an on-chain counter),
+        the processes/containers start concurrently."""
+        if count < 1:
+            raise ValueError("count must be at least 1")
+        self._require_started()
+        with self._timed(f"add_nodes[{len(self._nodes) + 1}..{len(self._nodes) + count}]"):
+            prepared = [self._register_node(image, dict(env or {})) for _ in range(count)]
+            with ThreadPoolExecutor(max_workers=count, thread_name_prefix=f"{self.env_id}-node") as pool:
+                futures = [pool.submit(self._start_node, *args) for args in prepared]
+                handles = [f.result() for f in futures]
+        return handles
+
+    def align_next_node_with_report_schedule(self, *, lead_seconds: float = 150.0, horizon: int = 60) -> int:
+        """Make the next :meth:`add_node` get the node id whose payer-report generator fires
+        soonest after ``lead_seconds`` from now, and return that id.
+
+        xmtpd generates reports once per wall-clock hour at a minute derived from the node id
+        (facts §5.4), so a scenario that needs reports would otherwise idle up to an hour.  Ids
+        come from an on-chain counter; this registers placeholder nodes (never canonical, so
+        every xmtpd ignores them) to move the counter.  ``lead_seconds`` leaves room for the
+        traffic to span the two distinct minutes a report needs.
+        """
+        self._require_started()
+        chain = self.chain
+        with self._registration:
+            registered = len(chain.all_nodes())
+            earliest = datetime.now(timezone.utc) + timedelta(seconds=lead_seconds)
+            best = min(
+                range(registered + 1, registered + 1 + horizon),
+                key=lambda n: next_firing(n * NODE_ID_INCREMENT, earliest),
+            )
+            for _ in range(best - registered - 1):
+                placeholder = Key.generate()
+                chain.register_node(placeholder.address, placeholder, "http://127.0.0.1:1")
+        node_id = best * NODE_ID_INCREMENT
+        self.log.info(
+            "next node will be %d: its report generator fires at %s",
+            node_id,
+            next_firing(node_id, earliest).strftime("%H:%M UTC"),
+        )
+        return node_id
+
+    def node(self, node_id: int) -> NodeHandle:
+        try:
+            return self._nodes[node_id]
+        except KeyError:
+            raise E2EError(f"no node {node_id} in this environment; nodes: {sorted(self._nodes)}") from None
+
+    def nodes(self) -> list[NodeHandle]:
+        """All nodes, in creation order."""
+        return list(self._nodes.values())
+
+    def _register_node(self, image: str | None, env: dict[str, str]) -> tuple[int, Key, str, Any, dict[str, str]]:
+        chain, chaos = self.chain, self._require(self._chaos)
+        with self._registration:
+            key = self.keys.next_node_key()
+            node_id = (len(chain.all_nodes()) + 1) * NODE_ID_INCREMENT
+            alias = f"node-{node_id}"
+            proxy = chaos.create_proxy(alias, self.runtime.internal_address(alias, NODE_API_PORT))
+            registered = chain.register_node(key.address, key, f"http://{proxy.internal_address}")
+            if registered != node_id:
+                raise E2EError(f"expected the chain to assign node id {node_id}, it assigned {registered}")
+            chain.add_to_canonical_network(node_id)
+        return node_id, key, image or self.config.images.xmtpd, proxy, env
+
+    def _start_node(self, node_id: int, key: Key, image: str, proxy: Any, env: dict[str, str]) -> NodeHandle:
+        alias = f"node-{node_id}"
+        db_name = self._databases.name_for(alias)
+        self._databases.reset(db_name)
+        config = NodeConfig(
+            node_id=node_id,
+            alias=alias,
+            signer_private_key=key.private_key,
+            image=image,
+            db_name=db_name,
+            version=self.config.xmtpd_version,
+            env_overrides=env,
+        )
+        spec = node_spec(self.runtime, config, self._require(self._chain_endpoints), self.config.postgres_dsn)
+        service = self.runtime.start(spec)
+        observer = NodeObserver(dsn_with(self.config.postgres_dsn, database=db_name))
+        handle = NodeHandle(
+            node_id=node_id,
+            alias=alias,
+            key=key,
+            service=service,
+            proxy=proxy,
+            chaos=self._require(self._chaos),
+            chain=self.chain,
+            observer=observer,
+            db_name=db_name,
+            logger=self.log.getChild(alias),
+        )
+        with self._lock:
+            self._nodes[node_id] = handle
+            self._nodes = dict(sorted(self._nodes.items()))
+        self.log.info("%s ready at %s", alias, handle.endpoint)
+        return handle
+
+    # ==========================================================================================
+    # gateways
+    # ==========================================================================================
+    def add_gateway(
+        self,
+        *,
+        alias: str | None = None,
+        image: str | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> GatewayHandle:
+        """Start a gateway (alias ``gateway-<index>`` unless given) with its own payer key."""
+        self._require_started()
+        chaos = self._require(self._chaos)
+        with self._lock:
+            index = len(self._gateways)
+            name = alias or f"gateway-{index}"
+            if any(g.alias == name for g in self._gateways):
+                raise E2EError(f"a gateway named {name!r} already exists")
+        with self._timed(f"add_gateway[{name}]"):
+            key = self.keys.next_gateway_key()
+            proxy = chaos.create_proxy(name, self.runtime.internal_address(name, GATEWAY_API_PORT))
+            config = GatewayConfig(
+                index=index,
+                alias=name,
+                payer_private_key=key.private_key,
+                image=image or self.config.images.gateway,
+                env_overrides=dict(env or {}),
+            )
+            spec = gateway_spec(
+                self.runtime, config, self._require(self._chain_endpoints), self._require(self._redis)
+            )
+            service = self.runtime.start(spec)
+        handle = GatewayHandle(
+            index=index,
+            alias=name,
+            key=key,
+            service=service,
+            proxy=proxy,
+            chaos=chaos,
+            chain=self.chain,
+            logger=self.log.getChild(name),
+        )
+        with self._lock:
+            self._gateways.append(handle)
+        return handle
+
+    def gateway(self, index: int) -> GatewayHandle:
+        try:
+            return self._gateways[index]
+        except IndexError:
+            raise E2EError(f"no gateway {index}; this environment has {len(self._gateways)}") from None
+
+    def gateways(self) -> list[GatewayHandle]:
+        return list(self._gateways)
+
+    # ==========================================================================================
+    # clients
+    # ==========================================================================================
+    def new_client(
+        self,
+        node_id: int | None = None,
+        *,
+        via_gateway: int | None = None,
+        payer_key: Key | str | None = None,
+        name: str | None = None,
+    ) -> ClientHandle:
+        """A client publishing to node ``node_id`` directly (signing as its own payer, with
+        ``payer_key`` or the default client key), or through gateway ``via_gateway``."""
+        from xmtpd_e2e.client.publisher import DirectPublisher, GatewayPublisher
+
+        if (node_id is None) == (via_gateway is None):
+            raise E2EError("new_client needs exactly one of node_id or via_gateway")
+        key = self._payer_key(payer_key)
+        if node_id is not None:
+            node = self.node(node_id)
+            client_name = name or self._unique_client_name(f"client-{node_id}")
+            publisher: Any = DirectPublisher(
+                resolve_address=lambda: node.endpoint,
+                node_id=node_id,
+                key=key,
+                ledger=self.published,
+                client_name=client_name,
+            )
+        else:
+            assert via_gateway is not None
+            gateway = self.gateway(via_gateway)
+            client_name = name or self._unique_client_name(f"client-{gateway.alias}")
+            publisher = GatewayPublisher(
+                resolve_address=lambda: gateway.endpoint,
+                gateway_alias=gateway.alias,
+                payer_address=gateway.address,
+                ledger=self.published,
+                client_name=client_name,
+            )
+        client = ClientHandle(
+            name=client_name,
+            key=key,
+            publisher=publisher,
+            chain=self.chain,
+            logger=self.log.getChild(client_name),
+            node_id=node_id,
+            gateway_index=via_gateway,
+        )
+        with self._lock:
+            self._clients[client_name] = client
+        return client
+
+    def client(self, which: int | str) -> ClientHandle:
+        """A client by name, or the first client targeting node ``which``."""
+        with self._lock:
+            if isinstance(which, str) and which in self._clients:
+                return self._clients[which]
+            for client in self._clients.values():
+                if client.node_id == which:
+                    return client
+        raise E2EError(f"no client {which!r}; clients: {list(self._clients)}")
+
+    def clients(self) -> list[ClientHandle]:
+        return list(self._clients.values())
+
+    def new_payer_key(self) -> Key:
+        """The next payer identity: the default client key first, then fresh funded keys."""
+        return self.keys.next_client_key()
+
+    def _payer_key(self, payer_key: Key | str | None) -> Key:
+        if payer_key is None:
+            return KeyManager.default_client_key()
+        if isinstance(payer_key, str):
+            return Key.from_hex(payer_key)
+        return payer_key
+
+    def _unique_client_name(self, base: str) -> str:
+        with self._lock:
+            if base not in self._clients:
+                return base
+            for n in itertools.count(2):
+                if f"{base}-{n}" not in self._clients:
+                    return f"{base}-{n}"
+        raise AssertionError("unreachable")
+
+    # ==========================================================================================
+    # chain operations (spec: Environment on-chain, rate, payer and settlement operations)
+    # ==========================================================================================
+    @property
+    def chain(self) -> Chain:
+        return self._require(self._chain)
+
+    @property
+    def keys(self) -> KeyManager:
+        return self._require(self._keys)
+
+    def add_node_to_canonical_network(self, node_id: int) -> None:
+        self.chain.add_to_canonical_network(node_id)
+
+    def remove_node_from_canonical_network(self, node_id: int) -> None:
+        self.chain.remove_from_canonical_network(node_id)
+
+    def update_rates(self, options: RateOptions) -> None:
+        self.chain.update_rates(options)
+
+    def fund_payer(self, address: str, amount: int) -> None:
+        self.chain.fund_payer(address, amount)
+
+    def mint_fee_token(self, amount: int) -> None:
+        self.chain.mint_fee_token(amount)
+
+    def deposit_payer(self, address: str, amount: int) -> None:
+        self.chain.deposit_payer(address, amount)
+
+    def get_payer_balance(self, address: str) -> int:
+        return self.chain.payer_balance(address)
+
+    def get_fee_token_balance(self, address: str) -> int:
+        return self.chain.fee_token_balance(address)
+
+    def get_gas_balance(self, address: str) -> int:
+        return self.chain.gas_balance(address)
+
+    def request_payer_withdrawal(self, payer_key: Key, amount: int) -> None:
+        self.chain.request_payer_withdrawal(payer_key, amount)
+
+    def cancel_payer_withdrawal(self, payer_key: Key) -> None:
+        self.chain.cancel_payer_withdrawal(payer_key)
+
+    def finalize_payer_withdrawal(self, payer_key: Key, recipient: str) -> None:
+        self.chain.finalize_payer_withdrawal(payer_key, recipient)
+
+    def send_excess_to_fee_distributor(self) -> int:
+        return self.chain.send_excess_to_fee_distributor()
+
+    def get_payer_registry_excess(self) -> int:
+        return self.chain.payer_registry_excess()
+
+    def get_distribution_manager_owed_fees(self, node_id: int) -> int:
+        return self.chain.distribution_owed_fees(node_id)
+
+    def claim_from_distribution_manager(
+        self, node_owner_key: Key, node_id: int, originator_node_ids: Sequence[int], report_indices: Sequence[int]
+    ) -> int:
+        return self.chain.claim_from_distribution_manager(
+            node_owner_key, node_id, list(originator_node_ids), list(report_indices)
+        )
+
+    def withdraw_from_distribution_manager(self, node_owner_key: Key, node_id: int) -> int:
+        return self.chain.withdraw_from_distribution_manager(node_owner_key, node_id)
+
+    def advance_chain_time(self, seconds: int) -> None:
+        """Move anvil's clock forward (waiting periods are crossed explicitly, never slept)."""
+        self.chain.increase_time(seconds)
+
+    # ==========================================================================================
+    # helpers
+    # ==========================================================================================
+    def wait_for_replication(self, *, timeout: float = 60.0) -> None:
+        """Wait until every published envelope is on every running canonical node."""
+        canonical = set(self.chain.canonical_node_ids())
+        observers = {n.id: n.observer for n in self._nodes.values() if n.is_running and n.id in canonical}
+        report = check_invariants(observers, self.published.keys(), timeout=timeout)
+        violations = [v for v in report.violations if "missing" in v]
+        if violations:
+            raise CheckFailed("replication did not converge: " + "; ".join(violations))
+
+    def _stop_all(self, services: Sequence[Any], fast: bool) -> None:
+        running = [s for s in services if s.state() is ServiceState.RUNNING]
+        if not running:
+            return
+        with ThreadPoolExecutor(max_workers=len(running)) as pool:
+            for future in [pool.submit(s.stop, graceful=not fast, timeout=10.0) for s in running]:
+                future.result()
+
+    def _require_started(self) -> None:
+        if not self._started or self._closed:
+            raise E2EError("the environment is not running (start() not called, or already closed)")
+
+    @staticmethod
+    def _require(value: T | None) -> T:
+        if value is None:
+            raise E2EError("the environment is not started")
+        return value
+
+    @contextmanager
+    def _timed(self, phase: str) -> Iterator[None]:
+        began = time.monotonic()
+        try:
+            yield
+        finally:
+            self.timings[phase] = time.monotonic() - began
+
+
+def create_environment(request: EnvironmentRequest) -> Environment:
+    """The runner's environment factory: pick the runtime and build an unstarted Environment."""
+    env_id = f"e{next(_env_counter)}"
+    work_dir = request.run_state.path.parent / request.run_state.run_id / env_id
+    request.run_state.record("directory", str(work_dir))
+    work_dir.mkdir(parents=True, exist_ok=True)
+    logger = request.logger
+    runtime = select_runtime(request.config, request.run_state, env_id, work_dir / "logs", logger)
+    return Environment(
+        config=request.config,
+        run_state=request.run_state,
+        runtime=runtime,
+        env_id=env_id,
+        work_dir=work_dir,
+        logger=logger,
+    )
+

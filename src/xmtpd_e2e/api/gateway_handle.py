@@ -1,0 +1,111 @@
+"""GatewayHandle: one xmtpd gateway -- lifecycle, chaos on its path, payer operations."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from xmtpd_e2e.api.payer_operations import PayerOperations
+from xmtpd_e2e.runtime.base import RunningService, ServiceState
+from xmtpd_e2e.services.chaos import ChaosController, ProxyInfo
+
+if TYPE_CHECKING:
+    from xmtpd_e2e.chain.client import Chain
+    from xmtpd_e2e.chain.keys import Key
+
+__all__ = ["GatewayHandle"]
+
+
+class GatewayHandle(PayerOperations):
+    """A gateway as a scenario sees it.  It is a payer: its key signs the payer envelopes."""
+
+    def __init__(
+        self,
+        *,
+        index: int,
+        alias: str,
+        key: Key,
+        service: RunningService,
+        proxy: ProxyInfo,
+        chaos: ChaosController,
+        chain: Chain,
+        logger: logging.Logger,
+    ) -> None:
+        self._index = index
+        self._alias = alias
+        self._payer_key = key
+        self._service = service
+        self._proxy = proxy
+        self._chaos = chaos
+        self._chain = chain
+        self._log = logger
+
+    def __repr__(self) -> str:
+        return f"GatewayHandle({self._alias}, {self._service.state().value})"
+
+    @property
+    def index(self) -> int:
+        return self._index
+
+    @property
+    def alias(self) -> str:
+        return self._alias
+
+    @property
+    def endpoint(self) -> str:
+        """Host-reachable ``host:port`` of the gateway API, *through its proxy*, so chaos on the
+        gateway affects the clients that publish through it."""
+        host, port = self._chaos.host_address(self._proxy)
+        return f"{host}:{port}"
+
+    @property
+    def direct_endpoint(self) -> str:
+        """Host-reachable address of the gateway API bypassing toxiproxy."""
+        host, port = self._service.host_address(self._service.spec.ports[0])
+        return f"{host}:{port}"
+
+    @property
+    def key(self) -> Key:
+        return self._payer_key
+
+    @property
+    def proxy(self) -> ProxyInfo:
+        return self._proxy
+
+    @property
+    def service(self) -> RunningService:
+        return self._service
+
+    def stop(self, *, kill: bool = False) -> None:
+        self._log.info("stopping %s", self._alias)
+        self._service.stop(graceful=not kill)
+
+    def start(self) -> None:
+        self._log.info("starting %s", self._alias)
+        self._service.start()
+
+    def state(self) -> ServiceState:
+        return self._service.state()
+
+    @property
+    def is_running(self) -> bool:
+        return self.state() is ServiceState.RUNNING
+
+    def logs(self) -> str:
+        return self._service.logs()
+
+    # -- chaos on the client -> gateway path ---------------------------------------------------
+    def add_latency(self, latency_ms: int) -> None:
+        self._chaos.add_latency(self._proxy.name, latency_ms)
+
+    def add_bandwidth_limit(self, kb_per_second: int) -> None:
+        self._chaos.add_bandwidth_limit(self._proxy.name, kb_per_second)
+
+    def add_connection_reset(self, timeout_ms: int) -> None:
+        self._chaos.add_connection_reset(self._proxy.name, timeout_ms)
+
+    def add_timeout(self, timeout_ms: int) -> None:
+        self._chaos.add_timeout(self._proxy.name, timeout_ms)
+
+    def remove_all_toxics(self) -> None:
+        self._chaos.remove_all_toxics(self._proxy.name)

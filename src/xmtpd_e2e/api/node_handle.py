@@ -1,0 +1,232 @@
+"""NodeHandle: one xmtpd node of an environment -- lifecycle, chaos, chain and DB observation."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from xmtpd_e2e.observe.observer import (
+    NodeObserver,
+    PayerReportStatusCounts,
+    PayerUsage,
+    SettledReport,
+)
+from xmtpd_e2e.polling import wait_until
+from xmtpd_e2e.runtime.base import RunningService, ServiceState
+from xmtpd_e2e.services.chaos import ChaosController, ProxyInfo
+from xmtpd_e2e.services.node import NODE_API_PORT
+
+if TYPE_CHECKING:
+    from xmtpd_e2e.chain.client import Chain
+    from xmtpd_e2e.chain.keys import Key
+
+__all__ = ["NodeHandle"]
+
+
+class NodeHandle:
+    """A node as a scenario sees it.  Obtained from ``env.add_node()`` / ``env.node(id)``."""
+
+    def __init__(
+        self,
+        *,
+        node_id: int,
+        alias: str,
+        key: Key,
+        service: RunningService,
+        proxy: ProxyInfo,
+        chaos: ChaosController,
+        chain: Chain,
+        observer: NodeObserver,
+        db_name: str,
+        logger: logging.Logger,
+    ) -> None:
+        self._id = node_id
+        self._alias = alias
+        self._key = key
+        self._service = service
+        self._proxy = proxy
+        self._chaos = chaos
+        self._chain = chain
+        self.observer = observer
+        self._db_name = db_name
+        self._log = logger
+
+    def __repr__(self) -> str:
+        return f"NodeHandle({self._alias}, {self.state().value})"
+
+    # -- identity ----------------------------------------------------------------------------
+    @property
+    def id(self) -> int:
+        """On-chain node id (100, 200, ...)."""
+        return self._id
+
+    @property
+    def alias(self) -> str:
+        return self._alias
+
+    @property
+    def endpoint(self) -> str:
+        """Host-reachable ``host:port`` of the node's API (re-read: it may change on restart)."""
+        host, port = self._service.host_address(self._service.spec.ports[0])
+        return f"{host}:{port}"
+
+    @property
+    def address(self) -> str:
+        """The node's Ethereum address (signer = owner)."""
+        return self._key.address
+
+    @property
+    def signer_key(self) -> str:
+        return self._key.private_key
+
+    @property
+    def key(self) -> Key:
+        return self._key
+
+    @property
+    def db_name(self) -> str:
+        return self._db_name
+
+    @property
+    def db_connection_string(self) -> str:
+        return self.observer.dsn
+
+    @property
+    def proxy(self) -> ProxyInfo:
+        return self._proxy
+
+    @property
+    def service(self) -> RunningService:
+        return self._service
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def stop(self, *, kill: bool = False) -> None:
+        """Stop the node (``kill=True``: SIGKILL, as in a crash).  Its database is kept."""
+        self._log.info("stopping %s%s", self._alias, " (kill)" if kill else "")
+        self._service.stop(graceful=not kill)
+
+    def start(self) -> None:
+        """Start a stopped node again: same identity, key and database; waits until ready."""
+        self._log.info("starting %s", self._alias)
+        self._service.start()
+
+    def state(self) -> ServiceState:
+        return self._service.state()
+
+    @property
+    def is_running(self) -> bool:
+        return self.state() is ServiceState.RUNNING
+
+    def logs(self) -> str:
+        return self._service.logs()
+
+    # -- on-chain ----------------------------------------------------------------------------
+    def add_to_canonical_network(self) -> None:
+        self._chain.add_to_canonical_network(self._id)
+
+    def remove_from_canonical_network(self) -> None:
+        self._chain.remove_from_canonical_network(self._id)
+
+    def is_canonical(self) -> bool:
+        return self._id in self._chain.canonical_node_ids()
+
+    def get_fee_token_balance(self) -> int:
+        """xUSD base units (6 decimals) held by the node owner."""
+        return self._chain.fee_token_balance(self.address)
+
+    def get_gas_balance(self) -> int:
+        """Native balance of the node owner, in wei."""
+        return self._chain.gas_balance(self.address)
+
+    def get_distribution_owed_fees(self) -> int:
+        return self._chain.distribution_owed_fees(self._id)
+
+    def claim_fees(self, originator_node_ids: list[int], report_indices: list[int]) -> int:
+        return self._chain.claim_from_distribution_manager(
+            self._key, self._id, originator_node_ids, report_indices
+        )
+
+    def withdraw_fees(self) -> int:
+        return self._chain.withdraw_from_distribution_manager(self._key, self._id)
+
+    # -- chaos (on this node's proxy: affects how others reach it) ----------------------------
+    def add_latency(self, latency_ms: int) -> None:
+        self._chaos.add_latency(self._proxy.name, latency_ms)
+
+    def add_bandwidth_limit(self, kb_per_second: int) -> None:
+        self._chaos.add_bandwidth_limit(self._proxy.name, kb_per_second)
+
+    def add_connection_reset(self, timeout_ms: int) -> None:
+        self._chaos.add_connection_reset(self._proxy.name, timeout_ms)
+
+    def add_timeout(self, timeout_ms: int) -> None:
+        """Black-hole traffic to this node; close after ``timeout_ms`` (0 = never)."""
+        self._chaos.add_timeout(self._proxy.name, timeout_ms)
+
+    def remove_all_toxics(self) -> None:
+        self._chaos.remove_all_toxics(self._proxy.name)
+
+    def disconnect(self) -> None:
+        """Partition: peers and gateways can no longer reach this node (proxy disabled)."""
+        self._chaos.set_enabled(self._proxy.name, False)
+
+    def reconnect(self) -> None:
+        self._chaos.set_enabled(self._proxy.name, True)
+
+    # -- database observation -----------------------------------------------------------------
+    def get_envelope_count(self, *, client_only: bool = False) -> int:
+        return self.observer.envelope_count(client_only=client_only)
+
+    def get_vector_clock(self) -> dict[int, int]:
+        return self.observer.vector_clock()
+
+    def get_staged_envelope_count(self) -> int:
+        return self.observer.staged_envelope_count()
+
+    def get_payer_report_count(self) -> int:
+        return self.observer.payer_report_count()
+
+    def get_payer_report_status_counts(self) -> PayerReportStatusCounts:
+        return self.observer.payer_report_status_counts()
+
+    def get_unsettled_usage(self) -> list[PayerUsage]:
+        return self.observer.unsettled_usage()
+
+    def get_settled_payer_reports(self) -> list[SettledReport]:
+        return self.observer.settled_payer_reports()
+
+    def get_node_info(self) -> int | None:
+        """The node id recorded in the node's own database."""
+        return self.observer.node_id()
+
+    def has_envelopes(self, keys: set[tuple[int, int]]) -> set[tuple[int, int]]:
+        """The subset of (originator, sequence id) ``keys`` this node does NOT have."""
+        return keys - self.observer.envelope_keys(client_only=False)
+
+    def wait_for_envelopes(
+        self, minimum: int, *, timeout: float = 60.0, client_only: bool = False
+    ) -> int:
+        """Wait until the node stores at least ``minimum`` envelopes; returns the count."""
+        return wait_until(
+            lambda: self.get_envelope_count(client_only=client_only),
+            lambda count: count >= minimum,
+            timeout=timeout,
+            description=f"{self._alias} to store >= {minimum} envelopes",
+            max_interval=0.5,
+        )
+
+    def wait_for_payer_reports(
+        self,
+        check: Callable[[PayerReportStatusCounts], bool],
+        description: str,
+        *,
+        timeout: float = 600.0,
+    ) -> PayerReportStatusCounts:
+        return wait_until(
+            self.get_payer_report_status_counts,
+            check,
+            timeout=timeout,
+            description=f"{self._alias}: {description}",
+            max_interval=2.0,
+        )
