@@ -28,7 +28,7 @@ from xmtpd_e2e.runtime.base import RunningService, Runtime, ServiceSpec, Service
 from xmtpd_e2e.runtime.log_follow import LogCursor, tail_lines
 from xmtpd_e2e.runtime.ports import PortAllocator
 
-__all__ = ["LocalRuntime", "LocalService", "process_start_time"]
+__all__ = ["LocalRuntime", "LocalService", "process_start_time", "process_alive"]
 
 BinaryResolver = Callable[[str], Path]
 
@@ -44,6 +44,15 @@ def process_start_time(pid: int) -> str | None:
     except OSError:
         return None
     return stat.rsplit(")", 1)[1].split()[19]
+
+
+def process_alive(pid: int) -> bool:
+    """True if ``pid`` exists and is not a zombie (orphans may wait long for a reaper)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 class LocalService(RunningService):

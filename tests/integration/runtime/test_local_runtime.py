@@ -1,0 +1,93 @@
+"""The local runtime against real processes: start, readiness, restart in place, kill, close."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from xmtpd_e2e.errors import ServiceNotReady
+from xmtpd_e2e.runner.state import RunState
+from xmtpd_e2e.runtime.base import ServiceSpec, ServiceState
+from xmtpd_e2e.runtime.local import LocalRuntime, process_alive
+
+pytestmark = pytest.mark.integration
+
+# A tiny TCP server: prints its ready line, serves until killed, ignores nothing.
+SERVER = (
+    "import socket,sys,time;"
+    "s=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1);"
+    "s.bind(('127.0.0.1',int(sys.argv[1])));s.listen();"
+    "print('server ready',flush=True);"
+    "[c.close() for c in iter(lambda:s.accept()[0],None)]"
+)
+
+
+def resolve(name: str) -> Path:
+    return Path(sys.executable) if name == "python" else Path(f"/nonexistent/{name}")
+
+
+@pytest.fixture()
+def runtime(tmp_path: Path):  # type: ignore[no-untyped-def]
+    state = RunState.create(tmp_path / "home")
+    rt = LocalRuntime(state, "e1", tmp_path / "logs", resolve)
+    yield rt
+    rt.close(fast=True)
+
+
+def server_spec(rt: LocalRuntime, name: str = "srv") -> ServiceSpec:
+    port = rt.listen_port(name, 9000)
+    return ServiceSpec(
+        name=name, role="test", image="unused", local_argv=("python", "-c", SERVER, str(port)),
+        ports=(port,), ready_log="server ready",
+        ready_check=lambda s: bool(socket.create_connection(s.host_address(port), timeout=1)),
+        ready_timeout=20,
+    )
+
+
+def test_start_restart_and_close(runtime: LocalRuntime) -> None:
+    service = runtime.start(server_spec(runtime))
+    assert service.state() is ServiceState.RUNNING
+    port = service.spec.ports[0]
+    assert runtime.internal_address("srv", 9000) == f"127.0.0.1:{port}"
+    assert runtime.run_state.resources("process")
+
+    service.stop(graceful=False)
+    assert service.state() is ServiceState.STOPPED
+    assert not runtime.run_state.resources("process")
+    service.start()  # same port, same log file, readiness detected again
+    assert service.spec.ports[0] == port
+    assert service.logs().splitlines().count("server ready") == 2
+
+    pid = service.pid  # type: ignore[attr-defined]
+    runtime.close()
+    assert pid is not None and not process_alive(pid)
+    assert not runtime.run_state.resources("process")
+
+
+def test_a_process_that_exits_is_not_ready_and_its_log_is_shown(runtime: LocalRuntime) -> None:
+    spec = ServiceSpec(
+        name="broken", role="test", image="unused",
+        local_argv=("python", "-c", "print('boom: bad config'); raise SystemExit(3)"),
+        ready_log="never printed", ready_timeout=10,
+    )
+    with pytest.raises(ServiceNotReady, match="boom: bad config"):
+        runtime.start(spec)
+
+
+def test_children_of_a_service_die_with_it(runtime: LocalRuntime, tmp_path: Path) -> None:
+    marker = tmp_path / "child.pid"
+    script = (
+        "import subprocess,sys,time;"
+        f"p=subprocess.Popen([sys.executable,'-c','import time; time.sleep(600)']);"
+        f"open({str(marker)!r},'w').write(str(p.pid));print('ready',flush=True);time.sleep(600)"
+    )
+    service = runtime.start(ServiceSpec(name="parent", role="test", image="unused",
+                                        local_argv=("python", "-c", script), ready_log="ready"))
+    child = int(marker.read_text())
+    service.stop()
+    subprocess.run(["sleep", "0.2"], check=True)
+    assert not process_alive(child)
