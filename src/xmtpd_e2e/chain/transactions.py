@@ -1,0 +1,98 @@
+"""Sending transactions: simulate, sign, send, wait for the receipt, decode reverts.
+
+Every transaction is first simulated with ``eth_call`` so a revert surfaces as a typed
+:class:`ContractRevert` with the custom error's name and arguments (a mined failed transaction
+carries no reason).  Nonces are taken from the pending state under a per-sender lock; because a
+node's key is also used by the node itself for its own transactions (facts §11.19), a nonce
+clash is retried with a fresh nonce.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from web3 import Web3
+from web3.contract.contract import ContractFunction
+from web3.exceptions import ContractCustomError, ContractLogicError, Web3RPCError
+from web3.types import TxParams, TxReceipt
+
+from xmtpd_e2e.chain.contracts import ContractErrorDecoder
+from xmtpd_e2e.chain.errors import ContractRevert
+from xmtpd_e2e.chain.keys import Key
+from xmtpd_e2e.errors import E2EError
+
+__all__ = ["TransactionSender", "SentTransaction", "GAS_LIMIT"]
+
+GAS_LIMIT = 5_000_000
+RECEIPT_TIMEOUT = 30.0
+_NONCE_CLASHES = ("nonce too low", "replacement transaction underpriced", "already known")
+
+
+@dataclass(frozen=True)
+class SentTransaction:
+    receipt: TxReceipt
+    result: Any
+    """What the function returned when simulated just before sending."""
+
+
+class TransactionSender:
+    def __init__(self, w3: Web3) -> None:
+        self._w3 = w3
+        self._decoder = ContractErrorDecoder()
+        self._locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
+        self._chain_id: int | None = None
+
+    def call(self, contract: str, fn: ContractFunction, sender: str | None = None) -> Any:
+        """A read-only call, with reverts decoded."""
+        try:
+            return fn.call({"from": sender} if sender else {})
+        except (ContractCustomError, ContractLogicError) as exc:
+            raise self._revert(contract, fn, exc) from None
+
+    def send(self, contract: str, fn: ContractFunction, key: Key, value: int = 0) -> SentTransaction:
+        """Send ``fn`` signed by ``key``; returns the receipt and the simulated return value."""
+        simulated = self.call_as(contract, fn, key.address, value)
+        if self._chain_id is None:
+            self._chain_id = self._w3.eth.chain_id
+        with self._locks[key.address]:
+            for attempt in range(4):
+                nonce = self._w3.eth.get_transaction_count(key.address, "pending")  # type: ignore[arg-type]
+                params: TxParams = {
+                    "from": key.address,
+                    "nonce": nonce,
+                    "gas": GAS_LIMIT,
+                    "value": value,  # type: ignore[typeddict-item]
+                    "chainId": self._chain_id,
+                }
+                tx = fn.build_transaction(params)
+                signed = self._w3.eth.account.sign_transaction(tx, key.private_key)
+                try:
+                    tx_hash = self._w3.eth.send_raw_transaction(signed.raw_transaction)
+                except Web3RPCError as exc:
+                    if attempt < 3 and any(m in str(exc).lower() for m in _NONCE_CLASHES):
+                        continue
+                    raise E2EError(f"{contract}.{fn.fn_name} was not accepted: {exc}") from exc
+                break
+        receipt = self._w3.eth.wait_for_transaction_receipt(tx_hash, timeout=RECEIPT_TIMEOUT, poll_latency=0.05)
+        if receipt["status"] != 1:
+            self.call_as(contract, fn, key.address, value, block=receipt["blockNumber"])
+            raise E2EError(f"{contract}.{fn.fn_name} failed in block {receipt['blockNumber']} (no revert reason)")
+        return SentTransaction(receipt, simulated)
+
+    def call_as(self, contract: str, fn: ContractFunction, sender: str, value: int = 0, block: int | None = None) -> Any:
+        try:
+            params: dict[str, Any] = {"from": sender, "value": value, "gas": GAS_LIMIT}
+            return fn.call(params, block_identifier=block if block is not None else "latest")  # type: ignore[arg-type]
+        except (ContractCustomError, ContractLogicError) as exc:
+            raise self._revert(contract, fn, exc) from None
+
+    def _revert(self, contract: str, fn: ContractFunction, exc: Exception) -> ContractRevert:
+        data = getattr(exc, "data", None)
+        raw = bytes.fromhex(data[2:]) if isinstance(data, str) and data.startswith("0x") else b""
+        decoded = self._decoder.decode(raw)
+        if decoded is not None:
+            return ContractRevert(contract, fn.fn_name, decoded.name, decoded.args)
+        return ContractRevert(contract, fn.fn_name, "Revert", {"reason": str(exc)})
