@@ -8,7 +8,8 @@ from pathlib import Path
 
 __all__ = ["Images", "RunConfig", "UPSTREAM_IMAGES", "LOCAL_IMAGES", "default_home", "XMTPD_VERSION"]
 
-XMTPD_VERSION = "v1.3.0"
+XMTPD_VERSION = "v1.2.0"
+"""Default xmtpd version: the newest the Go module proxy serves here (v1.3.0 is refused, 403)."""
 TOXIPROXY_VERSION = "v2.12.0"
 ANVIL_VERSION = "1.7.1"
 CONTRACTS_VERSION = "v2026.02.10-1"

@@ -1,0 +1,59 @@
+"""A gRPC channel that follows a service's current address.
+
+A restarted node (docker runtime) can come back on a new host port, so callers give a resolver
+instead of an address; the channel is rebuilt whenever the resolved address changes.  Plain gRPC
+over h2c, since xmtpd rejects the Connect protocol (facts §4.8).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+
+__all__ = ["FollowingChannel", "MAX_MESSAGE_BYTES"]
+
+MAX_MESSAGE_BYTES = 25 * 1024 * 1024
+_OPTIONS = [
+    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.enable_http_proxy", 0),
+    ("grpc.initial_reconnect_backoff_ms", 100),
+    ("grpc.max_reconnect_backoff_ms", 1000),
+]
+
+
+class FollowingChannel:
+    def __init__(self, resolve_address: Callable[[], str]) -> None:
+        self._resolve = resolve_address
+        self._address: str | None = None
+        self._channel: grpc.Channel | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def address(self) -> str:
+        return self._address or self._resolve()
+
+    def unary(self, method: str, request: Any, response_type: Any, timeout: float) -> Any:
+        call = self._current().unary_unary(
+            method, request_serializer=lambda m: m.SerializeToString(), response_deserializer=response_type.FromString
+        )
+        return call(request, timeout=timeout)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._channel is not None:
+                self._channel.close()
+                self._channel = None
+
+    def _current(self) -> grpc.Channel:
+        address = self._resolve()
+        with self._lock:
+            if self._channel is None or address != self._address:
+                if self._channel is not None:
+                    self._channel.close()
+                self._channel = grpc.insecure_channel(address, options=_OPTIONS)
+                self._address = address
+            return self._channel

@@ -1,0 +1,104 @@
+"""Publishers: the two ways a client gets envelopes into the network.
+
+``DirectPublisher`` signs its own payer envelopes and calls a node (client = payer, upstream's
+E2E).  ``GatewayPublisher`` sends unsigned client envelopes to a gateway, which signs as payer
+and chooses the node (the production flow).  Both record what they published in the ledger.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable
+
+import grpc
+
+from xmtpd_e2e.chain.keys import Key
+from xmtpd_e2e.client.envelopes import decode_originator_envelope, group_message_envelope, sign_payer_envelope
+from xmtpd_e2e.client.errors import PublishError, from_rpc_error
+from xmtpd_e2e.client.gateway_api import GatewayApi
+from xmtpd_e2e.client.ledger import PublishedEnvelope, PublishLedger
+from xmtpd_e2e.client.node_api import NodeApi
+from xmtpd_e2e.client.proto import envelopes_pb2
+
+__all__ = ["Publisher", "DirectPublisher", "GatewayPublisher"]
+
+
+class Publisher(abc.ABC):
+    client_name: str
+    payer_address: str
+
+    @abc.abstractmethod
+    def publish(self, count: int) -> list[PublishedEnvelope]:
+        """Publish ``count`` group messages in one request; raises PublishError."""
+
+    @abc.abstractmethod
+    def close(self) -> None: ...
+
+    def _record(
+        self, ledger: PublishLedger, envelopes: list[envelopes_pb2.OriginatorEnvelope], via: str, target: str
+    ) -> list[PublishedEnvelope]:
+        records = [
+            PublishedEnvelope.from_decoded(decode_originator_envelope(e), client_name=self.client_name, via=via)
+            for e in envelopes
+        ]
+        ledger.add(records)
+        return records
+
+
+class DirectPublisher(Publisher):
+    def __init__(
+        self, *, resolve_address: Callable[[], str], node_id: int, key: Key, ledger: PublishLedger,
+        client_name: str, payload_size: int = 256,
+    ) -> None:
+        self._api = NodeApi(resolve_address)
+        self._node_id = node_id
+        self._key = key
+        self._ledger = ledger
+        self._payload_size = payload_size
+        self.client_name = client_name
+        self.payer_address = key.address
+
+    def publish(self, count: int) -> list[PublishedEnvelope]:
+        payer_envelopes = [
+            sign_payer_envelope(
+                group_message_envelope(payload_size=self._payload_size).SerializeToString(), self._key, self._node_id
+            )
+            for _ in range(count)
+        ]
+        target = f"node-{self._node_id}"
+        try:
+            envelopes = self._api.publish_payer_envelopes(payer_envelopes)
+        except grpc.RpcError as error:
+            raise from_rpc_error(f"{target} ({self._api.address})", error) from None
+        if len(envelopes) != count:
+            raise PublishError(target, "INCOMPLETE", f"{len(envelopes)} of {count} envelopes returned", False)
+        return self._record(self._ledger, envelopes, "node", target)
+
+    def close(self) -> None:
+        self._api.close()
+
+
+class GatewayPublisher(Publisher):
+    def __init__(
+        self, *, resolve_address: Callable[[], str], gateway_alias: str, payer_address: str, ledger: PublishLedger,
+        client_name: str, payload_size: int = 256,
+    ) -> None:
+        self._api = GatewayApi(resolve_address)
+        self._alias = gateway_alias
+        self._ledger = ledger
+        self._payload_size = payload_size
+        self.client_name = client_name
+        self.payer_address = payer_address
+
+    def publish(self, count: int) -> list[PublishedEnvelope]:
+        client_envelopes = [group_message_envelope(payload_size=self._payload_size) for _ in range(count)]
+        try:
+            envelopes = self._api.publish_client_envelopes(client_envelopes)
+        except grpc.RpcError as error:
+            raise from_rpc_error(f"{self._alias} ({self._api.address})", error) from None
+        if len(envelopes) != count:
+            raise PublishError(self._alias, "INCOMPLETE", f"{len(envelopes)} of {count} envelopes returned", False)
+        return self._record(self._ledger, envelopes, self._alias, self._alias)
+
+    def close(self) -> None:
+        self._api.close()
