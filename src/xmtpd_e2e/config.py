@@ -68,6 +68,8 @@ class RunConfig:
     artifacts_dir: Path = Path("artifacts")
     artifacts_always: bool = False
     scenario_timeout: float = 900.0
+    timeout_given: bool = False
+    """True when the user chose ``--timeout``: it then overrides scenarios' own budgets."""
     log_level: str = "info"
     log_encoding: str = "console"
     xmtpd_version: str = XMTPD_VERSION

@@ -83,6 +83,7 @@ class Environment:
         self._registration = threading.Lock()
         self._started = False
         self._closed = False
+        self._teardown_complete = False
         self._last_invariants: InvariantReport | None = None
         self._chain_endpoints: ChainEndpoints | None = None
         self._redis: RedisEndpoints | None = None
@@ -123,9 +124,9 @@ class Environment:
 
         Every step runs even if an earlier one failed; the first error is raised at the end.
         """
-        if self._closed:
+        if self._teardown_complete:
             return
-        self._closed = True
+        self._closed = True  # no new services from here on; a fast close may follow a graceful one
         errors: list[BaseException] = []
 
         def attempt(step: Callable[[], None]) -> None:
@@ -144,6 +145,7 @@ class Environment:
         attempt(self._databases.drop_all)
         attempt(lambda: shutil.rmtree(self.work_dir, ignore_errors=True))
         self.run_state.forget("directory", str(self.work_dir))
+        self._teardown_complete = True
         if errors:
             raise errors[0]
 

@@ -80,12 +80,13 @@ class Databases:
     def drop_all(self) -> None:
         with self._lock:
             names = list(self._names)
-            self._names.clear()
         first: BaseException | None = None
         for name in names:
             try:
                 self._drop(name)
                 self._state.forget("database", name)
+                with self._lock:
+                    self._names.remove(name)
             except BaseException as exc:
                 first = first or exc
         if first is not None:

@@ -1,0 +1,237 @@
+"""The ``xmtpd-e2e`` command: ``list``, ``run``, ``cleanup`` and ``infra``.
+
+Exit codes: 0 all scenarios passed; 1 a scenario failed; 2 a usage or setup error.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from xmtpd_e2e.cli.options import choice_option, option
+from xmtpd_e2e.config import LOCAL_IMAGES, UPSTREAM_IMAGES, RunConfig, XMTPD_VERSION, default_home
+from xmtpd_e2e.errors import SetupError
+from xmtpd_e2e.logs import LEVELS, configure_logging
+from xmtpd_e2e.runner.scenario import SUITES, Registry, ScenarioInfo
+
+__all__ = ["main", "cli"]
+
+stderr = Console(stderr=True)
+
+
+def _setup_error(error: SetupError) -> None:
+    stderr.print(f"[bold red]error:[/] {error.problem}")
+    if error.fix:
+        stderr.print(f"[bold]fix:[/] {error.fix}")
+    sys.exit(2)
+
+
+def _load(modules: tuple[str, ...]) -> Registry:
+    from xmtpd_e2e.runner.discovery import load_scenarios
+
+    try:
+        return load_scenarios(modules)
+    except SetupError as error:
+        _setup_error(error)
+        raise  # unreachable
+
+
+def _duration(seconds: float) -> str:
+    return f"~{seconds / 60:.0f} min" if seconds >= 120 else f"~{seconds:.0f} s"
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@choice_option("--log-level", LEVELS, "info", "log verbosity")
+@choice_option("--log-encoding", ("console", "json"), "console", "log format on stderr")
+@click.pass_context
+def cli(ctx: click.Context, log_level: str, log_encoding: str) -> None:
+    """End-to-end tests for xmtpd: real clusters, chaos, database-level verification."""
+    configure_logging(log_level, log_encoding)
+    ctx.obj = {"log_level": log_level, "log_encoding": log_encoding}
+
+
+@cli.command("list")
+@choice_option("--output-format", ("human", "json"), "human", "output format")
+@option("--suite", type=click.Choice(SUITES), default=None, help="only scenarios of this suite")
+@option("--scenarios", "scenario_modules", multiple=True, help="also load scenarios from this module or .py file")
+def list_command(output_format: str, suite: str | None, scenario_modules: tuple[str, ...]) -> None:
+    """List every scenario with its description, suites and typical duration."""
+    registry = _load(scenario_modules)
+    items = registry.in_suite(suite) if suite else list(registry)
+    if output_format == "json":
+        click.echo(json.dumps([
+            {"name": s.name, "description": s.description, "suites": list(s.suites),
+             "typical_seconds": s.typical_seconds, "invariants_skipped": s.invariants_skipped}
+            for s in items
+        ], indent=2))
+        return
+    from rich.table import Table
+
+    table = Table(show_edge=False)
+    for column in ("NAME", "SUITES", "TYPICAL", "DESCRIPTION"):
+        table.add_column(column, overflow="fold")
+    for s in items:
+        table.add_row(s.name, ",".join(s.suites), _duration(s.typical_seconds), s.description)
+    Console(width=max(120, Console().width)).print(table)
+
+
+@cli.command("run")
+@option("--test", "tests", multiple=True, help="scenario name (repeatable, or comma-separated)")
+@option("--suite", type=click.Choice(SUITES), default=None, help="run a whole suite (default: fast, unless --test)")
+@choice_option("--runtime", ("auto", "docker", "local"), "auto", "where services run (auto: docker if an engine answers)")
+@choice_option("--image-set", ("upstream", "local"), "upstream", "default images: upstream's, or built by `infra build-images`")
+@option("--xmtpd-image", default=None, help="node image (docker runtime)")
+@option("--gateway-image", default=None, help="gateway image (docker runtime)")
+@option("--chain-image", default=None, help="anvil + XMTP contracts image (docker runtime)")
+@option("--xmtpd-bin", type=click.Path(path_type=Path), default=None, help="node binary (local runtime)")
+@option("--gateway-bin", type=click.Path(path_type=Path), default=None, help="gateway binary (local runtime)")
+@option("--xmtpd-version", default=XMTPD_VERSION, show_default=True, help="xmtpd version (installed binaries, VERSION env)")
+@choice_option("--output-format", ("human", "json", "junit"), "human", "result format on stdout (or --output-file)")
+@option("--output-file", type=click.Path(path_type=Path), default=None, help="write results here instead of stdout")
+@option("--timeout", type=click.FloatRange(min=1), default=None, help="seconds per scenario (default: its own budget)")
+@option("--artifacts", type=click.Path(path_type=Path), default=Path("artifacts"), show_default=True,
+        help="where artifacts of failed scenarios go")
+@option("--artifacts-always", is_flag=True, default=False, help="keep artifacts of passing scenarios too")
+@option("--scenarios", "scenario_modules", multiple=True, help="also load scenarios from this module or .py file")
+@option("--parallel", type=click.IntRange(min=1), default=1, show_default=True, help="scenarios at once, each in its own process")
+@option("--postgres-dsn", default=RunConfig.postgres_dsn, help="admin DSN of the host Postgres")
+@click.pass_context
+def run_command(ctx: click.Context, tests: tuple[str, ...], suite: str | None, runtime: str, image_set: str,
+                xmtpd_image: str | None, gateway_image: str | None, chain_image: str | None,
+                xmtpd_bin: Path | None, gateway_bin: Path | None, xmtpd_version: str, output_format: str,
+                output_file: Path | None, timeout: float | None, artifacts: Path, artifacts_always: bool,
+                scenario_modules: tuple[str, ...], parallel: int, postgres_dsn: str) -> None:
+    """Run scenarios, each in a fresh isolated environment."""
+    registry = _load(scenario_modules)
+    selected = _select(registry, tests, suite)
+    images = LOCAL_IMAGES if image_set == "local" else UPSTREAM_IMAGES
+    images = replace(images, **{k: v for k, v in {"xmtpd": xmtpd_image, "gateway": gateway_image,
+                                                    "chain": chain_image}.items() if v})
+    config = RunConfig(
+        runtime=runtime, images=images, xmtpd_bin=xmtpd_bin, gateway_bin=gateway_bin, postgres_dsn=postgres_dsn,
+        home=default_home(), artifacts_dir=artifacts.resolve(), artifacts_always=artifacts_always,
+        scenario_timeout=timeout or RunConfig.scenario_timeout, timeout_given=timeout is not None,
+        log_level=ctx.obj["log_level"], log_encoding=ctx.obj["log_encoding"], xmtpd_version=xmtpd_version,
+    )
+    _warn_about_leftovers(config)
+    if parallel > 1 and len(selected) > 1:
+        from xmtpd_e2e.runner.parallel import run_in_workers
+
+        result = run_in_workers(selected, config, parallel, scenario_modules, _progress)
+    else:
+        from xmtpd_e2e.runner.execution import Runner
+        from xmtpd_e2e.runner.lifecycle import default_environment_factory
+
+        try:
+            factory = default_environment_factory()
+        except SetupError as error:
+            _setup_error(error)
+        result = Runner(config, factory, progress=_progress).run(selected)
+    _emit(result, output_format, output_file)
+    for scenario in result.scenarios:
+        if scenario.status.value == "SETUP_ERROR" and scenario.error:
+            stderr.print(f"[bold red]setup error:[/] {scenario.error}")
+    sys.exit(result.exit_code())
+
+
+def _select(registry: Registry, tests: tuple[str, ...], suite: str | None) -> list[ScenarioInfo]:
+    names = [n.strip() for t in tests for n in t.replace(" ", ",").split(",") if n.strip()]
+    if names:
+        unknown = [n for n in names if registry.get(n) is None]
+        if unknown:
+            raise click.UsageError(
+                f"unknown scenario(s): {', '.join(unknown)}. Known scenarios: {', '.join(registry.names())}"
+            )
+        return [registry.get(n) for n in dict.fromkeys(names)]  # type: ignore[misc]
+    return registry.in_suite(suite or "fast")
+
+
+def _progress(event: str, info: ScenarioInfo, result: object) -> None:
+    if event == "start":
+        stderr.print(f"[bold]▶ {info.name}[/] ({_duration(info.typical_seconds)})")
+    else:
+        status = getattr(result, "status").value
+        color = "green" if status == "PASS" else "red"
+        stderr.print(f"[{color}]■ {info.name} {status}[/] in {getattr(result, 'duration_seconds'):.1f}s")
+
+
+def _emit(result: object, output_format: str, output_file: Path | None) -> None:
+    from xmtpd_e2e.runner.reports import render_human, render_json, render_junit
+    from xmtpd_e2e.runner.results import RunResult
+
+    assert isinstance(result, RunResult)
+    if output_format == "human":
+        if output_file:
+            with output_file.open("w") as handle:
+                render_human(result, Console(file=handle, width=160))
+        else:
+            render_human(result, Console())
+        return
+    text = render_json(result) if output_format == "json" else render_junit(result)
+    if output_file:
+        output_file.write_text(text + "\n")
+    else:
+        click.echo(text)
+
+
+def _warn_about_leftovers(config: RunConfig) -> None:
+    from xmtpd_e2e.runner.state import RunState
+
+    dead = [s.run_id for s in RunState.all(config.home) if not s.owner_alive() and s.resources()]
+    if dead:
+        stderr.print(f"[yellow]warning:[/] earlier runs left resources behind ({', '.join(dead)}); "
+                     "remove them with `xmtpd-e2e cleanup`")
+
+
+@cli.command("cleanup")
+@option("--run", "run_id", default=None, help="only this run")
+@option("--all", "all_runs", is_flag=True, default=False, help="also runs whose process is still alive")
+def cleanup_command(run_id: str | None, all_runs: bool) -> None:
+    """Remove what crashed or killed runs left behind (containers, processes, databases, dirs)."""
+    import logging
+
+    from xmtpd_e2e.runner.state import RunState
+    from xmtpd_e2e.runtime.cleanup import remove_resources
+
+    states = RunState.all(default_home())
+    if run_id:
+        states = [s for s in states if s.run_id == run_id]
+        if not states:
+            raise click.UsageError(f"no recorded run {run_id!r}")
+    problems: list[str] = []
+    for state in states:
+        if state.owner_alive() and not (all_runs or run_id):
+            stderr.print(f"skipping {state.run_id}: its process {state.pid} is still running (use --all)")
+            continue
+        found = remove_resources(state, logger=logging.getLogger("xmtpd_e2e.cleanup"))
+        problems += found
+        if not found:
+            state.remove_file()
+        stderr.print(f"{state.run_id}: {'removed' if not found else 'problems: ' + '; '.join(found)}")
+    if not states:
+        stderr.print("nothing to clean up")
+    sys.exit(1 if problems else 0)
+
+
+def _mount_infra() -> None:
+    try:
+        from xmtpd_e2e.infra.cli import infra
+    except ImportError:
+        return
+    cli.add_command(infra)
+
+
+_mount_infra()
+
+
+def main() -> None:
+    cli(prog_name="xmtpd-e2e")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+"""pytest plugin (entry point ``pytest11``): the ``xmtpd_env`` fixture.
+
+Teams can write e2e tests as ordinary pytest tests and get pytest's selection, reporting and
+assertion messages, with the same environment lifecycle as ``xmtpd-e2e run``: a fresh started
+environment per test, global invariants checked at teardown, and teardown always::
+
+    def test_replication(xmtpd_env):
+        xmtpd_env.add_nodes(3)
+        xmtpd_env.new_client(100).publish_envelopes(10)
+        xmtpd_env.wait_for_replication()
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from xmtpd_e2e.config import LOCAL_IMAGES, RunConfig
+
+if TYPE_CHECKING:
+    from xmtpd_e2e.api.environment import Environment
+
+__all__ = ["pytest_addoption", "xmtpd_env", "xmtpd_config"]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("xmtpd-e2e")
+    group.addoption("--xmtpd-runtime", default="auto", choices=("auto", "docker", "local"),
+                    help="runtime for the xmtpd_env fixture")
+    group.addoption("--xmtpd-image-set", default="upstream", choices=("upstream", "local"),
+                    help="container images for the docker runtime")
+    group.addoption("--xmtpd-artifacts", default="artifacts", help="where failed tests' artifacts go")
+
+
+@pytest.fixture()
+def xmtpd_config(request: pytest.FixtureRequest) -> RunConfig:
+    option: Any = request.config.option
+    config = RunConfig(runtime=option.xmtpd_runtime, artifacts_dir=Path(option.xmtpd_artifacts).resolve())
+    return replace(config, images=LOCAL_IMAGES) if option.xmtpd_image_set == "local" else config
+
+
+@pytest.fixture()
+def xmtpd_env(request: pytest.FixtureRequest, xmtpd_config: RunConfig) -> Iterator[Environment]:
+    from xmtpd_e2e.api.environment import create_environment
+    from xmtpd_e2e.runner.lifecycle import EnvironmentRequest
+    from xmtpd_e2e.runner.scenario import ScenarioInfo
+    from xmtpd_e2e.runner.state import RunState
+
+    name = request.node.name
+    state = RunState.create(xmtpd_config.home)
+    info = ScenarioInfo(name=name, description=str(request.node.nodeid), func=lambda env: None)
+    artifacts = xmtpd_config.artifacts_dir / state.run_id / name
+    logger = logging.getLogger(f"xmtpd_e2e.scenario.{name}")
+    env = create_environment(EnvironmentRequest(info, xmtpd_config, state, logger, artifacts))
+    try:
+        env.start()
+        yield env
+        violations = env.check_invariants()
+        if violations:
+            env.collect_artifacts(artifacts)
+            pytest.fail("global invariants violated: " + "; ".join(violations), pytrace=False)
+    except BaseException:
+        env.collect_artifacts(artifacts)
+        raise
+    finally:
+        env.close()
+        if not state.resources():
+            state.remove_file()

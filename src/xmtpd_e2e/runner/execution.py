@@ -1,0 +1,157 @@
+"""Running scenarios: a fresh environment each, checks, artifacts, guaranteed teardown.
+
+Order per scenario: create + start the environment -> run -> global invariants (unless the
+scenario opts out) -> artifacts (on anything but PASS, or always when asked) -> teardown, which
+always happens and never changes the verdict (a teardown error is reported beside it).
+A :class:`SetupError` or an interruption stops the remaining scenarios.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, cast
+
+from xmtpd_e2e.config import RunConfig
+from xmtpd_e2e.errors import CheckFailed, Interrupted, ScenarioTimeout, SetupError
+from xmtpd_e2e.logs import scenario_log_file
+from xmtpd_e2e.runner.lifecycle import EnvironmentFactory, EnvironmentRequest, ManagedEnvironment
+from xmtpd_e2e.runner.results import RunResult, ScenarioResult, Status
+from xmtpd_e2e.runner.scenario import ScenarioInfo
+from xmtpd_e2e.runner.signals import FastTeardown, SignalGuard
+from xmtpd_e2e.runner.state import RunState
+
+if TYPE_CHECKING:
+    from xmtpd_e2e.api.environment import Environment
+
+__all__ = ["Runner", "ProgressListener"]
+
+ProgressListener = Callable[[str, ScenarioInfo, ScenarioResult | None], None]
+"""Called with ("start", scenario, None) and ("finish", scenario, result)."""
+
+
+class Runner:
+    def __init__(
+        self,
+        config: RunConfig,
+        factory: EnvironmentFactory,
+        *,
+        run_state: RunState | None = None,
+        progress: ProgressListener | None = None,
+    ) -> None:
+        self.config = config
+        self.factory = factory
+        self.run_state = run_state or RunState.create(config.home)
+        self.progress = progress
+        self.guard = SignalGuard()
+        self.log = logging.getLogger("xmtpd_e2e.runner")
+
+    def run(self, scenarios: Sequence[ScenarioInfo]) -> RunResult:
+        result = RunResult(run_id=self.run_state.run_id, started_at=time.time())
+        self.guard.install()
+        try:
+            for info in scenarios:
+                if self.progress:
+                    self.progress("start", info, None)
+                outcome = self.run_one(info)
+                result.scenarios.append(outcome)
+                if self.progress:
+                    self.progress("finish", info, outcome)
+                if outcome.status in (Status.SETUP_ERROR, Status.INTERRUPTED):
+                    break
+        finally:
+            self.guard.uninstall()
+            result.finished_at = time.time()
+            if not self.run_state.resources():
+                self.run_state.remove_file()
+        return result
+
+    def run_one(self, info: ScenarioInfo) -> ScenarioResult:
+        artifacts_dir = self.config.artifacts_dir / self.run_state.run_id / info.name
+        logger = logging.getLogger(f"xmtpd_e2e.scenario.{info.name}")
+        started, began = time.time(), time.monotonic()
+        outcome = ScenarioResult(info.name, Status.PASS, 0.0, started)
+        env: ManagedEnvironment | None = None
+        timeout = self.config.scenario_timeout if self.config.timeout_given else (
+            info.timeout_seconds or self.config.scenario_timeout
+        )
+        with scenario_log_file(logger, artifacts_dir / "scenario.log") as log_path:
+            outcome.log_file = str(log_path)
+            try:
+                with self.guard.phase("setup", timeout=timeout):
+                    request = EnvironmentRequest(info, self.config, self.run_state, logger, artifacts_dir)
+                    env = self.factory(request)
+                    env.start()
+                    with self.guard.phase("scenario"):
+                        info.run(cast("Environment", env))
+                    if info.invariants_skipped is None:
+                        with self.guard.phase("invariants"):
+                            violations = env.check_invariants()
+                        if violations:
+                            outcome.invariant_violations = violations
+                            raise CheckFailed("global invariants violated: " + "; ".join(violations))
+                    else:
+                        logger.info("invariants not checked: %s", info.invariants_skipped)
+            except SetupError as error:
+                self._record(outcome, Status.SETUP_ERROR, error, logger, keep_traceback=False)
+            except ScenarioTimeout as error:
+                self._record(outcome, Status.TIMEOUT, error, logger)
+            except Interrupted as error:
+                self._record(outcome, Status.INTERRUPTED, error, logger, keep_traceback=False)
+            except AssertionError as error:  # CheckFailed included
+                self._record(outcome, Status.FAIL, error, logger)
+            except BaseException as error:
+                self._record(outcome, Status.ERROR, error, logger)
+            finally:
+                if env is not None:
+                    self._finish(env, info, outcome, artifacts_dir, logger)
+            outcome.duration_seconds = time.monotonic() - began
+            logger.info("%s %s in %.1fs", info.name, outcome.status.value, outcome.duration_seconds)
+        if outcome.status is Status.PASS and not self.config.artifacts_always:
+            shutil.rmtree(artifacts_dir, ignore_errors=True)
+            outcome.log_file = None
+        else:
+            outcome.artifacts = sorted(str(p) for p in artifacts_dir.rglob("*") if p.is_file())
+        return outcome
+
+    def _record(
+        self, outcome: ScenarioResult, status: Status, error: BaseException, logger: logging.Logger,
+        *, keep_traceback: bool = True,
+    ) -> None:
+        outcome.status = status
+        outcome.error = str(error) or type(error).__name__
+        if keep_traceback:
+            outcome.traceback = "".join(traceback.format_exception(error))
+            logger.error("%s: %s\n%s", status.value, outcome.error, outcome.traceback)
+        else:
+            logger.error("%s: %s", status.value, outcome.error)
+
+    def _finish(
+        self, env: ManagedEnvironment, info: ScenarioInfo, outcome: ScenarioResult, artifacts_dir: Path,
+        logger: logging.Logger,
+    ) -> None:
+        with self.guard.phase("teardown"):
+            try:
+                outcome.environment = env.summary()
+                if outcome.status is not Status.PASS or self.config.artifacts_always:
+                    env.collect_artifacts(artifacts_dir)
+            except FastTeardown:
+                pass
+            except Exception as error:
+                logger.warning("collecting artifacts failed: %s", error)
+            try:
+                try:
+                    env.close(fast=self.guard.fast)
+                except FastTeardown:
+                    logger.warning("second signal: fast teardown")
+                    env.close(fast=True)
+            except Exception as error:
+                outcome.teardown_error = f"{type(error).__name__}: {error}"
+                logger.warning("teardown error: %s", outcome.teardown_error)
+        if self.guard.interrupted and outcome.status is Status.PASS:
+            outcome.status = Status.INTERRUPTED
+            outcome.error = f"interrupted by {self.guard.interrupted}"

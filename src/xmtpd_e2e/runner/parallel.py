@@ -1,0 +1,112 @@
+"""``run --parallel N``: scenarios in separate worker processes, results merged.
+
+Each worker is an ordinary ``xmtpd-e2e run --test NAME`` process, so it is a run of its own
+(own run id, state file, network, ports and databases) and nothing is shared but the machine.
+Workers write JSON results to a file and their logs to ``<artifacts>/workers/<name>.log``, so
+the parent's output stays one readable line per scenario.  SIGINT/SIGTERM are forwarded to the
+workers, which tear down their environments before the parent exits.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import FrameType
+
+from xmtpd_e2e.config import LOCAL_IMAGES, RunConfig
+from xmtpd_e2e.runner.results import RunResult, ScenarioResult, Status
+from xmtpd_e2e.runner.scenario import ScenarioInfo
+from xmtpd_e2e.runner.state import new_run_id
+
+__all__ = ["run_in_workers", "worker_command"]
+
+Progress = Callable[[str, ScenarioInfo, ScenarioResult | None], None]
+
+
+def worker_command(info: ScenarioInfo, config: RunConfig, output: Path, modules: Sequence[str]) -> list[str]:
+    command = [
+        sys.executable, "-m", "xmtpd_e2e.cli.main", "--log-level", config.log_level,
+        "--log-encoding", config.log_encoding, "run", "--test", info.name,
+        "--runtime", config.runtime, "--output-format", "json", "--output-file", str(output),
+        "--artifacts", str(config.artifacts_dir), "--xmtpd-version", config.xmtpd_version,
+        "--postgres-dsn", config.postgres_dsn,
+        "--image-set", "local" if config.images == LOCAL_IMAGES else "upstream",
+        "--xmtpd-image", config.images.xmtpd, "--gateway-image", config.images.gateway,
+        "--chain-image", config.images.chain,
+    ]
+    if config.timeout_given:
+        command += ["--timeout", str(config.scenario_timeout)]
+    if config.artifacts_always:
+        command.append("--artifacts-always")
+    for flag, path in (("--xmtpd-bin", config.xmtpd_bin), ("--gateway-bin", config.gateway_bin)):
+        if path is not None:
+            command += [flag, str(path)]
+    for module in modules:
+        command += ["--scenarios", module]
+    return command
+
+
+def run_in_workers(
+    scenarios: Sequence[ScenarioInfo], config: RunConfig, workers: int, modules: Sequence[str], progress: Progress
+) -> RunResult:
+    result = RunResult(run_id=new_run_id(), started_at=time.time())
+    pending = list(scenarios)
+    running: dict[subprocess.Popen[bytes], tuple[ScenarioInfo, Path, float]] = {}
+    log_dir = config.artifacts_dir / "workers"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix="xmtpd-e2e-workers-"))
+    interrupted: list[int] = []
+
+    def forward(signum: int, frame: FrameType | None) -> None:
+        interrupted.append(signum)
+        for process in running:
+            if process.poll() is None:
+                process.send_signal(signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
+    finished: dict[str, ScenarioResult] = {}
+    try:
+        while pending or running:
+            while pending and len(running) < workers and not interrupted:
+                info = pending.pop(0)
+                output = scratch / f"{info.name}.json"
+                with (log_dir / f"{info.name}.log").open("wb") as log:
+                    process = subprocess.Popen(worker_command(info, config, output, modules),
+                                               stdout=subprocess.DEVNULL, stderr=log, env=dict(os.environ))
+                running[process] = (info, output, time.time())
+                progress("start", info, None)
+            if interrupted and not running:
+                break
+            for process in [p for p in running if p.poll() is not None]:
+                info, output, started = running.pop(process)
+                outcome = _collect(info, output, started, process.returncode, log_dir / f"{info.name}.log")
+                finished[info.name] = outcome
+                progress("finish", info, outcome)
+            time.sleep(0.1)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    result.scenarios = [finished[s.name] for s in scenarios if s.name in finished]
+    result.finished_at = time.time()
+    return result
+
+
+def _collect(info: ScenarioInfo, output: Path, started: float, returncode: int, log: Path) -> ScenarioResult:
+    try:
+        data = json.loads(output.read_text())
+        outcome = ScenarioResult.from_dict(data["scenarios"][0])
+    except (OSError, ValueError, KeyError, IndexError):
+        tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+        status = Status.SETUP_ERROR if returncode == 2 else Status.ERROR
+        outcome = ScenarioResult(info.name, status, time.time() - started, started,
+                                 error=f"worker exited with {returncode} without results; log tail:\n{tail}")
+    if outcome.log_file is None:
+        outcome.log_file = str(log)
+    return outcome
