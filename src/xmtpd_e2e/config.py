@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Images", "RunConfig", "UPSTREAM_IMAGES", "LOCAL_IMAGES", "default_home", "XMTPD_VERSION"]
+__all__ = ["Images", "RunConfig", "UPSTREAM_IMAGES", "LOCAL_IMAGES", "local_images", "default_home", "XMTPD_VERSION"]
 
 XMTPD_VERSION = "v1.2.0"
 """Default xmtpd version: the newest the Go module proxy serves here (v1.3.0 is refused, 403)."""
@@ -37,14 +37,21 @@ UPSTREAM_IMAGES = Images(
 )
 
 LOCAL_IMAGE_PREFIX = "xmtpd-e2e-local"
-LOCAL_IMAGES = Images(
-    xmtpd=f"{LOCAL_IMAGE_PREFIX}/xmtpd:{XMTPD_VERSION}",
-    gateway=f"{LOCAL_IMAGE_PREFIX}/xmtpd-gateway:{XMTPD_VERSION}",
-    chain=f"{LOCAL_IMAGE_PREFIX}/contracts:{CONTRACTS_VERSION}",
-    cli=f"{LOCAL_IMAGE_PREFIX}/xmtpd-cli:{XMTPD_VERSION}",
-    toxiproxy=f"{LOCAL_IMAGE_PREFIX}/toxiproxy:2.12.0",
-    redis=f"{LOCAL_IMAGE_PREFIX}/redis:7",
-)
+
+
+def local_images(xmtpd_version: str = XMTPD_VERSION) -> Images:
+    """Images built by ``xmtpd-e2e infra build-images``, tagged with the upstream versions."""
+    return Images(
+        xmtpd=f"{LOCAL_IMAGE_PREFIX}/xmtpd:{xmtpd_version}",
+        gateway=f"{LOCAL_IMAGE_PREFIX}/xmtpd-gateway:{xmtpd_version}",
+        chain=f"{LOCAL_IMAGE_PREFIX}/contracts:{CONTRACTS_VERSION}",
+        cli=f"{LOCAL_IMAGE_PREFIX}/xmtpd-cli:{xmtpd_version}",
+        toxiproxy=f"{LOCAL_IMAGE_PREFIX}/toxiproxy:2.12.0",
+        redis=f"{LOCAL_IMAGE_PREFIX}/redis:7",
+    )
+
+
+LOCAL_IMAGES = local_images()
 
 
 def default_home() -> Path:

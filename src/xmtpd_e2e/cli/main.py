@@ -14,7 +14,7 @@ import click
 from rich.console import Console
 
 from xmtpd_e2e.cli.options import choice_option, option
-from xmtpd_e2e.config import LOCAL_IMAGES, UPSTREAM_IMAGES, RunConfig, XMTPD_VERSION, default_home
+from xmtpd_e2e.config import UPSTREAM_IMAGES, RunConfig, XMTPD_VERSION, default_home, local_images
 from xmtpd_e2e.errors import SetupError
 from xmtpd_e2e.logs import LEVELS, configure_logging
 from xmtpd_e2e.runner.scenario import SUITES, Registry, ScenarioInfo
@@ -109,7 +109,7 @@ def run_command(ctx: click.Context, tests: tuple[str, ...], suite: str | None, r
     """Run scenarios, each in a fresh isolated environment."""
     registry = _load(scenario_modules)
     selected = _select(registry, tests, suite)
-    images = LOCAL_IMAGES if image_set == "local" else UPSTREAM_IMAGES
+    images = local_images(xmtpd_version) if image_set == "local" else UPSTREAM_IMAGES
     images = replace(images, **{k: v for k, v in {"xmtpd": xmtpd_image, "gateway": gateway_image,
                                                     "chain": chain_image}.items() if v})
     config = RunConfig(

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 
-from xmtpd_e2e.config import LOCAL_IMAGES, RunConfig
+from xmtpd_e2e.config import RunConfig, local_images
 from xmtpd_e2e.runner.results import RunResult, ScenarioResult, Status
 from xmtpd_e2e.runner.scenario import ScenarioInfo
 from xmtpd_e2e.runner.state import new_run_id
@@ -37,7 +37,7 @@ def worker_command(info: ScenarioInfo, config: RunConfig, output: Path, modules:
         "--runtime", config.runtime, "--output-format", "json", "--output-file", str(output),
         "--artifacts", str(config.artifacts_dir), "--xmtpd-version", config.xmtpd_version,
         "--postgres-dsn", config.postgres_dsn,
-        "--image-set", "local" if config.images == LOCAL_IMAGES else "upstream",
+        "--image-set", "local" if config.images == local_images(config.xmtpd_version) else "upstream",
         "--xmtpd-image", config.images.xmtpd, "--gateway-image", config.images.gateway,
         "--chain-image", config.images.chain,
     ]

@@ -1,0 +1,144 @@
+"""Local images for the docker runtime, built from installed binaries without pulling anything.
+
+No registry is reachable on many CI machines (and none here), so each image is ``FROM scratch``
+plus a root filesystem assembled on the host: the static Go binaries as they are, and for the
+dynamically linked ones (anvil, redis-server) the binary plus every shared library ``ldd``
+lists.  Tags follow ``config.LOCAL_IMAGES``; a content hash of the inputs is stored as a label,
+so an unchanged image is not rebuilt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from xmtpd_e2e.config import Images, local_images
+from xmtpd_e2e.errors import SetupError
+from xmtpd_e2e.infra.binaries import resolve_binary
+from xmtpd_e2e.services.chain import anvil_state_path
+
+__all__ = ["ImageRecipe", "recipes", "build_images", "shared_libraries", "INPUT_HASH_LABEL"]
+
+INPUT_HASH_LABEL = "xmtpd-e2e.inputs"
+
+
+@dataclass(frozen=True)
+class ImageRecipe:
+    tag: str
+    files: dict[str, Path]
+    """Path in the image -> host file."""
+    entrypoint: list[str]
+    cmd: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    expose: Sequence[int] = ()
+    dirs: Sequence[str] = ("/tmp",)
+
+    def dockerfile(self) -> str:
+        lines = ["FROM scratch", "COPY rootfs/ /"]
+        lines += [f"ENV {k}={v}" for k, v in self.env.items()]
+        lines += [f"EXPOSE {p}" for p in self.expose]
+        lines.append(f"ENTRYPOINT {json.dumps(self.entrypoint)}")
+        if self.cmd:
+            lines.append(f"CMD {json.dumps(self.cmd)}")
+        return "\n".join(lines) + "\n"
+
+    def input_hash(self) -> str:
+        digest = hashlib.sha256(self.dockerfile().encode())
+        for target, source in sorted(self.files.items()):
+            stat = source.stat()
+            digest.update(f"{target}:{source}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+        return digest.hexdigest()[:16]
+
+
+def shared_libraries(binary: Path) -> list[Path]:
+    """Absolute paths of the shared libraries ``binary`` loads (empty for static binaries)."""
+    result = subprocess.run(["ldd", str(binary)], capture_output=True, text=True, check=False)
+    if result.returncode != 0 or "not a dynamic executable" in result.stdout + result.stderr:
+        return []
+    libraries = []
+    for line in result.stdout.splitlines():
+        parts = line.split()
+        if "=>" in parts and len(parts) >= 3 and parts[2].startswith("/"):
+            libraries.append(Path(parts[2]))
+        elif parts and parts[0].startswith("/"):
+            libraries.append(Path(parts[0]))
+    return libraries
+
+
+def _with_libraries(target: str, binary: Path) -> dict[str, Path]:
+    files = {target: binary}
+    for library in shared_libraries(binary):
+        files[str(library)] = library
+    return files
+
+
+def recipes(version: str, images: Images | None = None, resolve: Callable[..., Path] = resolve_binary) -> list[ImageRecipe]:
+    tags = images or local_images(version)
+    node, gateway, cli = (resolve(n, version=version) for n in ("replication", "gateway", "xmtpd-cli"))
+    return [
+        ImageRecipe(tags.xmtpd, {"/usr/bin/xmtpd": node}, ["/usr/bin/xmtpd"], env={"VERSION": version}, expose=[5050]),
+        ImageRecipe(tags.gateway, {"/usr/bin/xmtpd-gateway": gateway}, ["/usr/bin/xmtpd-gateway"], expose=[5050]),
+        ImageRecipe(tags.cli, {"/usr/bin/xmtpd-cli": cli}, ["/usr/bin/xmtpd-cli"], env={"XMTPD_LOG_ENCODING": "json"}),
+        ImageRecipe(
+            tags.toxiproxy,
+            {"/toxiproxy": resolve("toxiproxy-server"), "/toxiproxy-cli": resolve("toxiproxy-cli")},
+            ["/toxiproxy"], ["-host=0.0.0.0"], expose=[8474],
+        ),
+        ImageRecipe(
+            tags.chain,
+            {**_with_libraries("/usr/local/bin/anvil", resolve("anvil")), "/anvil-state.json": anvil_state_path()},
+            ["/usr/local/bin/anvil"],
+            ["--host", "0.0.0.0", "--port", "8545", "--load-state", "/anvil-state.json", "--mixed-mining", "--block-time", "1"],
+            env={"HOME": "/tmp"}, expose=[8545],
+        ),
+        ImageRecipe(
+            tags.redis, _with_libraries("/usr/bin/redis-server", resolve("redis-server")), ["/usr/bin/redis-server"],
+            ["--bind", "0.0.0.0", "--protected-mode", "no", "--save", "", "--appendonly", "no", "--dir", "/tmp"],
+            expose=[6379],
+        ),
+    ]
+
+
+def build_images(version: str, *, force: bool = False, log: Callable[[str], None] = print) -> list[str]:
+    """Build every local image whose inputs changed; returns the tags built."""
+    import docker
+    from docker.errors import DockerException, ImageNotFound
+
+    try:
+        client = docker.from_env(timeout=120)
+        client.ping()
+    except DockerException as error:
+        raise SetupError(f"no Docker engine answers ({error})", "run `xmtpd-e2e infra up --docker` (or scripts/setup)") from error
+    built = []
+    for recipe in recipes(version):
+        wanted = recipe.input_hash()
+        try:
+            existing = client.images.get(recipe.tag)
+            if not force and existing.labels.get(INPUT_HASH_LABEL) == wanted:
+                log(f"{recipe.tag}: up to date")
+                continue
+        except ImageNotFound:
+            pass
+        with tempfile.TemporaryDirectory(prefix="xmtpd-e2e-image-") as context:
+            root = Path(context) / "rootfs"
+            for directory in recipe.dirs:
+                (root / directory.lstrip("/")).mkdir(parents=True, exist_ok=True)
+            for target, source in recipe.files.items():
+                destination = root / target.lstrip("/")
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, destination)
+            (Path(context) / "Dockerfile").write_text(recipe.dockerfile())
+            try:
+                client.images.build(path=context, tag=recipe.tag, labels={INPUT_HASH_LABEL: wanted}, rm=True)
+            except DockerException as error:
+                raise SetupError(f"building {recipe.tag} failed: {error}", "see the Docker engine's log") from error
+        log(f"{recipe.tag}: built")
+        built.append(recipe.tag)
+    client.close()
+    return built
