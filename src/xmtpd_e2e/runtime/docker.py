@@ -1,0 +1,285 @@
+"""The docker runtime: one bridge network per environment, one container per service.
+
+Upstream parity: services reach each other by network alias (``node-100:5050``,
+``anvil:8545``), the framework reaches them through ports published on 127.0.0.1, and
+containers reach host Postgres as ``host.docker.internal``.  Unlike upstream, a stopped node is
+the *same* container started again (same identity and filesystem), every object carries the run
+id as a label and is recorded in the run state before it is created, and container output is
+streamed to a log file per service, across restarts.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import tarfile
+import threading
+import time
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+
+import docker
+from docker.errors import APIError, DockerException, ImageNotFound, NotFound
+from docker.models.containers import Container
+
+from xmtpd_e2e.errors import ServiceError, ServiceNotReady, SetupError, WaitTimeout
+from xmtpd_e2e.polling import wait_until
+from xmtpd_e2e.runner.state import RunState
+from xmtpd_e2e.runtime import labels
+from xmtpd_e2e.runtime.base import RunningService, Runtime, ServiceSpec, ServiceState
+from xmtpd_e2e.runtime.log_follow import LogCursor, tail_lines
+
+__all__ = ["DockerRuntime", "DockerService"]
+
+
+class _LogPump(threading.Thread):
+    """Copies a container's output into its log file until the container stops."""
+
+    def __init__(self, container: Container, path: Path, since: int) -> None:
+        super().__init__(name=f"logs-{container.name}", daemon=True)
+        self._container = container
+        self._path = path
+        self._since = since
+
+    def run(self) -> None:
+        try:
+            stream = self._container.logs(stream=True, follow=True, stdout=True, stderr=True, since=self._since)
+            with self._path.open("ab") as log:
+                for chunk in stream:
+                    log.write(chunk)
+                    log.flush()
+        except (DockerException, OSError, ValueError):
+            return
+
+
+class DockerService(RunningService):
+    def __init__(self, runtime: DockerRuntime, spec: ServiceSpec, container: Container) -> None:
+        self.spec = spec
+        self._runtime = runtime
+        self._container = container
+        self.log_path = runtime.log_dir / f"{spec.name}.log"
+        self._lock = threading.Lock()
+        self._ports: dict[int, tuple[str, int]] = {}
+
+    @property
+    def container_name(self) -> str:
+        return str(self._container.name)
+
+    def host_address(self, port: int) -> tuple[str, int]:
+        with self._lock:
+            if port not in self._ports:
+                self._container.reload()
+                bindings = (self._container.attrs["NetworkSettings"]["Ports"] or {}).get(f"{port}/tcp")
+                if not bindings:
+                    raise ServiceError(f"{self.spec.name}: port {port} is not published (is it running?)")
+                self._ports[port] = (bindings[0]["HostIp"] or "127.0.0.1", int(bindings[0]["HostPort"]))
+            return self._ports[port]
+
+    def state(self) -> ServiceState:
+        try:
+            self._container.reload()
+        except NotFound:
+            return ServiceState.STOPPED
+        status = self._container.status
+        if status == "running":
+            return ServiceState.RUNNING
+        return ServiceState.EXITED if status == "exited" and not self._stopped_on_purpose else ServiceState.STOPPED
+
+    _stopped_on_purpose = False
+
+    def logs(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def stop(self, *, graceful: bool = True, timeout: float = 10.0) -> None:
+        self._stopped_on_purpose = True
+        with self._lock:
+            self._ports.clear()
+        try:
+            if graceful:
+                self._container.stop(timeout=int(max(1, timeout)))
+            else:
+                self._container.kill()
+                self._container.wait(timeout=30)
+        except NotFound:
+            return
+        except APIError as error:
+            if "is not running" not in str(error):
+                raise ServiceError(f"stopping {self.spec.name} failed: {error}") from error
+
+    def start(self) -> None:
+        self._stopped_on_purpose = False
+        with self._lock:
+            self._ports.clear()
+        self._runtime.launch(self)
+
+    def run_container_start(self) -> LogCursor:
+        """Start the container and its log pump; return a cursor at the start of new output."""
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as log:
+            log.write(f"---- xmtpd-e2e: starting container {self._container.name}\n".encode())
+            offset = log.tell()
+        since = int(time.time())
+        self._container.start()
+        _LogPump(self._container, self.log_path, since).start()
+        return LogCursor(self.log_path, offset)
+
+    def wait_ready(self, cursor: LogCursor) -> None:
+        spec = self.spec
+
+        def exited() -> bool:
+            return self.state() is ServiceState.EXITED
+
+        try:
+            if spec.ready_log:
+                needle = spec.ready_log
+                wait_until(lambda: exited() or cursor.contains(needle), bool, timeout=spec.ready_timeout,
+                           description=f"{spec.name} to log {needle!r}", max_interval=0.2)
+            if exited():
+                raise ServiceNotReady(spec.name, "the container exited", tail_lines(self.log_path))
+            check = spec.ready_check
+            if check is not None:
+                wait_until(lambda: exited() or check(self), bool, timeout=spec.ready_timeout,
+                           description=f"{spec.name} readiness check", max_interval=0.2,
+                           swallow=(OSError, ConnectionError, ServiceError))
+                if exited():
+                    raise ServiceNotReady(spec.name, "the container exited", tail_lines(self.log_path))
+        except WaitTimeout as error:
+            raise ServiceNotReady(spec.name, str(error), tail_lines(self.log_path)) from error
+
+
+class DockerRuntime(Runtime):
+    name = "docker"
+
+    def __init__(self, run_state: RunState, env_id: str, log_dir: Path, logger: logging.Logger | None = None) -> None:
+        self.run_state = run_state
+        self.run_id = run_state.run_id
+        self.env_id = env_id
+        self.log_dir = log_dir
+        self._log = logger or logging.getLogger("xmtpd_e2e.runtime.docker")
+        log_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self._client = docker.from_env(timeout=120)
+            self._client.ping()
+        except DockerException as error:
+            raise SetupError(f"no Docker engine answers ({error})",
+                             "start Docker (scripts/setup does it as root), or use --runtime local") from error
+        self.network_name = f"xmtpd-e2e-{self.run_id}-{env_id}"
+        self._labels = labels.labels_for(self.run_id, env_id, self.network_name)
+        self._services: dict[str, DockerService] = {}
+        self._lock = threading.Lock()
+        self._closed = False
+        self._images_checked: set[str] = set()
+        run_state.record("network", self.network_name)
+        self._network = self._client.networks.create(self.network_name, driver="bridge", labels=self._labels)
+
+    @property
+    def host_gateway(self) -> str:
+        return "host.docker.internal"
+
+    def listen_port(self, service: str, port: int) -> int:
+        return port
+
+    def internal_address(self, service: str, port: int) -> str:
+        return f"{service}:{port}"
+
+    def describe(self) -> dict[str, str]:
+        return {**super().describe(), "network": self.network_name}
+
+    def start(self, spec: ServiceSpec) -> RunningService:
+        if self._closed:
+            raise ServiceError("the environment is closed")
+        self._ensure_image(spec.image)
+        name = f"{self.network_name}-{spec.name}"
+        self.run_state.record("container", name, env=self.env_id, service=spec.name)
+        try:
+            container = self._client.containers.create(
+                spec.image,
+                command=list(spec.container_command) if spec.container_command is not None else None,
+                name=name,
+                environment=dict(spec.env),
+                labels={**self._labels, labels.SERVICE: spec.name, labels.ROLE: spec.role},
+                ports={f"{port}/tcp": ("127.0.0.1", None) for port in spec.ports},
+                extra_hosts={"host.docker.internal": "host-gateway"},
+                network=self.network_name,
+                networking_config={self.network_name: self._client.api.create_endpoint_config(aliases=[spec.name])},
+                detach=True,
+            )
+        except DockerException as error:
+            self.run_state.forget("container", name)
+            raise ServiceError(f"creating the {spec.name} container from {spec.image} failed: {error}") from error
+        for target, source in spec.files.items():
+            container.put_archive(str(Path(target).parent), _tar_of(source, Path(target).name))
+        service = DockerService(self, spec, container)
+        with self._lock:
+            self._services[spec.name] = service
+        self.launch(service)
+        return service
+
+    def launch(self, service: DockerService) -> None:
+        cursor = service.run_container_start()
+        service.wait_ready(cursor)
+
+    def services(self) -> Mapping[str, RunningService]:
+        with self._lock:
+            return dict(self._services)
+
+    def close(self, *, fast: bool = False) -> None:
+        self._closed = True
+        with self._lock:
+            services = list(self._services.values())
+        errors: list[BaseException] = []
+
+        def remove(service: DockerService) -> None:
+            try:
+                self._client.api.remove_container(service.container_name, force=True)
+            except NotFound:
+                pass
+            except DockerException as error:
+                errors.append(error)
+                return
+            self.run_state.forget("container", service.container_name)
+
+        if services:
+            with ThreadPoolExecutor(max_workers=min(8, len(services))) as pool:
+                list(pool.map(remove, services))
+        try:
+            self._network.remove()
+        except NotFound:
+            pass
+        except DockerException as error:
+            errors.append(error)
+        else:
+            self.run_state.forget("network", self.network_name)
+        if errors:
+            raise ServiceError(f"docker teardown: {errors[0]}")
+
+    def _ensure_image(self, image: str) -> None:
+        if image in self._images_checked:
+            return
+        try:
+            self._client.images.get(image)
+        except ImageNotFound:
+            try:
+                self._client.images.pull(image)
+            except DockerException as error:
+                raise SetupError(
+                    f"image {image} is not present and cannot be pulled ({str(error).splitlines()[0][:200]})",
+                    "build local images with `xmtpd-e2e infra build-images` (scripts/setup does it) and select "
+                    "them with `--image-set local`, or name available images with --xmtpd-image/--gateway-image/"
+                    "--chain-image",
+                ) from error
+        self._images_checked.add(image)
+
+
+def _tar_of(source: Path, name: str) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        archive.add(str(source), arcname=name)
+    return buffer.getvalue()
+
+
