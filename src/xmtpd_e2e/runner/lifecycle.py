@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,10 +12,13 @@ from typing import Any, Protocol
 
 from xmtpd_e2e.api.require import Require
 from xmtpd_e2e.config import RunConfig
+from xmtpd_e2e.errors import SetupError
 from xmtpd_e2e.runner.scenario import ScenarioInfo
 from xmtpd_e2e.runner.state import RunState
 
-__all__ = ["EnvironmentRequest", "ManagedEnvironment", "EnvironmentFactory", "default_environment_factory"]
+__all__ = [
+    "EnvironmentRequest", "ManagedEnvironment", "EnvironmentFactory", "default_environment_factory", "FACTORY_VARIABLE",
+]
 
 
 @dataclass(frozen=True)
@@ -44,8 +49,21 @@ class ManagedEnvironment(Protocol):
 EnvironmentFactory = Callable[[EnvironmentRequest], ManagedEnvironment]
 
 
+FACTORY_VARIABLE = "XMTPD_E2E_ENVIRONMENT_FACTORY"
+
+
 def default_environment_factory() -> EnvironmentFactory:
-    """The real environment; imported lazily so listing scenarios needs no chain/gRPC stack."""
+    """The real environment, or the factory named by ``XMTPD_E2E_ENVIRONMENT_FACTORY``
+    (``module:callable``) -- how the runner's own tests substitute a fake environment."""
+    configured = os.environ.get(FACTORY_VARIABLE)
+    if configured:
+        module, _, name = configured.partition(":")
+        try:
+            factory: EnvironmentFactory = getattr(importlib.import_module(module), name)
+        except (ImportError, AttributeError) as error:
+            raise SetupError(f"{FACTORY_VARIABLE}={configured!r} cannot be loaded: {error}",
+                             "set it to module:callable, or unset it to use the real environment") from error
+        return factory
     from xmtpd_e2e.api.environment import create_environment
 
     return create_environment

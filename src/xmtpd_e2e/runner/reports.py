@@ -42,8 +42,10 @@ def render_human(result: RunResult, console: Console) -> None:
         table.add_row(scenario.name, f"[{_STYLE[scenario.status]}]{scenario.status.value}[/]",
                       f"{scenario.duration_seconds:.1f}s", details.strip())
     console.print(table)
-    counts = {k: v for k, v in result.counts().items() if v}
-    console.print(", ".join(f"{v} {k.lower()}" for k, v in counts.items()) or "no scenarios ran")
+    counts = result.counts()
+    failed = sum(v for k, v in counts.items() if k != "PASS")
+    # The plain "N passed, N failed" line CI systems read as the verdict.
+    console.print(f"{counts['PASS']} passed, {failed} failed", highlight=False)
 
 
 def render_junit(result: RunResult) -> str:

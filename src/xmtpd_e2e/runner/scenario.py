@@ -122,6 +122,6 @@ def scenario(
             timeout_seconds=timeout_seconds,
             module=func.__module__,
         )
-        return (registry or REGISTRY).add(info)
+        return (registry if registry is not None else REGISTRY).add(info)
 
     return register

@@ -1,0 +1,44 @@
+# The two commands of the README:
+#   make e2e    the e2e suite (fast scenarios against real xmtpd, local and docker runtimes)
+#   make test   the project's own tests (unit + integration against real components) and the fast suite
+# Both run scripts/setup first (idempotent and cached).
+
+VENV := .venv/bin
+E2E := $(VENV)/xmtpd-e2e
+DOCKER_FLAGS := --runtime docker --image-set local
+
+.PHONY: setup e2e e2e-local e2e-docker e2e-full test unit integration lint bench clean-runs
+
+setup:
+	scripts/setup
+
+e2e: setup e2e-local e2e-docker
+
+e2e-local:
+	$(E2E) run --runtime local --suite fast --parallel 2
+
+e2e-docker:
+	$(E2E) run $(DOCKER_FLAGS) --suite fast --parallel 2
+
+# The whole catalogue (payer reports follow xmtpd's hourly schedule: ~20 min per runtime in parallel).
+e2e-full: setup
+	$(E2E) run --runtime local --suite full --parallel 6
+	$(E2E) run $(DOCKER_FLAGS) --suite full --parallel 6
+
+test: setup lint e2e-local e2e-docker
+	$(VENV)/pytest -q tests
+
+unit:
+	$(VENV)/pytest -q tests/unit
+
+integration:
+	$(VENV)/pytest -q tests/integration
+
+lint:
+	$(VENV)/mypy src/xmtpd_e2e
+
+bench: setup
+	$(VENV)/python bench/run_all.py
+
+clean-runs:
+	$(E2E) cleanup --all

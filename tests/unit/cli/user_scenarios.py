@@ -1,0 +1,20 @@
+"""A user's own scenario module, loaded with --scenarios (run with the fake environment)."""
+
+from typing import Any
+
+from xmtpd_e2e.runner.scenario import scenario
+
+
+@scenario("user-passes", "a user's scenario that passes", suites=("fast",))
+def user_passes(env: Any) -> None:
+    env.require.true(True)
+
+
+@scenario("user-fails", "a user's scenario whose check fails")
+def user_fails(env: Any) -> None:
+    env.require.greater_or_equal(3, 10, "envelopes on node 200")
+
+
+@scenario("user-crashes", "a user's scenario that raises")
+def user_crashes(env: Any) -> None:
+    raise RuntimeError("unexpected")
