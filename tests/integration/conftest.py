@@ -1,0 +1,88 @@
+"""Fixtures starting real components: environments on either runtime, a bare anvil."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import requests
+
+from xmtpd_e2e.api.environment import Environment, create_environment
+from xmtpd_e2e.config import RunConfig, local_images
+from xmtpd_e2e.infra.binaries import resolve_binary
+from xmtpd_e2e.runner.lifecycle import EnvironmentRequest
+from xmtpd_e2e.runner.scenario import ScenarioInfo
+from xmtpd_e2e.runner.state import RunState
+from xmtpd_e2e.runtime.ports import PortAllocator
+from xmtpd_e2e.services.chain import anvil_state_path
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "/integration/" in str(item.fspath):
+            item.add_marker(pytest.mark.integration)
+
+
+def make_environment(tmp_path: Path, runtime: str, name: str) -> tuple[Environment, RunState]:
+    config = RunConfig(runtime=runtime, artifacts_dir=tmp_path / "artifacts")
+    if runtime == "docker":
+        config = replace(config, images=local_images(config.xmtpd_version))
+    state = RunState.create(config.home)
+    info = ScenarioInfo(name=name, description="integration test", func=lambda env: None)
+    env = create_environment(EnvironmentRequest(info, config, state, logging.getLogger(f"xmtpd_e2e.test.{name}"), tmp_path))
+    return env, state
+
+
+@pytest.fixture(params=["local", "docker"])
+def any_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Environment]:
+    env, state = make_environment(tmp_path, request.param, request.node.name[:20])
+    try:
+        env.start()
+        yield env
+    finally:
+        env.close()
+        assert not state.resources(), f"resources left after close: {state.resources()}"
+        state.remove_file()
+
+
+@pytest.fixture()
+def local_env(tmp_path: Path) -> Iterator[Environment]:
+    env, state = make_environment(tmp_path, "local", "local")
+    try:
+        env.start()
+        yield env
+    finally:
+        env.close()
+        assert not state.resources(), f"resources left after close: {state.resources()}"
+        state.remove_file()
+
+
+@pytest.fixture()
+def anvil_url() -> Iterator[str]:
+    """A bare anvil with the shipped state on a free loopback port."""
+    port = PortAllocator().allocate()
+    process = subprocess.Popen(
+        [str(resolve_binary("anvil")), "--host", "127.0.0.1", "--port", str(port), "--load-state",
+         str(anvil_state_path()), "--mixed-mining", "--block-time", "1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if requests.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId"}, timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        yield url
+    finally:
+        process.kill()
+        process.wait()
