@@ -22,7 +22,19 @@ _OPTIONS = [
     ("grpc.enable_http_proxy", 0),
     ("grpc.initial_reconnect_backoff_ms", 100),
     ("grpc.max_reconnect_backoff_ms", 1000),
+    # Own subchannels per channel: a fresh channel must not inherit a shared subchannel that is
+    # still backing off from a service that was down.
+    ("grpc.use_local_subchannel_pool", 1),
 ]
+
+
+_CONNECT_FAILURES = ("failed to connect", "Connection refused", "Connection reset", "Socket closed")
+
+
+def _never_connected(error: grpc.RpcError) -> bool:
+    code = error.code() if hasattr(error, "code") else None
+    details = error.details() if hasattr(error, "details") else ""
+    return code == grpc.StatusCode.UNAVAILABLE and any(m in (details or "") for m in _CONNECT_FAILURES)
 
 
 class FollowingChannel:
@@ -37,10 +49,20 @@ class FollowingChannel:
         return self._address or self._resolve()
 
     def unary(self, method: str, request: Any, response_type: Any, timeout: float) -> Any:
-        call = self._current().unary_unary(
-            method, request_serializer=lambda m: m.SerializeToString(), response_deserializer=response_type.FromString
-        )
-        return call(request, timeout=timeout)
+        for attempt in (1, 2):
+            call = self._current().unary_unary(
+                method, request_serializer=lambda m: m.SerializeToString(), response_deserializer=response_type.FromString
+            )
+            try:
+                return call(request, timeout=timeout)
+            except grpc.RpcError as error:
+                # A channel that failed to connect stays in backoff for a while; after a service
+                # restart, start over with a fresh channel once.  Only connection failures are
+                # retried: the request never reached the server, so a retry cannot duplicate it.
+                if attempt == 2 or not _never_connected(error):
+                    raise
+                self.close()
+        raise AssertionError("unreachable")
 
     def close(self) -> None:
         with self._lock:

@@ -1,0 +1,114 @@
+"""Every handle method against a real cluster, on both runtimes."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from xmtpd_e2e.api.environment import Environment
+from xmtpd_e2e.chain.units import xusd
+from xmtpd_e2e.client.envelopes import decode_originator_envelope
+from xmtpd_e2e.client.errors import PublishError
+from xmtpd_e2e.client.node_api import NodeApi
+from xmtpd_e2e.errors import E2EError
+from xmtpd_e2e.runtime.base import ServiceState
+
+
+def test_published_envelope_is_stored_byte_for_byte_on_another_node(any_env: Environment) -> None:
+    node_100, node_200 = any_env.add_nodes(2)
+    published = any_env.new_client(100).publish_envelopes(3)
+    any_env.wait_for_replication()
+    for record in published:
+        stored = node_200.observer.envelope_bytes(record.originator_node_id, record.sequence_id)
+        assert stored is not None
+        assert hashlib.sha256(stored).hexdigest() == record.envelope_hash
+        decoded = decode_originator_envelope(stored)
+        assert decoded.originator_signer == node_100.address
+        assert decoded.payer_address == any_env.client(100).payer_address
+    api = NodeApi(lambda: node_200.endpoint)
+    try:
+        returned = api.query_envelopes(originator_node_ids=[100])
+        assert {decode_originator_envelope(e).sequence_id for e in returned} >= {r.sequence_id for r in published}
+        assert api.health_check()
+        assert api.get_sync_cursor().get(100, 0) >= max(r.sequence_id for r in published)
+    finally:
+        api.close()
+
+
+def test_node_identity_lifecycle_and_observation(any_env: Environment) -> None:
+    nodes = any_env.add_nodes(3)
+    node = any_env.node(300)
+    assert [n.id for n in any_env.nodes()] == [100, 200, 300] and nodes[2] is node
+    assert node.alias == "node-300" and node.address.startswith("0x") and node.signer_key.startswith("0x")
+    assert node.get_node_info() == 300 and node.is_canonical()
+    assert node.get_gas_balance() > 0 and node.get_fee_token_balance() == 0
+    with pytest.raises(E2EError, match="no node 400"):
+        any_env.node(400)
+    any_env.new_client(100).publish_envelopes(5)
+    node.wait_for_envelopes(5, client_only=True)
+    assert node.get_staged_envelope_count() == 0
+    assert node.get_vector_clock().get(100, 0) >= 5
+    assert node.get_payer_report_count() == 0 and node.get_payer_report_status_counts().total == 0
+    assert node.get_settled_payer_reports() == []
+    usage = {u.address.lower(): u for u in any_env.node(100).get_unsettled_usage()}
+    assert usage[any_env.client(100).payer_address.lower()].message_count == 5
+
+    node.stop(kill=True)
+    assert node.state() is not ServiceState.RUNNING
+    any_env.new_client(100).publish_envelopes(5)
+    node.start()
+    assert node.is_running and node.get_node_info() == 300  # same identity and database
+    node.wait_for_envelopes(10, client_only=True)
+    node.stop()
+    node.start()
+    any_env.wait_for_replication()
+
+
+def test_chaos_and_partition_on_a_node(any_env: Environment) -> None:
+    any_env.add_nodes(2)
+    node = any_env.node(200)
+    chaos = any_env._chaos
+    assert chaos is not None
+    node.add_latency(200)
+    node.add_bandwidth_limit(100)
+    node.add_connection_reset(5000)
+    node.add_timeout(0)
+    assert {t["type"] for t in chaos.toxics(node.proxy.name)} == {"latency", "bandwidth", "reset_peer", "timeout"}
+    node.remove_all_toxics()
+    assert chaos.toxics(node.proxy.name) == []
+    node.disconnect()
+    node.disconnect()  # idempotent, unlike upstream's toggle
+    assert chaos.proxies()[node.proxy.name]["enabled"] is False
+    node.reconnect()
+    assert chaos.proxies()[node.proxy.name]["enabled"] is True
+    any_env.new_client(200).publish_envelopes(3)
+    any_env.wait_for_replication()
+
+
+def test_gateway_handle(any_env: Environment) -> None:
+    any_env.add_nodes(2)
+    gateway = any_env.add_gateway()
+    assert gateway.index == 0 and gateway.alias == "gateway-0" and any_env.gateway(0) is gateway
+    named = any_env.add_gateway(alias="edge")
+    assert named.alias == "edge" and any_env.gateways() == [gateway, named]
+    gateway.deposit(xusd(20))
+    assert gateway.get_payer_balance() == xusd(20)
+    gateway.request_withdrawal(xusd(5))
+    assert gateway.get_payer_balance() == xusd(15)
+    gateway.cancel_withdrawal()
+    assert gateway.get_payer_balance() == xusd(20)
+    assert gateway.get_gas_balance() > 0
+    client = any_env.new_client(via_gateway=0)
+    published = client.publish_envelopes(4)
+    assert {p.payer_address for p in published} == {gateway.address}
+    gateway.add_latency(100)
+    client.publish_envelopes(1)
+    gateway.remove_all_toxics()
+    gateway.stop()
+    with pytest.raises(PublishError) as error:
+        client.publish_envelopes(1)
+    assert error.value.unreachable and "gateway-0" in str(error.value)
+    gateway.start()
+    client.publish_envelopes(1)
+    any_env.wait_for_replication()
