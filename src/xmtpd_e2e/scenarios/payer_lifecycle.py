@@ -3,7 +3,13 @@
 Differences from upstream, and why:
 * The originating node's id is chosen so its report generator fires minutes after traffic
   starts (xmtpd runs it once per wall-clock hour), so this takes ~15 minutes, not ~90.
-* The payer deposits 1,000 xUSD, not 1e18 base units, which overflows the nodes' ledger (facts §3.4).
+* The payer deposits 1,000,000 xUSD (1e12 base units), not 1e18 base units, which overflows the
+  nodes' ledger (facts §3.4). It must be that large: xmtpd prices messages in picodollars and puts
+  those numbers unchanged into the settlement leaves, which the PayerRegistry debits as xUSD base
+  units (1 unit = 1e6 picodollars). Observed against xmtpd v1.2.0: 620 messages the nodes priced
+  at $0.003 were settled as 2,961 xUSD; a 1,000 xUSD deposit ends in debt, and then "excess" is
+  only what the payer had. Upstream's 1e18 deposit hides this. The scenario checks the chain's
+  own accounting (payer debit == fees settled by the reports == excess) and logs the unit ratio.
 * Stronger ending: after requesting a withdrawal of its remaining balance the payer crosses the
   2-day lock with anvil time travel and *finalizes* it, receiving exactly that amount.
 """
@@ -28,7 +34,7 @@ def payer_lifecycle(env: Environment) -> None:
     originator, nodes, _ = report_cluster(env)
     owner_balances = {node.id: node.get_fee_token_balance() for node in nodes}
     client = env.new_client(originator.id)
-    deposit = xusd(1000)
+    deposit = xusd(1_000_000)
     client.deposit(deposit)
     funded = client.get_payer_balance()
     env.require.equal(funded, deposit, "payer balance after deposit")
@@ -47,11 +53,17 @@ def payer_lifecycle(env: Environment) -> None:
 
     spent = funded - client.get_payer_balance()
     env.require.greater(spent, 0, "settlement charged the payer")
+    pairs = sorted({(r.originator_node_id, r.report_index) for r in originator.get_settled_payer_reports()})
+    settled_fees = sum(env.chain.payer_report(o, i).fees_settled for o, i in pairs)
+    env.require.equal(spent, settled_fees, "the payer was debited exactly the fees the settled reports carry")
+    env.log.info(
+        "settled %d report(s): payer debited %d xUSD base units ($%.6f as xUSD; $%.9f read as picodollars)",
+        len(pairs), spent, spent / 1e6, spent / 1e12,
+    )
     excess = env.get_payer_registry_excess()
     env.require.equal(excess, spent, "everything charged is excess in the PayerRegistry")
     env.require.equal(env.send_excess_to_fee_distributor(), excess)
 
-    pairs = sorted({(r.originator_node_id, r.report_index) for r in originator.get_settled_payer_reports()})
     originators, indices = [p[0] for p in pairs], [p[1] for p in pairs]
     for node in nodes:
         claimed = node.claim_fees(originators, indices)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 
 from xmtpd_e2e.api.environment import Environment
-from xmtpd_e2e.api.options import RateOptions
+from xmtpd_e2e.chain.client import RateOptions
 from xmtpd_e2e.client.ledger import PublishedEnvelope
 from xmtpd_e2e.runner.scenario import scenario
 from xmtpd_e2e.scenarios._topology import standard_cluster
