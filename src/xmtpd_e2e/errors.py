@@ -18,6 +18,7 @@ __all__ = [
     "CheckFailed",
     "ScenarioTimeout",
     "Interrupted",
+    "RunAborted",
     "ServiceError",
     "ServiceNotReady",
     "WaitTimeout",
@@ -47,11 +48,19 @@ class CheckFailed(E2EError, AssertionError):
     """
 
 
-class ScenarioTimeout(E2EError):
+class RunAborted(BaseException):
+    """Raised by a signal handler wherever the main thread happens to be.
+
+    Deliberately *not* an ``Exception``: an ``except Exception`` in a scenario, a polling loop or
+    a library (a "is Docker there?" probe, say) must not swallow a timeout or a Ctrl-C and carry on.
+    """
+
+
+class ScenarioTimeout(RunAborted):
     """The scenario ran past its ``--timeout``; raised inside the scenario so teardown runs."""
 
 
-class Interrupted(E2EError, KeyboardInterrupt):
+class Interrupted(RunAborted, KeyboardInterrupt):
     """SIGINT or SIGTERM arrived; raised in the main thread so every ``finally`` runs."""
 
     def __init__(self, signal_name: str) -> None:

@@ -580,7 +580,7 @@ class Environment:
 def create_environment(request: EnvironmentRequest) -> Environment:
     """The runner's environment factory: pick the runtime and build an unstarted Environment."""
     env_id = f"e{next(_env_counter)}"
-    work_dir = request.run_state.path.parent / request.run_state.run_id / env_id
+    work_dir = request.run_state.work_dir / env_id
     request.run_state.record("directory", str(work_dir))
     work_dir.mkdir(parents=True, exist_ok=True)
     logger = request.logger

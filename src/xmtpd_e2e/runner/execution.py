@@ -66,9 +66,26 @@ class Runner:
         finally:
             self.guard.uninstall()
             result.finished_at = time.time()
-            if not self.run_state.resources():
-                self.run_state.remove_file()
+            self._sweep()
         return result
+
+    def _sweep(self) -> None:
+        """Remove whatever the run recorded that no teardown reached.
+
+        An interrupt can land while an environment is half-built (before the runner holds it),
+        and a teardown can fail; the run state still names every resource, so the run removes
+        them itself rather than leaving them for ``xmtpd-e2e cleanup``.
+        """
+        leftover = self.run_state.resources()
+        if leftover:
+            from xmtpd_e2e.runtime.cleanup import remove_resources
+
+            self.log.warning("removing %d resource(s) no teardown reached: %s", len(leftover),
+                             ", ".join(f"{r.kind} {r.ident}" for r in leftover))
+            for problem in remove_resources(self.run_state, logger=self.log):
+                self.log.error("could not remove: %s (run `xmtpd-e2e cleanup --run %s`)", problem, self.run_state.run_id)
+        if not self.run_state.resources():
+            self.run_state.remove_file()
 
     def run_one(self, info: ScenarioInfo) -> ScenarioResult:
         artifacts_dir = self.config.artifacts_dir / self.run_state.run_id / info.name

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import threading
 import time
 from dataclasses import dataclass
@@ -122,8 +123,15 @@ class RunState:
             return True
         return True
 
+    @property
+    def work_dir(self) -> Path:
+        """``<home>/runs/<run_id>/``: the run's scratch space, one subdirectory per environment."""
+        return self.path.parent / self.run_id
+
     def remove_file(self) -> None:
+        """Forget the run: its state file and its (by then empty of resources) work directory."""
         with self._lock:
+            shutil.rmtree(self.work_dir, ignore_errors=True)
             self.path.unlink(missing_ok=True)
 
     def _save(self) -> None:

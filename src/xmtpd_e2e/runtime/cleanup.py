@@ -14,7 +14,7 @@ import signal
 import time
 
 from xmtpd_e2e.runner.state import RunState
-from xmtpd_e2e.runtime.local import process_alive, process_start_time
+from xmtpd_e2e.runtime.local import process_alive, process_start_time, processes_of_run
 
 __all__ = ["remove_resources", "RUN_LABEL"]
 
@@ -93,6 +93,11 @@ def remove_resources(state: RunState, *, logger: logging.Logger) -> list[str]:
             state.forget("process", resource.ident)
         else:
             problems.append(f"process group {pgid} ({resource.ident}) survived SIGKILL")
+    for pid in processes_of_run(state.run_id):  # started but never recorded (runner killed between)
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            continue
     if state.resources("container") or state.resources("network") or _docker_answers():
         problems += [p for p in _remove_docker(state, logger) if state.resources("container") or state.resources("network")]
     for resource in state.resources("database"):

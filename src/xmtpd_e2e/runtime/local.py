@@ -28,13 +28,17 @@ from xmtpd_e2e.runtime.base import RunningService, Runtime, ServiceSpec, Service
 from xmtpd_e2e.runtime.log_follow import LogCursor, tail_lines
 from xmtpd_e2e.runtime.ports import PortAllocator
 
-__all__ = ["LocalRuntime", "LocalService", "process_start_time", "process_alive"]
+__all__ = ["LocalRuntime", "LocalService", "RUN_MARKER", "process_start_time", "process_alive", "processes_of_run"]
 
 BinaryResolver = Callable[[str], Path]
 
 # Variables passed through from the runner's environment; everything else a process sees comes
 # from its spec, so a stray XMTPD_* variable in the user's shell cannot change a node.
 _INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR")
+
+# Set in every process the runtime starts.  A process is recorded in the run state only once it
+# exists, so a runner killed in between would leave an unrecorded one; the marker still finds it.
+RUN_MARKER = "XMTPD_E2E_RUN"
 
 
 def process_start_time(pid: int) -> str | None:
@@ -53,6 +57,22 @@ def process_alive(pid: int) -> bool:
     except OSError:
         return False
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def processes_of_run(run_id: str) -> list[int]:
+    """Pids of live processes carrying ``RUN_MARKER=run_id`` in their environment (Linux /proc)."""
+    needle = f"{RUN_MARKER}={run_id}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        if needle in environ.split(b"\0") and process_alive(int(entry.name)):
+            found.append(int(entry.name))
+    return found
 
 
 class LocalService(RunningService):
@@ -118,6 +138,7 @@ class LocalService(RunningService):
         self._stopped_on_purpose = False
         env = {key: os.environ[key] for key in _INHERITED if key in os.environ}
         env.update(self.spec.env)
+        env[RUN_MARKER] = self._runtime.run_id
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             log.write(f"---- xmtpd-e2e: starting {' '.join(self._argv)}\n".encode())
