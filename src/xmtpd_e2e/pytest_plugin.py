@@ -13,7 +13,7 @@ environment per test, global invariants checked at teardown, and teardown always
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,7 +25,9 @@ from xmtpd_e2e.config import LOCAL_IMAGES, RunConfig
 if TYPE_CHECKING:
     from xmtpd_e2e.api.environment import Environment
 
-__all__ = ["pytest_addoption", "xmtpd_env", "xmtpd_config"]
+__all__ = ["pytest_addoption", "pytest_runtest_makereport", "xmtpd_env", "xmtpd_config"]
+
+_CALL_REPORT = pytest.StashKey[pytest.TestReport]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -35,6 +37,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--xmtpd-image-set", default="upstream", choices=("upstream", "local"),
                     help="container images for the docker runtime")
     group.addoption("--xmtpd-artifacts", default="artifacts", help="where failed tests' artifacts go")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Keep the test body's outcome, so the fixture's teardown knows whether the test failed."""
+    report: pytest.TestReport = yield
+    if report.when == "call":
+        item.stash[_CALL_REPORT] = report
+    return report
 
 
 @pytest.fixture()
@@ -60,14 +73,23 @@ def xmtpd_env(request: pytest.FixtureRequest, xmtpd_config: RunConfig) -> Iterat
     try:
         env.start()
         yield env
-        violations = env.check_invariants()
-        if violations:
-            env.collect_artifacts(artifacts)
-            pytest.fail("global invariants violated: " + "; ".join(violations), pytrace=False)
+        call = request.node.stash.get(_CALL_REPORT, None)
+        if call is not None and call.failed:
+            paths = env.collect_artifacts(artifacts)
+            logger.error("test failed; %d artifact(s) in %s", len(paths), artifacts)
+        else:
+            violations = env.check_invariants()
+            if violations:
+                env.collect_artifacts(artifacts)
+                pytest.fail("global invariants violated: " + "; ".join(violations), pytrace=False)
     except BaseException:
         env.collect_artifacts(artifacts)
         raise
     finally:
         env.close()
+        if state.resources():  # a teardown step failed: remove by the record, as the runner does
+            from xmtpd_e2e.runtime.cleanup import remove_resources
+
+            remove_resources(state, logger=logger)
         if not state.resources():
             state.remove_file()

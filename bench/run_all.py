@@ -1,0 +1,64 @@
+"""Run every benchmark and write bench/RESULTS.md from the recorded JSON (``make bench``).
+
+The machine should otherwise be idle: these are wall-clock measurements.  Each benchmark can
+also be run on its own (see its docstring).  ``--quick`` uses fewer repetitions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from recording import RESULTS
+
+BENCH = Path(__file__).resolve().parent
+
+
+def run(script: str, *args: str) -> None:
+    command = [sys.executable, str(BENCH / script), *args]
+    print("$", " ".join(command[1:]), flush=True)
+    subprocess.run(command, check=True)
+
+
+def write_summary() -> Path:
+    lines = ["# Benchmark results", "",
+             "Written by `bench/run_all.py` from `bench/results/*.json` (each file holds the samples, the",
+             "command and the machine). Medians; wall-clock seconds unless stated.", ""]
+    for path in sorted(RESULTS.glob("*.json")):
+        report = json.loads(path.read_text())
+        machine = report.get("machine", {})
+        lines += [f"## {report.get('benchmark', path.stem)}", "",
+                  f"`{report.get('command', '')}` — {report.get('date', '')}, {machine.get('cpus')} CPUs "
+                  f"({machine.get('cpu_model', '')}), commit {machine.get('commit', '?')}", "",
+                  "```json", json.dumps(report.get("results"), indent=1)[:4000], "```", ""]
+    out = BENCH / "RESULTS.md"
+    out.write_text("\n".join(lines))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--upstream-bin", type=Path, default=os.environ.get("XMTPD_E2E_UPSTREAM_BIN"))
+    parser.add_argument("--summary-only", action="store_true")
+    args = parser.parse_args()
+    if not args.summary_only:
+        repeat = "2" if args.quick else "5"
+        run("chain_operations.py", "--repeat", "3" if args.quick else "10")
+        for runtime in ("local", "docker"):
+            run("bring_up.py", "--runtime", runtime, "--repeat", repeat)
+            run("throughput.py", "--runtime", runtime, "--seconds", "10" if args.quick else "20")
+            run("suite.py", "--runtime", runtime, "--parallel", "1,2", "--repeat", "1")
+        if args.upstream_bin:
+            run("upstream_comparison.py", "--upstream-bin", str(args.upstream_bin), "--repeat", "1" if args.quick else "3")
+        else:
+            print("upstream comparison skipped: pass --upstream-bin (or XMTPD_E2E_UPSTREAM_BIN) to include it")
+    print(f"summary: {write_summary()}")
+
+
+if __name__ == "__main__":
+    main()
