@@ -20,7 +20,7 @@ e2e-local:
 e2e-docker:
 	$(E2E) run $(DOCKER_FLAGS) --suite fast --parallel 2
 
-# The whole catalogue (payer reports follow xmtpd's hourly schedule: ~20 min per runtime in parallel).
+# The whole catalogue (payer reports follow xmtpd's hourly schedule: ~14 min per runtime with --parallel 6).
 e2e-full: setup
 	$(E2E) run --runtime local --suite full --parallel 6
 	$(E2E) run $(DOCKER_FLAGS) --suite full --parallel 6

@@ -43,7 +43,7 @@ def run_suite(runtime: str, parallel: int) -> dict[str, Any]:
         wall = time.monotonic() - began
         result = json.loads(output.read_text())
     rss = [int(line.split()[1]) for line in completed.stderr.splitlines() if line.startswith("RUNNER_MAXRSS_KIB")]
-    return {"wall_seconds": wall, "passed": result["summary"].get("passed"), "total": len(result["scenarios"]),
+    return {"wall_seconds": wall, "passed": result["summary"].get("PASS"), "total": len(result["scenarios"]),
             "scenario_seconds": {s["name"]: round(s["duration_seconds"], 2) for s in result["scenarios"]},
             "statuses": {s["name"]: s["status"] for s in result["scenarios"] if s["status"] != "PASS"},
             "runner_peak_rss_mib": round(rss[-1] / 1024, 1) if rss else None}

@@ -16,7 +16,7 @@ from xmtpd_e2e.scenarios._topology import report_cluster
 @scenario(
     "chaos-attestation-fault",
     "Kill a node before a payer report is generated; the report is still submitted with 2 of 3",
-    typical_seconds=600,
+    typical_seconds=500,
     timeout_seconds=2400,
 )
 def chaos_attestation_fault(env: Environment) -> None:

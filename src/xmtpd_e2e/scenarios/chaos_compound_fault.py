@@ -15,7 +15,7 @@ from xmtpd_e2e.scenarios._topology import standard_cluster
     "chaos-compound-fault",
     "Latency 1000 ms on node 200 plus 10 KB/s on node 300 under traffic on all nodes; verify convergence",
     suites=("fast",),
-    typical_seconds=50,
+    typical_seconds=45,
 )
 def chaos_compound_fault(env: Environment) -> None:
     nodes, _ = standard_cluster(env)

@@ -18,7 +18,7 @@ from xmtpd_e2e.scenarios._topology import standard_cluster
     "chaos-connection-reset",
     "Reset TCP connections on node 200's proxy while it originates traffic, verify recovery",
     suites=("fast",),
-    typical_seconds=40,
+    typical_seconds=35,
 )
 def chaos_connection_reset(env: Environment) -> None:
     standard_cluster(env)

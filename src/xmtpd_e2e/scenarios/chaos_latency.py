@@ -13,7 +13,7 @@ from xmtpd_e2e.scenarios._topology import standard_cluster
     "chaos-latency",
     "Inject 500 ms latency on node 100 under traffic, verify progress and full recovery",
     suites=("fast",),
-    typical_seconds=35,
+    typical_seconds=40,
 )
 def chaos_latency(env: Environment) -> None:
     standard_cluster(env)

@@ -18,7 +18,7 @@ from xmtpd_e2e.scenarios._topology import standard_cluster
     "chaos-network-partition",
     "Partition node 300 (proxy disabled), publish to it, verify isolation, heal, verify convergence",
     suites=("fast",),
-    typical_seconds=35,
+    typical_seconds=30,
 )
 def chaos_network_partition(env: Environment) -> None:
     standard_cluster(env)

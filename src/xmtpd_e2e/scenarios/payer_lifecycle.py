@@ -27,7 +27,7 @@ WITHDRAW_LOCK_SECONDS = 2 * 24 * 3600
 @scenario(
     "payer-lifecycle",
     "Fund a payer, publish, follow payer reports to settlement, distribute fees, withdraw",
-    typical_seconds=900,
+    typical_seconds=800,
     timeout_seconds=2400,
 )
 def payer_lifecycle(env: Environment) -> None:

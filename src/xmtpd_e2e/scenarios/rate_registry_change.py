@@ -27,7 +27,7 @@ def expected_base_fee(envelope: PublishedEnvelope, rates: RateOptions) -> int:
     "rate-registry-change",
     "Change the rates twice; every envelope's base fee matches the rates in effect when published",
     suites=("fast",),
-    typical_seconds=45,
+    typical_seconds=20,
 )
 def rate_registry_change(env: Environment) -> None:
     standard_cluster(env, node_env=RATE_REFRESH)

@@ -16,7 +16,7 @@ from xmtpd_e2e.scenarios._topology import report_cluster
 @scenario(
     "settlement-verification",
     "Drive a payer report to settlement; every settled report in the DB matches the chain",
-    typical_seconds=900,
+    typical_seconds=800,
     timeout_seconds=2400,
 )
 def settlement_verification(env: Environment) -> None:

@@ -26,7 +26,7 @@ from xmtpd_e2e.scenarios._topology import report_cluster
 @scenario(
     "stuck-state-detection",
     "Remove 3 of 4 nodes from the canonical network after a report is made; submission gets stuck",
-    typical_seconds=600,
+    typical_seconds=560,
     timeout_seconds=2400,
 )
 def stuck_state_detection(env: Environment) -> None:

@@ -16,7 +16,7 @@ from xmtpd_e2e.scenarios._topology import report_cluster
 @scenario(
     "sustained-load",
     "Continuous load on two nodes until a payer report settles; no errors, full replication",
-    typical_seconds=900,
+    typical_seconds=800,
     timeout_seconds=2400,
 )
 def sustained_load(env: Environment) -> None:

@@ -1,0 +1,58 @@
+"""Reliability: the fast suite run back to back, counting every scenario's outcomes.
+
+A scenario that fails once in twenty runs on a quiet machine is a bug (in xmtpd or here) to
+chase, not noise to retry; this records how often each one passed, with the error of every
+failure, so that chase can start from evidence.
+
+    .venv/bin/python bench/flakiness.py --runtime local --runs 10 --parallel 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+from recording import save
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runtime", choices=("local", "docker"), required=True)
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--parallel", type=int, default=2)
+    args = parser.parse_args()
+    outcomes: defaultdict[str, Counter[str]] = defaultdict(Counter)
+    failures: list[dict[str, Any]] = []
+    walls = []
+    for index in range(args.runs):
+        with tempfile.TemporaryDirectory() as scratch:
+            output = Path(scratch) / "result.json"
+            began = time.monotonic()
+            subprocess.run([sys.executable, "-m", "xmtpd_e2e.cli.main", "run", "--suite", "fast",
+                            "--runtime", args.runtime, "--image-set", "local", "--parallel", str(args.parallel),
+                            "--artifacts", f"{scratch}/artifacts", "--output-format", "json",
+                            "--output-file", str(output)], capture_output=True)
+            walls.append(round(time.monotonic() - began, 1))
+            for scenario in json.loads(output.read_text())["scenarios"]:
+                outcomes[scenario["name"]][scenario["status"]] += 1
+                if scenario["status"] != "PASS":
+                    failures.append({"run": index, "scenario": scenario["name"], "status": scenario["status"],
+                                     "error": (scenario.get("error") or "")[:1500]})
+        bad = sum(1 for f in failures if f["run"] == index)
+        print(f"{args.runtime} run {index + 1}/{args.runs}: {bad} not passed, {walls[-1]}s", flush=True)
+    results = {"runs": args.runs, "parallel": args.parallel, "wall_seconds": walls,
+               "outcomes": {name: dict(counts) for name, counts in sorted(outcomes.items())},
+               "failures": failures}
+    path = save(f"flakiness-{args.runtime}", " ".join(["python", *sys.argv]), results)
+    print(f"{len(failures)} non-passing outcome(s) in {args.runs} runs; recorded in {path}")
+
+
+if __name__ == "__main__":
+    main()
