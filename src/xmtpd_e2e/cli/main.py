@@ -21,7 +21,8 @@ from xmtpd_e2e.runner.scenario import SUITES, Registry, ScenarioInfo
 
 __all__ = ["main", "cli"]
 
-stderr = Console(stderr=True)
+# soft_wrap: a path or command in an error message must stay copy-pasteable, never broken by wrapping.
+stderr = Console(stderr=True, soft_wrap=True)
 
 
 def _setup_error(error: SetupError) -> None:

@@ -14,7 +14,7 @@ from xmtpd_e2e.infra.binaries import KNOWN_BINARIES, resolve_binary
 
 __all__ = ["infra"]
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 
 
 def _fail(error: SetupError) -> None:
