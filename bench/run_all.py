@@ -48,9 +48,10 @@ def main() -> None:
     args = parser.parse_args()
     if not args.summary_only:
         repeat = "2" if args.quick else "5"
-        run("chain_operations.py", "--repeat", "3" if args.quick else "10")
+        run("chain_operations.py", "--repeat", repeat)
         for runtime in ("local", "docker"):
             run("bring_up.py", "--runtime", runtime, "--repeat", repeat)
+            run("smoke_phases.py", "--runtime", runtime, "--repeat", repeat)
             run("throughput.py", "--runtime", runtime, "--seconds", "10" if args.quick else "20")
             run("suite.py", "--runtime", runtime, "--parallel", "1,2", "--repeat", "1")
         if args.upstream_bin:

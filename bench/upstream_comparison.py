@@ -4,7 +4,10 @@ Runs ``--test`` (default smoke) ``--repeat`` times with upstream's ``xmtpd-e2e``
 only), then with ours on the docker and the local runtime, all against the same locally built
 images / binaries, and records wall times and the ratios.  Upstream hard-codes its toxiproxy and
 redis image names, so those two are tagged onto our local images for the duration of the run
-and untagged afterwards.
+and untagged afterwards.  Upstream runs on testcontainers-go, which here needs two settings:
+no Ryuk reaper (its image cannot be pulled) and the Docker host given explicitly (it otherwise
+guesses a gateway address when it finds /.dockerenv).  Without the reaper, whatever upstream
+leaves behind stays: those containers and networks are counted per run, then removed.
 
 ``--upstream-bin`` is upstream's own e2e CLI (``cmd/xmtpd-e2e`` in an xmtpd v1.3.0 checkout,
 built with ``go build``); nothing of upstream is part of this project.
@@ -15,6 +18,8 @@ built with ``go build``); nothing of upstream is part of this project.
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -28,10 +33,26 @@ from recording import save, summarize
 from xmtpd_e2e.config import UPSTREAM_IMAGES, RunConfig, local_images
 
 
-def timed(command: list[str]) -> tuple[float, bool, str]:
+UPSTREAM_ENV = {"TESTCONTAINERS_RYUK_DISABLED": "true", "TESTCONTAINERS_HOST_OVERRIDE": "127.0.0.1"}
+UPSTREAM_LABEL = "org.testcontainers=true"
+UPSTREAM_NETWORK = re.compile(r"^xmtpd-e2e-[a-z-]+-\d+$")  # upstream's per-test network names
+
+
+def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, bool, str]:
     began = time.monotonic()
-    completed = subprocess.run(command, capture_output=True, text=True)
-    return time.monotonic() - began, completed.returncode == 0, completed.stderr[-1500:]
+    completed = subprocess.run(command, capture_output=True, text=True, env={**os.environ, **(env or {})})
+    return time.monotonic() - began, completed.returncode == 0, (completed.stderr + completed.stdout)[-1500:]
+
+
+def remove_upstream_leftovers(client: docker.DockerClient) -> int:
+    """Containers and networks an upstream run left behind (counted, then removed)."""
+    containers = client.containers.list(all=True, filters={"label": UPSTREAM_LABEL})
+    networks = [n for n in client.networks.list() if UPSTREAM_NETWORK.match(n.name)]
+    for container in containers:
+        container.remove(force=True)
+    for network in networks:
+        network.remove()
+    return len(containers) + len(networks)
 
 
 def main() -> None:
@@ -63,17 +84,26 @@ def main() -> None:
                         "xmtpd_e2e_local": [*ours_cmd, "--runtime", "local"]}
             samples: dict[str, list[float]] = {name: [] for name in commands}
             failures: dict[str, list[str]] = {name: [] for name in commands}
+            leftovers: list[int] = []
+            remove_upstream_leftovers(client)
             for _ in range(args.repeat):  # interleaved, so drift on the machine hits all alike
                 for name, command in commands.items():
-                    seconds, ok, tail = timed(command)
-                    (samples[name] if ok else failures[name]).append(seconds if ok else tail)  # type: ignore[arg-type]
+                    upstream = name.startswith("upstream")
+                    seconds, ok, tail = timed(command, UPSTREAM_ENV if upstream else None)
+                    if ok:
+                        samples[name].append(seconds)
+                    else:
+                        failures[name].append(tail)
+                    if upstream:
+                        leftovers.append(remove_upstream_leftovers(client))
     finally:
         for target in tagged:
             client.images.remove(target, noprune=True)
         client.close()
     results: dict[str, Any] = {"test": args.test, "xmtpd_version": version,
                                "wall_seconds": {n: summarize(s, 2) for n, s in samples.items() if s},
-                               "failures": {n: f for n, f in failures.items() if f}}
+                               "failures": {n: f for n, f in failures.items() if f},
+                               "upstream_leftover_resources_per_run": leftovers}
     base = results["wall_seconds"].get("upstream_go_docker", {}).get("median")
     if base:
         results["speedup_vs_upstream"] = {n: round(base / s["median"], 2)

@@ -112,3 +112,31 @@ def test_gateway_handle(any_env: Environment) -> None:
     gateway.start()
     client.publish_envelopes(1)
     any_env.wait_for_replication()
+
+
+def test_usage_is_charged_to_the_signer_direct_clients_pay_themselves_gateway_clients_do_not(
+    any_env: Environment,
+) -> None:
+    any_env.add_nodes(2)
+    gateway = any_env.add_gateway()
+    direct = any_env.new_client(100, name="direct")
+    via_gateway = any_env.new_client(via_gateway=0, name="via-gateway")
+    assert direct.key.address == via_gateway.key.address, "both clients hold the same key"
+    assert (direct.payer_address, via_gateway.payer_address) == (direct.key.address, gateway.address)
+    direct_records = direct.publish_envelopes(3)
+    gateway_records = via_gateway.publish_envelopes(4)
+    assert {r.payer_address for r in direct_records} == {direct.payer_address}
+    assert {r.payer_address for r in gateway_records} == {gateway.address}
+    any_env.wait_for_replication()
+
+    # Every node records usage against the payer that signed the payer envelope: the client's own
+    # key when it publishes directly, the gateway's key when it goes through one.
+    expected = {direct.key.address.lower(): 3, gateway.address.lower(): 4}
+    for node in any_env.nodes():
+        usage = {u.address.lower(): u.message_count for u in node.get_unsettled_usage()}
+        assert usage == expected, node.alias
+
+
+def test_node_logs_its_api_server_start(any_env: Environment) -> None:
+    node = any_env.add_node()
+    assert "started api server" in node.logs()
