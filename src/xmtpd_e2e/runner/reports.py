@@ -45,7 +45,9 @@ def render_human(result: RunResult, console: Console) -> None:
     counts = result.counts()
     failed = sum(v for k, v in counts.items() if k != "PASS")
     # The plain "N passed, N failed" line CI systems read as the verdict.
-    console.print(f"{counts['PASS']} passed, {failed} failed", highlight=False)
+    # Anything but a plain FAIL is named too, so "1 failed" never hides a timeout or a setup error.
+    detail = ", ".join(f"{n} {k.lower().replace('_', ' ')}" for k, n in counts.items() if n and k not in ("PASS", "FAIL"))
+    console.print(f"{counts['PASS']} passed, {failed} failed" + (f" ({detail})" if detail else ""), highlight=False)
 
 
 def render_junit(result: RunResult) -> str:
