@@ -36,6 +36,7 @@ integration:
 
 lint:
 	$(VENV)/mypy src/xmtpd_e2e
+	MYPYPATH=bench $(VENV)/mypy --strict --ignore-missing-imports bench
 
 bench: setup
 	$(VENV)/python bench/run_all.py

@@ -12,37 +12,22 @@ breakdown of the median run.
 from __future__ import annotations
 
 import argparse
-import logging
 import statistics
 import sys
-import tempfile
 import time
-from dataclasses import replace
-from pathlib import Path
 
+from environments import bench_config, bench_environment
 from recording import save, summarize
 
-from xmtpd_e2e.api.environment import create_environment
-from xmtpd_e2e.config import RunConfig, local_images
-from xmtpd_e2e.runner.lifecycle import EnvironmentRequest
-from xmtpd_e2e.runner.scenario import ScenarioInfo
-from xmtpd_e2e.runner.state import RunState
+from xmtpd_e2e.config import RunConfig
 
 
 def bring_up(config: RunConfig, nodes: int) -> tuple[float, dict[str, float]]:
-    state = RunState.create(config.home)
-    info = ScenarioInfo(name="bench", description="", func=lambda env: None)
-    with tempfile.TemporaryDirectory() as scratch:
-        request = EnvironmentRequest(info, config, state, logging.getLogger("bench"), Path(scratch))
-        began = time.monotonic()
-        env = create_environment(request)
-        try:
-            env.start()
-            env.add_nodes(nodes)
-            return time.monotonic() - began, dict(env.timings)
-        finally:
-            env.close()
-            state.remove_file()
+    began = time.monotonic()
+    with bench_environment(config) as (env, _):
+        env.start()
+        env.add_nodes(nodes)
+        return time.monotonic() - began, dict(env.timings)
 
 
 def main() -> None:
@@ -51,9 +36,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--sizes", default="1,3,5")
     args = parser.parse_args()
-    config = RunConfig(runtime=args.runtime)
-    if args.runtime == "docker":
-        config = replace(config, images=local_images(config.xmtpd_version))
+    config = bench_config(args.runtime)
     results = []
     for size in (int(s) for s in args.sizes.split(",")):
         samples = [bring_up(config, size) for _ in range(args.repeat)]

@@ -13,24 +13,18 @@ daemon and its shims are not counted).
 from __future__ import annotations
 
 import argparse
-import logging
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 import docker
+from environments import bench_config, bench_environment
 from recording import save, summarize
 
-from xmtpd_e2e.api.environment import create_environment
-from xmtpd_e2e.config import RunConfig, local_images
-from xmtpd_e2e.runner.lifecycle import EnvironmentRequest
-from xmtpd_e2e.runner.scenario import ScenarioInfo
-from xmtpd_e2e.runner.state import RunState
+from xmtpd_e2e.config import RunConfig
 from xmtpd_e2e.runtime.cleanup import RUN_LABEL
 from xmtpd_e2e.runtime.local import processes_of_run
 from xmtpd_e2e.scenarios._topology import standard_cluster
@@ -81,38 +75,31 @@ class MemorySampler:
 
 
 def one_smoke(config: RunConfig) -> tuple[dict[str, float], float]:
-    state = RunState.create(config.home)
-    info = ScenarioInfo(name="bench-smoke", description="", func=lambda env: None)
     phases: dict[str, float] = {}
-    with tempfile.TemporaryDirectory() as scratch, MemorySampler(config.runtime, state.run_id) as memory:
-        mark = time.monotonic()
+    mark = time.monotonic()
 
-        def lap(name: str) -> None:
-            nonlocal mark
-            now = time.monotonic()
-            phases[name] = now - mark
-            mark = now
+    def lap(name: str) -> None:
+        nonlocal mark
+        now = time.monotonic()
+        phases[name] = now - mark
+        mark = now
 
-        env = create_environment(EnvironmentRequest(info, config, state, logging.getLogger("bench"), Path(scratch)))
-        try:
-            env.start()
-            lap("environment")
-            nodes, _ = standard_cluster(env)
-            lap("cluster")
-            env.new_client(100).publish_envelopes(10)
-            lap("publish")
-            for node in nodes:
-                node.wait_for_envelopes(10, client_only=True)
-            env.wait_for_replication()
-            lap("replication")
-            violations = env.check_invariants()
-            if violations:
-                raise SystemExit(f"invariants violated: {violations}")
-            lap("invariants")
-        finally:
-            env.close()
-            state.remove_file()
-        lap("teardown")
+    with bench_environment(config, "bench-smoke") as (env, state), MemorySampler(config.runtime, state.run_id) as memory:
+        env.start()
+        lap("environment")
+        nodes, _ = standard_cluster(env)
+        lap("cluster")
+        env.new_client(100).publish_envelopes(10)
+        lap("publish")
+        for node in nodes:
+            node.wait_for_envelopes(10, client_only=True)
+        env.wait_for_replication()
+        lap("replication")
+        violations = env.check_invariants()
+        if violations:
+            raise SystemExit(f"invariants violated: {violations}")
+        lap("invariants")
+    lap("teardown")
     phases["total"] = sum(phases.values())
     return phases, memory.peak_kib / 1024
 
@@ -122,9 +109,7 @@ def main() -> None:
     parser.add_argument("--runtime", choices=("local", "docker"), required=True)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    config = RunConfig(runtime=args.runtime)
-    if args.runtime == "docker":
-        config = replace(config, images=local_images(config.xmtpd_version))
+    config = bench_config(args.runtime)
     runs = [one_smoke(config) for _ in range(args.repeat)]
     names = list(runs[0][0])
     results = {"phases_seconds": {name: summarize([r[0][name] for r in runs]) for name in names},

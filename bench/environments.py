@@ -1,0 +1,36 @@
+"""Environments for benchmarks: built exactly as the runner builds them, minus the scenario."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+
+from xmtpd_e2e.api.environment import Environment, create_environment
+from xmtpd_e2e.config import RunConfig, local_images
+from xmtpd_e2e.runner.lifecycle import EnvironmentRequest
+from xmtpd_e2e.runner.scenario import ScenarioInfo
+from xmtpd_e2e.runner.state import RunState
+
+
+def bench_config(runtime: str) -> RunConfig:
+    """The docker runtime uses the locally built images (no registry is needed)."""
+    config = RunConfig(runtime=runtime)
+    return replace(config, images=local_images(config.xmtpd_version)) if runtime == "docker" else config
+
+
+@contextmanager
+def bench_environment(config: RunConfig, name: str = "bench") -> Iterator[tuple[Environment, RunState]]:
+    """A created (not yet started) environment, closed and forgotten afterwards."""
+    state = RunState.create(config.home)
+    info = ScenarioInfo(name=name, description="benchmark", func=lambda env: None)
+    with tempfile.TemporaryDirectory() as scratch:
+        env = create_environment(EnvironmentRequest(info, config, state, logging.getLogger(name), Path(scratch)))
+        try:
+            yield env, state
+        finally:
+            env.close()
+            state.remove_file()
