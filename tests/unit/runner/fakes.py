@@ -61,6 +61,12 @@ class FakeEnvironment:
 
 
 def factory(request: EnvironmentRequest) -> FakeEnvironment:
+    if request.scenario.name == "half-built":  # fails after creating a resource, before returning
+        scratch = request.run_state.work_dir / "half-built"
+        request.run_state.record("directory", str(scratch))
+        scratch.mkdir(parents=True)
+        record("created", path=str(scratch))
+        raise SetupError("failed half-way through building the environment")
     return FakeEnvironment(request)
 
 
@@ -99,6 +105,11 @@ def invariant_broken(env: Any) -> None:
 
 @scenario("invariants-skipped", "opts out", skip_invariants="nothing is published", registry=registry)
 def invariants_skipped(env: Any) -> None:
+    pass
+
+
+@scenario("half-built", "its environment fails while being built", registry=registry)
+def half_built(env: Any) -> None:
     pass
 
 

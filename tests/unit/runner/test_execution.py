@@ -79,3 +79,13 @@ def test_setup_error_stops_the_run(tmp_path: Path, event_file: Path) -> None:
     assert [s.status for s in result.scenarios] == [Status.SETUP_ERROR]
     assert result.exit_code() == 2
     assert "no Docker engine answers" in (result.scenarios[0].error or "")
+
+
+def test_resources_of_a_half_built_environment_are_removed_by_the_runner(tmp_path: Path, event_file: Path) -> None:
+    cfg = RunConfig(home=tmp_path / "home", artifacts_dir=tmp_path / "artifacts")
+    state = RunState.create(cfg.home)
+    result = Runner(cfg, fakes.factory, run_state=state).run([fakes.registry.get("half-built")])  # type: ignore[list-item]
+    assert [s.status for s in result.scenarios] == [Status.SETUP_ERROR]
+    created = [e for e in fakes.events(event_file) if e["event"] == "created"]
+    assert created and not Path(created[0]["path"]).exists()
+    assert not state.path.exists() and not state.work_dir.exists()
