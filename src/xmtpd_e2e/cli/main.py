@@ -220,10 +220,8 @@ def cleanup_command(run_id: str | None, all_runs: bool) -> None:
 
 
 def _mount_infra() -> None:
-    try:
-        from xmtpd_e2e.infra.cli import infra
-    except ImportError:
-        return
+    from xmtpd_e2e.infra.cli import infra
+
     cli.add_command(infra)
 
 

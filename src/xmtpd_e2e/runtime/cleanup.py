@@ -35,11 +35,9 @@ def _kill_group(pgid: int, start_time: str | None) -> None:
 
 
 def _remove_docker(state: RunState, logger: logging.Logger) -> list[str]:
-    try:
-        import docker
-        from docker.errors import DockerException, NotFound
-    except ImportError:
-        return ["the docker package is missing"]
+    import docker
+    from docker.errors import DockerException, NotFound
+
     try:
         client = docker.from_env(timeout=10)
         client.ping()
