@@ -45,7 +45,8 @@ def run_suite(runtime: str, parallel: int) -> dict[str, Any]:
     rss = [int(line.split()[1]) for line in completed.stderr.splitlines() if line.startswith("RUNNER_MAXRSS_KIB")]
     return {"wall_seconds": wall, "passed": result["summary"].get("PASS"), "total": len(result["scenarios"]),
             "scenario_seconds": {s["name"]: round(s["duration_seconds"], 2) for s in result["scenarios"]},
-            "statuses": {s["name"]: s["status"] for s in result["scenarios"] if s["status"] != "PASS"},
+            "not_passed": {s["name"]: {"status": s["status"], "error": (s.get("error") or "")[:1500]}
+                           for s in result["scenarios"] if s["status"] != "PASS"},
             "runner_peak_rss_mib": round(rss[-1] / 1024, 1) if rss else None}
 
 
