@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import docker
+import psycopg
 from recording import save, summarize
 
 from xmtpd_e2e.config import UPSTREAM_IMAGES, RunConfig, local_images
@@ -35,6 +36,7 @@ from xmtpd_e2e.config import UPSTREAM_IMAGES, RunConfig, local_images
 
 UPSTREAM_ENV = {"TESTCONTAINERS_RYUK_DISABLED": "true", "TESTCONTAINERS_HOST_OVERRIDE": "127.0.0.1"}
 UPSTREAM_LABEL = "org.testcontainers=true"
+UPSTREAM_DATABASE = re.compile(r"^e2e_(node|gateway)_\d+$")
 UPSTREAM_NETWORK = re.compile(r"^xmtpd-e2e-[a-z-]+-\d+$")  # upstream's per-test network names
 
 
@@ -45,14 +47,23 @@ def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float,
 
 
 def remove_upstream_leftovers(client: docker.DockerClient) -> int:
-    """Containers and networks an upstream run left behind (counted, then removed)."""
+    """Containers, networks and databases an upstream run left behind (counted, then removed).
+
+    Upstream names databases by alias only (``e2e_node_100``) and drops them before a test, never
+    after; so they always remain, and two concurrent upstream runs would share them.
+    """
+    with psycopg.connect(RunConfig().postgres_dsn, autocommit=True) as conn:
+        names = [row[0] for row in conn.execute("SELECT datname FROM pg_database").fetchall()
+                 if UPSTREAM_DATABASE.match(row[0])]
+        for name in names:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     containers = client.containers.list(all=True, filters={"label": UPSTREAM_LABEL})
     networks = [n for n in client.networks.list() if UPSTREAM_NETWORK.match(n.name)]
     for container in containers:
         container.remove(force=True)
     for network in networks:
         network.remove()
-    return len(containers) + len(networks)
+    return len(containers) + len(networks) + len(names)
 
 
 def main() -> None:
