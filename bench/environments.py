@@ -16,9 +16,11 @@ from xmtpd_e2e.runner.scenario import ScenarioInfo
 from xmtpd_e2e.runner.state import RunState
 
 
-def bench_config(runtime: str) -> RunConfig:
+def bench_config(runtime: str, xmtpd_version: str | None = None) -> RunConfig:
     """The docker runtime uses the locally built images (no registry is needed)."""
     config = RunConfig(runtime=runtime)
+    if xmtpd_version:
+        config = replace(config, xmtpd_version=xmtpd_version)
     return replace(config, images=local_images(config.xmtpd_version)) if runtime == "docker" else config
 
 

@@ -6,7 +6,8 @@ envelopes/s (acknowledged by the node or gateway) and, after the load stops, the
 node 200 stores every envelope (replication catch-up).  The client signs every envelope in Python
 (secp256k1), which is part of what is measured: it is what a scenario's traffic costs.  Failed
 requests are counted, not fatal: with 4 concurrent publishers xmtpd v1.2.0 stalls (requests fail
-after 10 s with "could not insert staged envelope: canceling statement due to statement timeout").
+after 10 s with "could not insert staged envelope: canceling statement due to statement timeout");
+v1.3.0 does not (``--xmtpd-version v1.3.0``).
 
     .venv/bin/python bench/throughput.py --runtime local --seconds 20
 """
@@ -26,9 +27,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runtime", choices=("local", "docker"), required=True)
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--xmtpd-version", default=None, help="installed xmtpd version (default: the pinned one)")
     args = parser.parse_args()
     results: list[dict[str, Any]] = []
-    with bench_environment(bench_config(args.runtime)) as (env, _):
+    config = bench_config(args.runtime, args.xmtpd_version)
+    with bench_environment(config) as (env, _):
         env.start()
         env.add_nodes(2)
         env.add_gateway()
@@ -52,7 +55,8 @@ def main() -> None:
                 print(f"{args.runtime} {route} x{concurrency}: {traffic.rate():.0f} envelopes/s, "
                       f"node 200 caught up {catch_up:.1f}s after the load stopped, {len(traffic.errors)} failed requests",
                       flush=True)
-    path = save(f"throughput-{args.runtime}", " ".join(["python", *sys.argv]), results)
+    suffix = "" if args.xmtpd_version is None else f"-{args.xmtpd_version}"
+    path = save(f"throughput-{args.runtime}{suffix}", " ".join(["python", *sys.argv]), results)
     print(f"recorded in {path}")
 
 
