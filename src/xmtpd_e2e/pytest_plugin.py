@@ -87,9 +87,6 @@ def xmtpd_env(request: pytest.FixtureRequest, xmtpd_config: RunConfig) -> Iterat
         raise
     finally:
         env.close()
-        if state.resources():  # a teardown step failed: remove by the record, as the runner does
-            from xmtpd_e2e.runtime.cleanup import remove_resources
+        from xmtpd_e2e.runtime.cleanup import finish_run
 
-            remove_resources(state, logger=logger)
-        if not state.resources():
-            state.remove_file()
+        finish_run(state, logger=logger)

@@ -70,22 +70,12 @@ class Runner:
         return result
 
     def _sweep(self) -> None:
-        """Remove whatever the run recorded that no teardown reached.
+        """An interrupt can land while an environment is half-built (before the runner holds
+        it), and a teardown can fail; the run state still names every resource."""
+        from xmtpd_e2e.runtime.cleanup import finish_run
 
-        An interrupt can land while an environment is half-built (before the runner holds it),
-        and a teardown can fail; the run state still names every resource, so the run removes
-        them itself rather than leaving them for ``xmtpd-e2e cleanup``.
-        """
-        leftover = self.run_state.resources()
-        if leftover:
-            from xmtpd_e2e.runtime.cleanup import remove_resources
-
-            self.log.warning("removing %d resource(s) no teardown reached: %s", len(leftover),
-                             ", ".join(f"{r.kind} {r.ident}" for r in leftover))
-            for problem in remove_resources(self.run_state, logger=self.log):
-                self.log.error("could not remove: %s (run `xmtpd-e2e cleanup --run %s`)", problem, self.run_state.run_id)
-        if not self.run_state.resources():
-            self.run_state.remove_file()
+        for problem in finish_run(self.run_state, logger=self.log):
+            self.log.error("could not remove: %s (run `xmtpd-e2e cleanup --run %s`)", problem, self.run_state.run_id)
 
     def run_one(self, info: ScenarioInfo) -> ScenarioResult:
         artifacts_dir = self.config.artifacts_dir / self.run_state.run_id / info.name

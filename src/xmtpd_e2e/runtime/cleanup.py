@@ -16,7 +16,7 @@ import time
 from xmtpd_e2e.runner.state import RunState
 from xmtpd_e2e.runtime.local import process_alive, process_start_time, processes_of_run
 
-__all__ = ["remove_resources", "RUN_LABEL"]
+__all__ = ["remove_resources", "finish_run", "RUN_LABEL"]
 
 RUN_LABEL = "xmtpd-e2e.run"
 
@@ -117,3 +117,23 @@ def _docker_answers() -> bool:
     from xmtpd_e2e.runtime.selection import docker_engine_answers
 
     return docker_engine_answers()
+
+
+def finish_run(state: RunState, *, logger: logging.Logger) -> list[str]:
+    """End a live run's record: remove whatever it still names, then the record itself.
+
+    How the runner and the pytest fixture end, so a resource recorded while an environment was
+    half-built, or one a failed teardown missed, is never left behind.  Only what the record names
+    is searched for (a normal end has nothing else); ``xmtpd-e2e cleanup`` after a crash calls
+    :func:`remove_resources` directly, which also looks for unrecorded processes and labels.
+    The record stays (and problems are returned) only if something could not be removed.
+    """
+    problems: list[str] = []
+    leftover = state.resources()
+    if leftover:
+        logger.warning("removing %d resource(s) no teardown reached: %s", len(leftover),
+                       ", ".join(f"{r.kind} {r.ident}" for r in leftover))
+        problems = remove_resources(state, logger=logger)
+    if not state.resources():
+        state.remove_file()
+    return problems
