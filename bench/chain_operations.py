@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-import requests
+from environments import bare_chain
 from recording import save, summarize
 
 from xmtpd_e2e.chain.client import Chain
@@ -26,25 +26,6 @@ from xmtpd_e2e.chain.keys import KeyManager
 from xmtpd_e2e.chain.units import xusd
 from xmtpd_e2e.config import XMTPD_VERSION
 from xmtpd_e2e.infra.binaries import resolve_binary
-from xmtpd_e2e.runtime.ports import PortAllocator
-from xmtpd_e2e.services.chain import anvil_state_path
-
-
-def start_anvil() -> tuple[subprocess.Popen[bytes], str]:
-    port = PortAllocator().allocate()
-    process = subprocess.Popen([str(resolve_binary("anvil")), "--host", "127.0.0.1", "--port", str(port),
-                                "--load-state", str(anvil_state_path()), "--mixed-mining", "--block-time", "1"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            requests.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId"}, timeout=1)
-            return process, url
-        except requests.ConnectionError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
 
 
 def cli(binary: Path, url: str, key: str, *args: str) -> None:
@@ -63,8 +44,7 @@ def main() -> None:
     deposit = xusd(100)
     samples: dict[str, list[float]] = {"register_ours": [], "register_cli": [], "fund_ours": []}
     for _ in range(args.repeat):  # a fresh chain each round, so every round starts alike
-        process, url = start_anvil()
-        try:
+        with bare_chain() as url:
             chain = Chain(url, KeyManager.admin_key())
             keys = KeyManager(lambda address: chain.fund_gas(address, 10**21))
             binary: Path = resolve_binary("xmtpd-cli", version=XMTPD_VERSION)
@@ -91,9 +71,6 @@ def main() -> None:
             assert len(chain.all_nodes()) == 2 * args.nodes, "every registration landed"
             balances = {chain.payer_balance(key.address) for key in payer_keys}
             assert balances == {deposit}, f"every payer holds exactly the deposit: {balances}"
-        finally:
-            process.kill()
-            process.wait()
     results = {"nodes": args.nodes, "payers": args.payers,
                "register_nodes_seconds": {"xmtpd_e2e": summarize(samples["register_ours"]),
                                           "xmtpd_cli": summarize(samples["register_cli"])},

@@ -14,6 +14,9 @@ from xmtpd_e2e.config import RunConfig, local_images
 from xmtpd_e2e.runner.lifecycle import EnvironmentRequest
 from xmtpd_e2e.runner.scenario import ScenarioInfo
 from xmtpd_e2e.runner.state import RunState
+from xmtpd_e2e.runtime.local import LocalRuntime
+from xmtpd_e2e.runtime.selection import local_binary_resolver
+from xmtpd_e2e.services.chain import start_chain
 
 
 def bench_config(runtime: str, xmtpd_version: str | None = None) -> RunConfig:
@@ -35,4 +38,18 @@ def bench_environment(config: RunConfig, name: str = "bench") -> Iterator[tuple[
             yield env, state
         finally:
             env.close()
+            state.remove_file()
+
+
+@contextmanager
+def bare_chain() -> Iterator[str]:
+    """Only anvil with the XMTP contracts, started as every environment starts it; its RPC URL."""
+    config = bench_config("local")
+    state = RunState.create(config.home)
+    with tempfile.TemporaryDirectory() as scratch:
+        runtime = LocalRuntime(state, "chain", Path(scratch), local_binary_resolver(config))
+        try:
+            yield start_chain(runtime, image="").host_rpc
+        finally:
+            runtime.close(fast=True)
             state.remove_file()

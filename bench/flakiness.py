@@ -10,16 +10,12 @@ failure, so that chase can start from evidence.
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
-import tempfile
-import time
 from collections import Counter, defaultdict
-from pathlib import Path
 from typing import Any
 
 from recording import save
+from suite import run_suite
 
 
 def main() -> None:
@@ -32,19 +28,13 @@ def main() -> None:
     failures: list[dict[str, Any]] = []
     walls = []
     for index in range(args.runs):
-        with tempfile.TemporaryDirectory() as scratch:
-            output = Path(scratch) / "result.json"
-            began = time.monotonic()
-            subprocess.run([sys.executable, "-m", "xmtpd_e2e.cli.main", "run", "--suite", "fast",
-                            "--runtime", args.runtime, "--image-set", "local", "--parallel", str(args.parallel),
-                            "--artifacts", f"{scratch}/artifacts", "--output-format", "json",
-                            "--output-file", str(output)], capture_output=True)
-            walls.append(round(time.monotonic() - began, 1))
-            for scenario in json.loads(output.read_text())["scenarios"]:
-                outcomes[scenario["name"]][scenario["status"]] += 1
-                if scenario["status"] != "PASS":
-                    failures.append({"run": index, "scenario": scenario["name"], "status": scenario["status"],
-                                     "error": (scenario.get("error") or "")[:1500]})
+        run = run_suite(args.runtime, args.parallel)
+        walls.append(round(run["wall_seconds"], 1))
+        for name in run["scenario_seconds"]:
+            outcome = run["not_passed"].get(name)
+            outcomes[name][outcome["status"] if outcome else "PASS"] += 1
+            if outcome:
+                failures.append({"run": index, "scenario": name, **outcome})
         bad = sum(1 for f in failures if f["run"] == index)
         print(f"{args.runtime} run {index + 1}/{args.runs}: {bad} not passed, {walls[-1]}s", flush=True)
     results = {"runs": args.runs, "parallel": args.parallel, "wall_seconds": walls,
