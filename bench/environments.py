@@ -38,7 +38,7 @@ def bench_environment(config: RunConfig, name: str = "bench") -> Iterator[tuple[
             yield env, state
         finally:
             env.close()
-            state.remove_file()
+            state.discard()
 
 
 @contextmanager
@@ -52,4 +52,4 @@ def bare_chain() -> Iterator[str]:
             yield start_chain(runtime, image="").host_rpc
         finally:
             runtime.close(fast=True)
-            state.remove_file()
+            state.discard()

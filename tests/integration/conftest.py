@@ -47,7 +47,7 @@ def any_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Environm
     finally:
         env.close()
         assert not state.resources(), f"resources left after close: {state.resources()}"
-        state.remove_file()
+        state.discard()
 
 
 @pytest.fixture()
@@ -59,7 +59,7 @@ def local_env(tmp_path: Path) -> Iterator[Environment]:
     finally:
         env.close()
         assert not state.resources(), f"resources left after close: {state.resources()}"
-        state.remove_file()
+        state.discard()
 
 
 @pytest.fixture()

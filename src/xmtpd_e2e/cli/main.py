@@ -212,7 +212,7 @@ def cleanup_command(run_id: str | None, all_runs: bool) -> None:
         found = remove_resources(state, logger=logging.getLogger("xmtpd_e2e.cleanup"))
         problems += found
         if not found:
-            state.remove_file()
+            state.discard()
         stderr.print(f"{state.run_id}: {'removed' if not found else 'problems: ' + '; '.join(found)}")
     if not states:
         stderr.print("nothing to clean up")

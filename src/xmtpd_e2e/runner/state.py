@@ -128,7 +128,7 @@ class RunState:
         """``<home>/runs/<run_id>/``: the run's scratch space, one subdirectory per environment."""
         return self.path.parent / self.run_id
 
-    def remove_file(self) -> None:
+    def discard(self) -> None:
         """Forget the run: its state file and its (by then empty of resources) work directory."""
         with self._lock:
             shutil.rmtree(self.work_dir, ignore_errors=True)

@@ -135,5 +135,5 @@ def finish_run(state: RunState, *, logger: logging.Logger) -> list[str]:
                        ", ".join(f"{r.kind} {r.ident}" for r in leftover))
         problems = remove_resources(state, logger=logger)
     if not state.resources():
-        state.remove_file()
+        state.discard()
     return problems
