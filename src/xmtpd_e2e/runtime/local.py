@@ -60,17 +60,23 @@ def process_alive(pid: int) -> bool:
 
 
 def processes_of_run(run_id: str) -> list[int]:
-    """Pids of live processes carrying ``RUN_MARKER=run_id`` in their environment (Linux /proc)."""
+    """Pids of live processes of the run (Linux /proc), found two ways.
+
+    By ``RUN_MARKER=run_id`` in their environment, and by a working directory inside the run's
+    work dir (``.../<run_id>/...``): some programs overwrite their environment block to set their
+    process title (redis-server does), which hides the marker but not the cwd.
+    """
     needle = f"{RUN_MARKER}={run_id}".encode()
+    in_run_dir = f"/{run_id}/"
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            environ = (entry / "environ").read_bytes()
+            ours = needle in (entry / "environ").read_bytes().split(b"\0") or in_run_dir in os.readlink(entry / "cwd")
         except OSError:
             continue
-        if needle in environ.split(b"\0") and process_alive(int(entry.name)):
+        if ours and process_alive(int(entry.name)):
             found.append(int(entry.name))
     return found
 

@@ -91,3 +91,37 @@ def test_children_of_a_service_die_with_it(runtime: LocalRuntime, tmp_path: Path
     service.stop()
     subprocess.run(["sleep", "0.2"], check=True)
     assert not process_alive(child)
+
+
+def test_processes_of_a_run_are_found_even_when_they_overwrite_their_environment(tmp_path: Path) -> None:
+    from xmtpd_e2e.infra.binaries import resolve_binary
+    from xmtpd_e2e.runtime.local import RUN_MARKER, processes_of_run
+    from xmtpd_e2e.runtime.ports import PortAllocator
+
+    run_id = "rtest0001"
+    work = tmp_path / "runs" / run_id / "e1" / "work" / "redis"
+    work.mkdir(parents=True)
+    port = PortAllocator().allocate()
+    # redis-server rewrites its environment block for its process title, hiding the marker.
+    redis = subprocess.Popen([str(resolve_binary("redis-server")), "--port", str(port), "--save", ""],
+                             cwd=work, env={RUN_MARKER: run_id}, stdout=subprocess.DEVNULL)
+    try:
+        assert _wait_port(port), "redis-server did not start"
+        assert processes_of_run(run_id) == [redis.pid]
+    finally:
+        redis.kill()
+        redis.wait()
+    assert processes_of_run(run_id) == []
+
+
+def _wait_port(port: int) -> bool:
+    import time
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return True
+        except OSError:
+            time.sleep(0.05)
+    return False
