@@ -12,6 +12,7 @@ from xmtpd_e2e.client.envelopes import decode_originator_envelope
 from xmtpd_e2e.client.errors import PublishError
 from xmtpd_e2e.client.node_api import NodeApi
 from xmtpd_e2e.errors import E2EError
+from xmtpd_e2e.polling import wait_until
 from xmtpd_e2e.runtime.base import ServiceState
 
 
@@ -31,7 +32,10 @@ def test_published_envelope_is_stored_byte_for_byte_on_another_node(any_env: Env
         returned = api.query_envelopes(originator_node_ids=[100])
         assert {decode_originator_envelope(e).sequence_id for e in returned} >= {r.sequence_id for r in published}
         assert api.health_check()
-        assert api.get_sync_cursor().get(100, 0) >= max(r.sequence_id for r in published)
+        # The node serves its sync cursor from memory, refreshed on its own schedule, so it can
+        # trail the database that wait_for_replication looked at: wait for it, don't sample it.
+        wait_until(lambda: api.get_sync_cursor().get(100, 0), lambda seq: seq >= max(r.sequence_id for r in published),
+                   timeout=30, description="node 200's sync cursor to reach node 100's last envelope")
     finally:
         api.close()
 
