@@ -42,6 +42,7 @@ from xmtpd_e2e.services.gateway import GATEWAY_API_PORT, GatewayConfig, gateway_
 from xmtpd_e2e.services.node import NODE_API_PORT, NodeConfig, node_spec
 from xmtpd_e2e.services.postgres import Databases, check_postgres, dsn_with
 from xmtpd_e2e.services.redis import RedisEndpoints, start_redis
+from xmtpd_e2e.timeline import Timeline
 
 if TYPE_CHECKING:
     from xmtpd_e2e.runner.lifecycle import EnvironmentRequest
@@ -75,6 +76,8 @@ class Environment:
         self.log = logger
         self.require = Require(logger)
         self.published = PublishLedger()
+        self.timeline = Timeline()
+        """Every phase, fault and service action of this environment, timed (see xmtpd_e2e.timeline)."""
         self.timings: dict[str, float] = {}
         self._nodes: dict[int, NodeHandle] = {}
         self._gateways: list[GatewayHandle] = []
@@ -102,7 +105,7 @@ class Environment:
             images = self.config.images
             with ThreadPoolExecutor(max_workers=3, thread_name_prefix=f"{self.env_id}-start") as pool:
                 chain = pool.submit(start_chain, self.runtime, images.chain)
-                chaos = pool.submit(start_toxiproxy, self.runtime, images.toxiproxy)
+                chaos = pool.submit(start_toxiproxy, self.runtime, images.toxiproxy, self.timeline)
                 redis = pool.submit(start_redis, self.runtime, images.redis)
                 self._chain_endpoints = chain.result()
                 self._chaos = chaos.result()
@@ -127,6 +130,7 @@ class Environment:
         if self._teardown_complete:
             return
         self._closed = True  # no new services from here on; a fast close may follow a graceful one
+        self.timeline.finish_all("fault", ended_by="teardown")
         errors: list[BaseException] = []
 
         def attempt(step: Callable[[], None]) -> None:
@@ -188,6 +192,7 @@ class Environment:
         if self._chain is not None:
             write("chain.json", self._chain.facts)
         write("published.json", lambda: [e.as_dict() for e in self.published.all()])
+        write("timeline.json", self.timeline.to_list)
         if self._last_invariants is not None:
             report = self._last_invariants
             write(
@@ -321,6 +326,7 @@ class Environment:
             observer=observer,
             db_name=db_name,
             logger=self.log.getChild(alias),
+            timeline=self.timeline,
         )
         with self._lock:
             self._nodes[node_id] = handle
@@ -369,6 +375,7 @@ class Environment:
             chaos=chaos,
             chain=self.chain,
             logger=self.log.getChild(name),
+            timeline=self.timeline,
         )
         with self._lock:
             self._gateways.append(handle)
@@ -572,7 +579,8 @@ class Environment:
     def _timed(self, phase: str) -> Iterator[None]:
         began = time.monotonic()
         try:
-            yield
+            with self.timeline.span("phase", phase):
+                yield
         finally:
             self.timings[phase] = time.monotonic() - began
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from xmtpd_e2e.api.payer_operations import PayerOperations
 from xmtpd_e2e.runtime.base import RunningService, ServiceState
 from xmtpd_e2e.services.chaos import ChaosController, ProxyInfo
+from xmtpd_e2e.timeline import Timeline
 
 if TYPE_CHECKING:
     from xmtpd_e2e.chain.client import Chain
@@ -30,6 +31,7 @@ class GatewayHandle(PayerOperations):
         chaos: ChaosController,
         chain: Chain,
         logger: logging.Logger,
+        timeline: Timeline | None = None,
     ) -> None:
         self._index = index
         self._alias = alias
@@ -39,6 +41,7 @@ class GatewayHandle(PayerOperations):
         self._chaos = chaos
         self._chain = chain
         self._log = logger
+        self._timeline = timeline or Timeline()
 
     def __repr__(self) -> str:
         return f"GatewayHandle({self._alias}, {self._service.state().value})"
@@ -77,12 +80,14 @@ class GatewayHandle(PayerOperations):
         return self._service
 
     def stop(self, *, kill: bool = False) -> None:
-        self._log.info("stopping %s", self._alias)
+        self._log.info("stopping %s%s", self._alias, " (kill)" if kill else "")
+        self._timeline.instant("service", "kill" if kill else "stop", (self._alias,))
         self._service.stop(graceful=not kill)
 
     def start(self) -> None:
         self._log.info("starting %s", self._alias)
-        self._service.start()
+        with self._timeline.span("service", "start", (self._alias,)):
+            self._service.start()
 
     def state(self) -> ServiceState:
         return self._service.state()

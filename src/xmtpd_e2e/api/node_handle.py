@@ -16,6 +16,7 @@ from xmtpd_e2e.polling import wait_until
 from xmtpd_e2e.runtime.base import RunningService, ServiceState
 from xmtpd_e2e.services.chaos import ChaosController, ProxyInfo
 from xmtpd_e2e.services.node import NODE_API_PORT
+from xmtpd_e2e.timeline import Timeline
 
 if TYPE_CHECKING:
     from xmtpd_e2e.chain.client import Chain
@@ -40,6 +41,7 @@ class NodeHandle:
         observer: NodeObserver,
         db_name: str,
         logger: logging.Logger,
+        timeline: Timeline | None = None,
     ) -> None:
         self._id = node_id
         self._alias = alias
@@ -51,6 +53,7 @@ class NodeHandle:
         self.observer = observer
         self._db_name = db_name
         self._log = logger
+        self._timeline = timeline or Timeline()
 
     def __repr__(self) -> str:
         return f"NodeHandle({self._alias}, {self.state().value})"
@@ -104,12 +107,14 @@ class NodeHandle:
     def stop(self, *, kill: bool = False) -> None:
         """Stop the node (``kill=True``: SIGKILL, as in a crash).  Its database is kept."""
         self._log.info("stopping %s%s", self._alias, " (kill)" if kill else "")
+        self._timeline.instant("service", "kill" if kill else "stop", (self._alias,))
         self._service.stop(graceful=not kill)
 
     def start(self) -> None:
         """Start a stopped node again: same identity, key and database; waits until ready."""
         self._log.info("starting %s", self._alias)
-        self._service.start()
+        with self._timeline.span("service", "start", (self._alias,)):
+            self._service.start()
 
     def state(self) -> ServiceState:
         return self._service.state()

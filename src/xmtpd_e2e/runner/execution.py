@@ -93,10 +93,10 @@ class Runner:
                     request = EnvironmentRequest(info, self.config, self.run_state, logger, artifacts_dir)
                     env = self.factory(request)
                     env.start()
-                    with self.guard.phase("scenario"):
+                    with self.guard.phase("scenario"), env.timeline.span("phase", "scenario"):
                         info.run(cast("Environment", env))
                     if info.invariants_skipped is None:
-                        with self.guard.phase("invariants"):
+                        with self.guard.phase("invariants"), env.timeline.span("phase", "invariants"):
                             violations = env.check_invariants()
                         if violations:
                             outcome.invariant_violations = violations
@@ -143,6 +143,10 @@ class Runner:
     ) -> None:
         with self.guard.phase("teardown"):
             try:
+                env.timeline.instant(
+                    "check", "verdict", (), status=outcome.status.value,
+                    invariant_violations=len(outcome.invariant_violations),
+                )
                 outcome.environment = env.summary()
                 if outcome.status is not Status.PASS or self.config.artifacts_always:
                     env.collect_artifacts(artifacts_dir)
@@ -159,6 +163,7 @@ class Runner:
             except Exception as error:
                 outcome.teardown_error = f"{type(error).__name__}: {error}"
                 logger.warning("teardown error: %s", outcome.teardown_error)
+            outcome.timeline = env.timeline.to_list()
         if self.guard.interrupted and outcome.status is Status.PASS:
             outcome.status = Status.INTERRUPTED
             outcome.error = f"interrupted by {self.guard.interrupted}"

@@ -15,6 +15,7 @@ from xmtpd_e2e.config import RunConfig
 from xmtpd_e2e.errors import SetupError
 from xmtpd_e2e.runner.scenario import ScenarioInfo
 from xmtpd_e2e.runner.state import RunState
+from xmtpd_e2e.timeline import Timeline
 
 __all__ = [
     "EnvironmentRequest", "ManagedEnvironment", "EnvironmentFactory", "default_environment_factory", "FACTORY_VARIABLE",
@@ -34,6 +35,7 @@ class ManagedEnvironment(Protocol):
     """What the runner needs from an environment (the real one is ``api.environment``)."""
 
     require: Require
+    timeline: Timeline
 
     def start(self) -> None: ...
 

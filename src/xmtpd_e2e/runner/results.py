@@ -37,6 +37,8 @@ class ScenarioResult:
     environment: dict[str, Any] = field(default_factory=dict)
     artifacts: list[str] = field(default_factory=list)
     log_file: str | None = None
+    timeline: list[dict[str, Any]] = field(default_factory=list)
+    """The environment's timed events (phases, faults, service actions; see xmtpd_e2e.timeline)."""
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -18,6 +18,7 @@ import requests
 
 from xmtpd_e2e.errors import ServiceError
 from xmtpd_e2e.runtime.base import RunningService, Runtime, ServiceSpec
+from xmtpd_e2e.timeline import Timeline, TimelineEvent
 
 __all__ = ["ChaosController", "ProxyInfo", "start_toxiproxy", "TOXIPROXY_API_PORT", "TOXIC_SUFFIXES"]
 
@@ -45,7 +46,7 @@ def _version_answers(service: RunningService) -> bool:
     return requests.get(service.host_url(service.spec.ports[0]) + "/version", timeout=2).ok
 
 
-def start_toxiproxy(runtime: Runtime, image: str) -> ChaosController:
+def start_toxiproxy(runtime: Runtime, image: str, timeline: Timeline | None = None) -> ChaosController:
     port = runtime.listen_port(ALIAS, TOXIPROXY_API_PORT)
     listeners = tuple(
         runtime.listen_port(ALIAS, FIRST_LISTENER_PORT + slot) for slot in range(LISTENER_SLOTS)
@@ -62,13 +63,20 @@ def start_toxiproxy(runtime: Runtime, image: str) -> ChaosController:
         ready_timeout=60,
     )
     service = runtime.start(spec)
-    return ChaosController(runtime, service)
+    return ChaosController(runtime, service, timeline)
 
 
 class ChaosController:
-    """Creates one proxy per node/gateway and adds or removes toxics on it."""
+    """Creates one proxy per node/gateway and adds or removes toxics on it.
 
-    def __init__(self, runtime: Runtime, service: RunningService) -> None:
+    Every toxic and every disabled proxy is a fault window on the timeline (target: the proxy's
+    name, which is the alias of the node or gateway behind it), from when it is added until it
+    is removed or replaced.
+    """
+
+    def __init__(self, runtime: Runtime, service: RunningService, timeline: Timeline | None = None) -> None:
+        self.timeline = timeline or Timeline()
+        self._open_faults: dict[tuple[str, str], TimelineEvent] = {}
         self._runtime = runtime
         self.service = service
         self._api = service.host_url(service.spec.ports[0])
@@ -101,6 +109,10 @@ class ChaosController:
     def set_enabled(self, proxy: str, enabled: bool) -> None:
         """Enable or disable (close listener and connections = partition) a proxy; idempotent."""
         self._call("post", f"/proxies/{proxy}", json={"enabled": enabled})
+        if enabled:
+            self._close_fault(proxy, "disconnect")
+        elif (proxy, "disconnect") not in self._open_faults:
+            self._open_fault(proxy, "disconnect", {})
 
     def proxies(self) -> dict[str, Any]:
         """Every proxy with its toxics, as toxiproxy reports them (for artifacts)."""
@@ -124,6 +136,8 @@ class ChaosController:
     def remove_all_toxics(self, proxy: str) -> None:
         for toxic in self._call("get", f"/proxies/{proxy}/toxics") or []:
             self._call("delete", f"/proxies/{proxy}/toxics/{toxic['name']}", missing_ok=True)
+        for suffix in TOXIC_SUFFIXES:
+            self._close_fault(proxy, suffix)
 
     def toxics(self, proxy: str) -> list[dict[str, Any]]:
         result = self._call("get", f"/proxies/{proxy}/toxics")
@@ -137,6 +151,18 @@ class ChaosController:
             f"/proxies/{proxy}/toxics",
             json={"name": name, "type": kind, "stream": "downstream", "toxicity": 1.0, "attributes": attributes},
         )
+        self._close_fault(proxy, suffix)
+        self._open_fault(proxy, suffix, {"toxic": kind, **attributes})
+
+    def _open_fault(self, proxy: str, name: str, params: dict[str, Any]) -> None:
+        with self._lock:
+            self._open_faults[(proxy, name)] = self.timeline.begin("fault", name, (proxy,), via="toxiproxy", **params)
+
+    def _close_fault(self, proxy: str, name: str) -> None:
+        with self._lock:
+            event = self._open_faults.pop((proxy, name), None)
+        if event is not None:
+            self.timeline.finish(event)
 
     def _call(self, method: str, path: str, *, json: Any = None, missing_ok: bool = False) -> Any:
         try:

@@ -19,7 +19,9 @@ USER_MODULE = "unit.cli.user_scenarios"
 
 
 def cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, "PYTHONPATH": str(TESTS), "XMTPD_E2E_ENVIRONMENT_FACTORY": "unit.runner.fakes:factory",
+    # Keep the caller's path after the tests' own: a checkout run with PYTHONPATH=src tests its sources.
+    python_path = os.pathsep.join(p for p in (str(TESTS), os.environ.get("PYTHONPATH", "")) if p)
+    environment = {**os.environ, "PYTHONPATH": python_path, "XMTPD_E2E_ENVIRONMENT_FACTORY": "unit.runner.fakes:factory",
                    **(env or {})}
     return subprocess.run([sys.executable, "-m", "xmtpd_e2e.cli.main", *args], capture_output=True, text=True,
                           env=environment, cwd=cwd, timeout=120)
@@ -68,6 +70,10 @@ def test_exit_codes_and_json_results_match_the_schema(home: dict[str, str], tmp_
                                    "INTERRUPTED": 0, "SETUP_ERROR": 0}
     assert "envelopes on node 200" in document["scenarios"][1]["error"]
     assert document["scenarios"][2]["artifacts"]
+    failed_timeline = {(e["kind"], e["name"]): e for e in document["scenarios"][1]["timeline"]}
+    assert failed_timeline[("check", "verdict")]["params"]["status"] == "FAIL"
+    scenario_phase = failed_timeline[("phase", "scenario")]
+    assert scenario_phase["end"] is not None and scenario_phase["end"] >= scenario_phase["start"]
 
 
 def test_test_selection_binds_to_the_environment(home: dict[str, str]) -> None:

@@ -13,6 +13,7 @@ from xmtpd_e2e.api.require import Require
 from xmtpd_e2e.errors import SetupError
 from xmtpd_e2e.runner.lifecycle import EnvironmentRequest
 from xmtpd_e2e.runner.scenario import Registry, scenario
+from xmtpd_e2e.timeline import Timeline
 
 EVENTS_FILE = "XMTPD_E2E_TEST_EVENTS"
 
@@ -33,6 +34,7 @@ class FakeEnvironment:
     def __init__(self, request: EnvironmentRequest) -> None:
         self.name = request.scenario.name
         self.require = Require(request.logger)
+        self.timeline = Timeline()
         self.violations: list[str] = []
         self.closed_fast: bool | None = None
 
