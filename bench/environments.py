@@ -13,18 +13,18 @@ from xmtpd_e2e.api.environment import Environment, create_environment
 from xmtpd_e2e.config import RunConfig, local_images
 from xmtpd_e2e.runner.lifecycle import EnvironmentRequest
 from xmtpd_e2e.runner.scenario import ScenarioInfo
-from xmtpd_e2e.runner.state import RunState
+from xmtpd_e2e.record import RunState
 from xmtpd_e2e.runtime.local import LocalRuntime
-from xmtpd_e2e.runtime.selection import local_binary_resolver
+from xmtpd_e2e.infra.binaries import binary_resolver
 from xmtpd_e2e.services.chain import start_chain
 
 
 def bench_config(runtime: str, xmtpd_version: str | None = None) -> RunConfig:
-    """The docker runtime uses the locally built images (no registry is needed)."""
+    """Container runtimes use the locally built images (no registry is needed)."""
     config = RunConfig(runtime=runtime)
     if xmtpd_version:
         config = replace(config, xmtpd_version=xmtpd_version)
-    return replace(config, images=local_images(config.xmtpd_version)) if runtime == "docker" else config
+    return replace(config, images=local_images(config.xmtpd_version))
 
 
 @contextmanager
@@ -47,7 +47,7 @@ def bare_chain() -> Iterator[str]:
     config = bench_config("local")
     state = RunState.create(config.home)
     with tempfile.TemporaryDirectory() as scratch:
-        runtime = LocalRuntime(state, "chain", Path(scratch), local_binary_resolver(config))
+        runtime = LocalRuntime(state, "chain", Path(scratch), binary_resolver(config))
         try:
             yield start_chain(runtime, image="").host_rpc
         finally:

@@ -25,8 +25,8 @@ from environments import bench_config, bench_environment
 from recording import save, summarize
 
 from xmtpd_e2e.config import RunConfig
-from xmtpd_e2e.runtime.cleanup import RUN_LABEL
-from xmtpd_e2e.runtime.local import processes_of_run
+from xmtpd_e2e.runtime.labels import RUN as RUN_LABEL
+from xmtpd_e2e.runtime.processes import processes_of_run
 from xmtpd_e2e.scenarios._topology import standard_cluster
 
 

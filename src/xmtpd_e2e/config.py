@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
-__all__ = ["Images", "RunConfig", "UPSTREAM_IMAGES", "LOCAL_IMAGES", "local_images", "default_home", "XMTPD_VERSION"]
+__all__ = ["AUTO_RUNTIME", "Images", "RunConfig", "UPSTREAM_IMAGES", "LOCAL_IMAGES", "local_images", "default_home", "XMTPD_VERSION"]
+
+AUTO_RUNTIME = "auto"
+"""``--runtime auto``: the first registered runtime that can run here (see runtime.registry)."""
 
 XMTPD_VERSION = "v1.2.0"
 """Default xmtpd version: the newest the Go module proxy serves here (v1.3.0 is refused, 403)."""
@@ -66,7 +70,8 @@ def default_home() -> Path:
 class RunConfig:
     """What a user chose for this run; every field has a CLI flag and an ``XMTPD_E2E_*`` variable."""
 
-    runtime: str = "auto"  # auto | docker | local
+    runtime: str = AUTO_RUNTIME
+    """``auto`` or the name of a registered runtime (runtime.registry.RUNTIMES)."""
     images: Images = UPSTREAM_IMAGES
     xmtpd_bin: Path | None = None
     gateway_bin: Path | None = None
@@ -80,3 +85,22 @@ class RunConfig:
     log_level: str = "info"
     log_encoding: str = "console"
     xmtpd_version: str = XMTPD_VERSION
+
+    def to_json(self) -> dict[str, Any]:
+        """The settings as JSON-ready data: how a parent hands them to ``--parallel`` workers."""
+        data = asdict(self)
+        return {key: str(value) if isinstance(value, Path) else value for key, value in data.items()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RunConfig:
+        """The inverse of :meth:`to_json` (unknown keys are an error, not silently dropped)."""
+        known = {f.name: f for f in fields(cls)}
+        unknown = set(data) - set(known)
+        if unknown:
+            raise ValueError(f"unknown run settings: {', '.join(sorted(unknown))}")
+        values: dict[str, Any] = dict(data)
+        values["images"] = Images(**data["images"]) if "images" in data else UPSTREAM_IMAGES
+        for key in ("xmtpd_bin", "gateway_bin", "home", "artifacts_dir"):
+            if values.get(key) is not None:
+                values[key] = Path(values[key])
+        return cls(**values)

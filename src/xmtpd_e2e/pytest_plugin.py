@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from xmtpd_e2e.config import LOCAL_IMAGES, RunConfig
+from xmtpd_e2e.config import AUTO_RUNTIME, LOCAL_IMAGES, RunConfig
 
 if TYPE_CHECKING:
     from xmtpd_e2e.api.environment import Environment
@@ -32,7 +32,9 @@ _CALL_REPORT = pytest.StashKey[pytest.TestReport]()
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("xmtpd-e2e")
-    group.addoption("--xmtpd-runtime", default="auto", choices=("auto", "docker", "local"),
+    from xmtpd_e2e.runtime.registry import RUNTIMES
+
+    group.addoption("--xmtpd-runtime", default=AUTO_RUNTIME, choices=RUNTIMES.choices(),
                     help="runtime for the xmtpd_env fixture")
     group.addoption("--xmtpd-image-set", default="upstream", choices=("upstream", "local"),
                     help="container images for the docker runtime")
@@ -62,7 +64,7 @@ def xmtpd_env(request: pytest.FixtureRequest, xmtpd_config: RunConfig) -> Iterat
     from xmtpd_e2e.api.environment import create_environment
     from xmtpd_e2e.runner.lifecycle import EnvironmentRequest
     from xmtpd_e2e.runner.scenario import ScenarioInfo
-    from xmtpd_e2e.runner.state import RunState
+    from xmtpd_e2e.record import RunState
 
     name = request.node.name
     state = RunState.create(xmtpd_config.home)
@@ -87,6 +89,6 @@ def xmtpd_env(request: pytest.FixtureRequest, xmtpd_config: RunConfig) -> Iterat
         raise
     finally:
         env.close()
-        from xmtpd_e2e.runtime.cleanup import finish_run
+        from xmtpd_e2e.runner.cleanup import finish_run
 
         finish_run(state, logger=logger)

@@ -17,8 +17,9 @@ from xmtpd_e2e.config import RunConfig, local_images
 from xmtpd_e2e.infra.binaries import resolve_binary
 from xmtpd_e2e.runner.lifecycle import EnvironmentRequest
 from xmtpd_e2e.runner.scenario import ScenarioInfo
-from xmtpd_e2e.runner.state import RunState
+from xmtpd_e2e.record import RunState
 from xmtpd_e2e.runtime.ports import PortAllocator
+from xmtpd_e2e.runtime.registry import LOCAL, RUNTIMES
 from xmtpd_e2e.services.chain import anvil_state_path
 
 
@@ -30,15 +31,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def make_environment(tmp_path: Path, runtime: str, name: str) -> tuple[Environment, RunState]:
     config = RunConfig(runtime=runtime, artifacts_dir=tmp_path / "artifacts")
-    if runtime == "docker":
-        config = replace(config, images=local_images(config.xmtpd_version))
+    config = replace(config, images=local_images(config.xmtpd_version))
     state = RunState.create(config.home)
     info = ScenarioInfo(name=name, description="integration test", func=lambda env: None)
     env = create_environment(EnvironmentRequest(info, config, state, logging.getLogger(f"xmtpd_e2e.test.{name}"), tmp_path))
     return env, state
 
 
-@pytest.fixture(params=["local", "docker"])
+@pytest.fixture(params=RUNTIMES.names())
 def any_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Environment]:
     env, state = make_environment(tmp_path, request.param, request.node.name[:20])
     try:
@@ -52,7 +52,7 @@ def any_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Environm
 
 @pytest.fixture()
 def local_env(tmp_path: Path) -> Iterator[Environment]:
-    env, state = make_environment(tmp_path, "local", "local")
+    env, state = make_environment(tmp_path, LOCAL, "local")
     try:
         env.start()
         yield env

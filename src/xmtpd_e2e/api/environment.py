@@ -33,9 +33,9 @@ from xmtpd_e2e.errors import CheckFailed, E2EError
 from xmtpd_e2e.observe.invariants import InvariantReport, check_invariants
 from xmtpd_e2e.observe.observer import NodeObserver
 from xmtpd_e2e.observe.report_schedule import next_firing
-from xmtpd_e2e.runner.state import RunState
+from xmtpd_e2e.record import RunState
 from xmtpd_e2e.runtime.base import Runtime, ServiceState
-from xmtpd_e2e.runtime.selection import select_runtime
+from xmtpd_e2e.runtime.registry import RuntimeRequest, create_runtime
 from xmtpd_e2e.services.chain import ChainEndpoints, start_chain
 from xmtpd_e2e.services.chaos import ChaosController, start_toxiproxy
 from xmtpd_e2e.services.gateway import GATEWAY_API_PORT, GatewayConfig, gateway_spec
@@ -210,7 +210,7 @@ class Environment:
             **self.runtime.describe(),
             "run_id": self.run_state.run_id,
             "xmtpd_version": self.config.xmtpd_version,
-            "images": self.config.images.__dict__ if self.runtime.name == "docker" else None,
+            "images": self.config.images.__dict__ if self.runtime.runs_images else None,
             "nodes": [
                 {"id": n.id, "alias": n.alias, "address": n.address, "state": n.state().value}
                 for n in self._nodes.values()
@@ -592,7 +592,7 @@ def create_environment(request: EnvironmentRequest) -> Environment:
     request.run_state.record("directory", str(work_dir))
     work_dir.mkdir(parents=True, exist_ok=True)
     logger = request.logger
-    runtime = select_runtime(request.config, request.run_state, env_id, work_dir / "logs", logger)
+    runtime = create_runtime(RuntimeRequest(request.config, request.run_state, env_id, work_dir / "logs", logger))
     return Environment(
         config=request.config,
         run_state=request.run_state,

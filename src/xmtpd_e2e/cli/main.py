@@ -14,15 +14,22 @@ import click
 from rich.console import Console
 
 from xmtpd_e2e.cli.options import choice_option, option
-from xmtpd_e2e.config import UPSTREAM_IMAGES, RunConfig, XMTPD_VERSION, default_home, local_images
+from xmtpd_e2e.config import AUTO_RUNTIME, UPSTREAM_IMAGES, RunConfig, XMTPD_VERSION, default_home, local_images
 from xmtpd_e2e.errors import SetupError
 from xmtpd_e2e.logs import LEVELS, configure_logging
 from xmtpd_e2e.runner.scenario import SUITES, Registry, ScenarioInfo
+from xmtpd_e2e.runtime.registry import RUNTIMES
 
 __all__ = ["main", "cli"]
 
 # soft_wrap: a path or command in an error message must stay copy-pasteable, never broken by wrapping.
 stderr = Console(stderr=True, soft_wrap=True)
+
+
+_RUNTIME_HELP = "where services run: " + "; ".join(
+    [f"{entry.name}: {entry.description}" for entry in RUNTIMES]
+    + [f"{AUTO_RUNTIME}: the first of {', '.join(e.name for e in RUNTIMES if e.auto)} that can run here"]
+)
 
 
 def _setup_error(error: SetupError) -> None:
@@ -84,7 +91,7 @@ def list_command(output_format: str, suite: str | None, scenario_modules: tuple[
 @cli.command("run")
 @option("--test", "tests", multiple=True, help="scenario name (repeatable, or comma-separated)")
 @option("--suite", type=click.Choice(SUITES), default=None, help="run a whole suite (default: fast, unless --test)")
-@choice_option("--runtime", ("auto", "docker", "local"), "auto", "where services run (auto: docker if an engine answers)")
+@choice_option("--runtime", RUNTIMES.choices(), AUTO_RUNTIME, _RUNTIME_HELP)
 @choice_option("--image-set", ("upstream", "local"), "upstream", "default images: upstream's, or built by `infra build-images`")
 @option("--xmtpd-image", default=None, help="node image (docker runtime)")
 @option("--gateway-image", default=None, help="gateway image (docker runtime)")
@@ -181,7 +188,7 @@ def _emit(result: object, output_format: str, output_file: Path | None) -> None:
 
 
 def _warn_about_leftovers(config: RunConfig) -> None:
-    from xmtpd_e2e.runner.state import RunState
+    from xmtpd_e2e.record import RunState
 
     dead = [s.run_id for s in RunState.all(config.home) if not s.owner_alive() and s.resources()]
     if dead:
@@ -196,8 +203,8 @@ def cleanup_command(run_id: str | None, all_runs: bool) -> None:
     """Remove what crashed or killed runs left behind (containers, processes, databases, dirs)."""
     import logging
 
-    from xmtpd_e2e.runner.state import RunState
-    from xmtpd_e2e.runtime.cleanup import remove_resources
+    from xmtpd_e2e.record import RunState
+    from xmtpd_e2e.runner.cleanup import remove_resources
 
     states = RunState.all(default_home())
     if run_id:

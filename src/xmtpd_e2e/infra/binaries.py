@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
-from xmtpd_e2e.config import ANVIL_VERSION, TOXIPROXY_VERSION, XMTPD_VERSION, default_home
+from xmtpd_e2e.config import ANVIL_VERSION, TOXIPROXY_VERSION, XMTPD_VERSION, RunConfig, default_home
 from xmtpd_e2e.errors import SetupError
 
-__all__ = ["resolve_binary", "binary_candidates", "KNOWN_BINARIES", "xmtpd_bin_dir"]
+__all__ = ["resolve_binary", "binary_resolver", "binary_candidates", "KNOWN_BINARIES", "xmtpd_bin_dir"]
 
 KNOWN_BINARIES = ("replication", "gateway", "xmtpd-cli", "toxiproxy-server", "toxiproxy-cli", "anvil", "redis-server")
 _INSTALL_HINT = "run `scripts/setup` (installs every component into $XMTPD_E2E_HOME, default ~/.cache/xmtpd-e2e)"
@@ -59,3 +60,14 @@ def resolve_binary(name: str, *, version: str | None = None, override: Path | No
     if name == "redis-server":
         fix = "install Debian's redis-server (`scripts/setup` does it when run as root)"
     raise SetupError(f"{what} is not installed (looked in {', '.join(map(str, binary_candidates(name, version, home or default_home())))})", fix)
+
+
+def binary_resolver(config: RunConfig) -> Callable[[str], Path]:
+    """How the local runtime finds executables for a run: the run's xmtpd version and the
+    user's own node/gateway builds, if given."""
+    overrides = {"replication": config.xmtpd_bin, "gateway": config.gateway_bin}
+
+    def resolve(name: str) -> Path:
+        return resolve_binary(name, version=config.xmtpd_version, override=overrides.get(name))
+
+    return resolve

@@ -73,7 +73,7 @@ def build_images_command(xmtpd_version: str, force: bool) -> None:
 def status(xmtpd_version: str) -> None:
     """What is installed and running."""
     from xmtpd_e2e.infra.postgres_cluster import PostgresCluster
-    from xmtpd_e2e.runtime.selection import docker_engine_answers
+    from xmtpd_e2e.runtime.docker import docker_engine_answers
 
     table = Table("component", "state", "detail")
     for name in KNOWN_BINARIES:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from xmtpd_e2e.config import default_home
 from xmtpd_e2e.errors import SetupError
-from xmtpd_e2e.runtime.selection import docker_engine_answers
+from xmtpd_e2e.runtime.docker import docker_engine_answers
 
 __all__ = ["ensure_docker_engine", "stop_our_dockerd", "docker_engine_answers"]
 

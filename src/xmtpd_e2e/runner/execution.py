@@ -23,7 +23,7 @@ from xmtpd_e2e.runner.lifecycle import EnvironmentFactory, EnvironmentRequest, M
 from xmtpd_e2e.runner.results import RunResult, ScenarioResult, Status
 from xmtpd_e2e.runner.scenario import ScenarioInfo
 from xmtpd_e2e.runner.signals import FastTeardown, SignalGuard
-from xmtpd_e2e.runner.state import RunState
+from xmtpd_e2e.record import RunState
 
 if TYPE_CHECKING:
     from xmtpd_e2e.api.environment import Environment
@@ -72,7 +72,7 @@ class Runner:
     def _sweep(self) -> None:
         """An interrupt can land while an environment is half-built (before the runner holds
         it), and a teardown can fail; the run state still names every resource."""
-        from xmtpd_e2e.runtime.cleanup import finish_run
+        from xmtpd_e2e.runner.cleanup import finish_run
 
         for problem in finish_run(self.run_state, logger=self.log):
             self.log.error("could not remove: %s (run `xmtpd-e2e cleanup --run %s`)", problem, self.run_state.run_id)

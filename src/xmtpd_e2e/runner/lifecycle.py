@@ -14,7 +14,7 @@ from xmtpd_e2e.api.require import Require
 from xmtpd_e2e.config import RunConfig
 from xmtpd_e2e.errors import SetupError
 from xmtpd_e2e.runner.scenario import ScenarioInfo
-from xmtpd_e2e.runner.state import RunState
+from xmtpd_e2e.record import RunState
 from xmtpd_e2e.timeline import Timeline
 
 __all__ = [

@@ -106,6 +106,8 @@ class Runtime(abc.ABC):
     run_id: str
     env_id: str
     log_dir: Path
+    runs_images: bool = False
+    """True when services run from container images (``RunConfig.images``), not host binaries."""
 
     @property
     @abc.abstractmethod

@@ -26,12 +26,28 @@ from docker.models.containers import Container
 
 from xmtpd_e2e.errors import ServiceError, ServiceNotReady, SetupError, WaitTimeout
 from xmtpd_e2e.polling import wait_until
-from xmtpd_e2e.runner.state import RunState
+from xmtpd_e2e.record import Reclaimer, RunState
 from xmtpd_e2e.runtime import labels
 from xmtpd_e2e.runtime.base import RunningService, Runtime, ServiceSpec, ServiceState
 from xmtpd_e2e.runtime.log_follow import LogCursor, tail_lines
+from xmtpd_e2e.runtime.registry import DOCKER
 
-__all__ = ["DockerRuntime", "DockerService"]
+__all__ = ["DockerRuntime", "DockerService", "DOCKER_RESOURCES", "CONTAINER_KIND", "NETWORK_KIND", "docker_engine_answers"]
+
+CONTAINER_KIND = "container"
+NETWORK_KIND = "network"
+
+
+def docker_engine_answers() -> bool:
+    """True when a Docker engine answers a ping within a few seconds."""
+    try:
+        client = docker.from_env(timeout=3)
+        try:
+            return bool(client.ping())
+        finally:
+            client.close()
+    except Exception:
+        return False
 
 
 class _LogPump(threading.Thread):
@@ -153,7 +169,8 @@ class DockerService(RunningService):
 
 
 class DockerRuntime(Runtime):
-    name = "docker"
+    name = DOCKER
+    runs_images = True
 
     def __init__(self, run_state: RunState, env_id: str, log_dir: Path, logger: logging.Logger | None = None) -> None:
         self.run_state = run_state
@@ -174,7 +191,7 @@ class DockerRuntime(Runtime):
         self._lock = threading.Lock()
         self._closed = False
         self._images_checked: set[str] = set()
-        run_state.record("network", self.network_name)
+        run_state.record(NETWORK_KIND, self.network_name)
         self._network = self._client.networks.create(self.network_name, driver="bridge", labels=self._labels)
 
     @property
@@ -195,7 +212,7 @@ class DockerRuntime(Runtime):
             raise ServiceError("the environment is closed")
         self._ensure_image(spec.image)
         name = f"{self.network_name}-{spec.name}"
-        self.run_state.record("container", name, env=self.env_id, service=spec.name)
+        self.run_state.record(CONTAINER_KIND, name, env=self.env_id, service=spec.name)
         try:
             container = self._client.containers.create(
                 spec.image,
@@ -210,7 +227,7 @@ class DockerRuntime(Runtime):
                 detach=True,
             )
         except DockerException as error:
-            self.run_state.forget("container", name)
+            self.run_state.forget(CONTAINER_KIND, name)
             raise ServiceError(f"creating the {spec.name} container from {spec.image} failed: {error}") from error
         for target, source in spec.files.items():
             container.put_archive(str(Path(target).parent), _tar_of(source, Path(target).name))
@@ -242,7 +259,7 @@ class DockerRuntime(Runtime):
             except DockerException as error:
                 errors.append(error)
                 return
-            self.run_state.forget("container", service.container_name)
+            self.run_state.forget(CONTAINER_KIND, service.container_name)
 
         if services:
             with ThreadPoolExecutor(max_workers=min(8, len(services))) as pool:
@@ -254,7 +271,7 @@ class DockerRuntime(Runtime):
         except DockerException as error:
             errors.append(error)
         else:
-            self.run_state.forget("network", self.network_name)
+            self.run_state.forget(NETWORK_KIND, self.network_name)
         if errors:
             raise ServiceError(f"docker teardown: {errors[0]}")
 
@@ -274,6 +291,66 @@ class DockerRuntime(Runtime):
                     "--chain-image",
                 ) from error
         self._images_checked.add(image)
+
+
+def _remove_run_objects(state: RunState, logger: logging.Logger) -> list[str]:
+    """Containers, then networks, of the run: those recorded and those labelled with its id."""
+    try:
+        client = docker.from_env(timeout=10)
+        client.ping()
+    except DockerException as error:
+        return [f"no Docker engine answers, cannot remove the run's containers/networks ({error})"]
+    problems: list[str] = []
+    run_filter = {"label": f"{labels.RUN}={state.run_id}"}
+    try:
+        containers = {c.name: c for c in client.containers.list(all=True, filters=run_filter)}
+        for resource in state.resources(CONTAINER_KIND):
+            if resource.ident not in containers:
+                try:
+                    containers[resource.ident] = client.containers.get(resource.ident)
+                except NotFound:
+                    state.forget(CONTAINER_KIND, resource.ident)
+        for name, container in containers.items():
+            try:
+                container.remove(force=True)
+                state.forget(CONTAINER_KIND, name)
+            except NotFound:
+                state.forget(CONTAINER_KIND, name)
+            except DockerException as error:
+                problems.append(f"container {name}: {error}")
+        networks = {n.name: n for n in client.networks.list(filters=run_filter)}
+        for resource in state.resources(NETWORK_KIND):
+            if resource.ident not in networks:
+                found = client.networks.list(names=[resource.ident])
+                if found:
+                    networks[resource.ident] = found[0]
+                else:
+                    state.forget(NETWORK_KIND, resource.ident)
+        for name, network in networks.items():
+            try:
+                network.remove()
+                state.forget(NETWORK_KIND, name)
+            except NotFound:
+                state.forget(NETWORK_KIND, name)
+            except DockerException as error:
+                problems.append(f"network {name}: {error}")
+    finally:
+        client.close()
+    logger.debug("docker objects of %s removed", state.run_id)
+    return problems
+
+
+def _reclaim(state: RunState, logger: logging.Logger) -> list[str]:
+    """Without a recorded container or network, an absent engine is no problem: the run may
+    never have used docker, yet labelled leftovers are still searched for when one answers."""
+    recorded = state.resources(CONTAINER_KIND) or state.resources(NETWORK_KIND)
+    if not recorded and not docker_engine_answers():
+        return []
+    problems = _remove_run_objects(state, logger)
+    return problems if state.resources(CONTAINER_KIND) or state.resources(NETWORK_KIND) else []
+
+
+DOCKER_RESOURCES = Reclaimer((CONTAINER_KIND, NETWORK_KIND), _reclaim, order=20)
 
 
 def _tar_of(source: Path, name: str) -> bytes:

@@ -23,63 +23,20 @@ from pathlib import Path
 
 from xmtpd_e2e.errors import ServiceError, ServiceNotReady, WaitTimeout
 from xmtpd_e2e.polling import wait_until
-from xmtpd_e2e.runner.state import RunState
+from xmtpd_e2e.record import RunState
 from xmtpd_e2e.runtime.base import RunningService, Runtime, ServiceSpec, ServiceState
 from xmtpd_e2e.runtime.log_follow import LogCursor, tail_lines
 from xmtpd_e2e.runtime.ports import PortAllocator
+from xmtpd_e2e.runtime.registry import LOCAL
+from xmtpd_e2e.runtime.processes import PROCESS_KIND, RUN_MARKER, process_start_time, signal_group
 
-__all__ = ["LocalRuntime", "LocalService", "RUN_MARKER", "process_start_time", "process_alive", "processes_of_run"]
+__all__ = ["LocalRuntime", "LocalService"]
 
 BinaryResolver = Callable[[str], Path]
 
 # Variables passed through from the runner's environment; everything else a process sees comes
 # from its spec, so a stray XMTPD_* variable in the user's shell cannot change a node.
 _INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR")
-
-# Set in every process the runtime starts.  A process is recorded in the run state only once it
-# exists, so a runner killed in between would leave an unrecorded one; the marker still finds it.
-RUN_MARKER = "XMTPD_E2E_RUN"
-
-
-def process_start_time(pid: int) -> str | None:
-    """The kernel's start time of ``pid`` (field 22 of /proc/<pid>/stat), to detect pid reuse."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return stat.rsplit(")", 1)[1].split()[19]
-
-
-def process_alive(pid: int) -> bool:
-    """True if ``pid`` exists and is not a zombie (orphans may wait long for a reaper)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
-def processes_of_run(run_id: str) -> list[int]:
-    """Pids of live processes of the run (Linux /proc), found two ways.
-
-    By ``RUN_MARKER=run_id`` in their environment, and by a working directory inside the run's
-    work dir (``.../<run_id>/...``): some programs overwrite their environment block to set their
-    process title (redis-server does), which hides the marker but not the cwd.
-    """
-    needle = f"{RUN_MARKER}={run_id}".encode()
-    in_run_dir = f"/{run_id}/"
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            ours = needle in (entry / "environ").read_bytes().split(b"\0") or in_run_dir in os.readlink(entry / "cwd")
-        except OSError:
-            continue
-        if ours and process_alive(int(entry.name)):
-            found.append(int(entry.name))
-    return found
-
 
 class LocalService(RunningService):
     """One host process, restartable in place with the same command, ports and data."""
@@ -129,14 +86,14 @@ class LocalService(RunningService):
             if process is None or process.poll() is not None:
                 self._forget()
                 return
-            self._signal_group(process.pid, signal.SIGTERM if graceful else signal.SIGKILL)
+            signal_group(process.pid, signal.SIGTERM if graceful else signal.SIGKILL)
             try:
                 process.wait(timeout=timeout if graceful else 5.0)
             except subprocess.TimeoutExpired:
-                self._signal_group(process.pid, signal.SIGKILL)
+                signal_group(process.pid, signal.SIGKILL)
                 process.wait(timeout=5.0)
             # Children that ignored the signal must not outlive their leader.
-            self._signal_group(process.pid, signal.SIGKILL)
+            signal_group(process.pid, signal.SIGKILL)
             self._forget()
 
     # -- internals ---------------------------------------------------------------------------
@@ -163,7 +120,7 @@ class LocalService(RunningService):
                 raise ServiceError(f"{self.spec.name}: cannot run {self._argv[0]}: {exc}") from exc
         self._process = process
         self._runtime.run_state.record(
-            "process",
+            PROCESS_KIND,
             f"{self._runtime.env_id}/{self.spec.name}",
             pid=process.pid,
             pgid=process.pid,
@@ -172,14 +129,7 @@ class LocalService(RunningService):
         )
 
     def _forget(self) -> None:
-        self._runtime.run_state.forget("process", f"{self._runtime.env_id}/{self.spec.name}")
-
-    @staticmethod
-    def _signal_group(pgid: int, sig: signal.Signals) -> None:
-        try:
-            os.killpg(pgid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
+        self._runtime.run_state.forget(PROCESS_KIND, f"{self._runtime.env_id}/{self.spec.name}")
 
     def _wait_ready(self) -> None:
         spec = self.spec
@@ -219,7 +169,7 @@ class LocalService(RunningService):
 class LocalRuntime(Runtime):
     """Host processes on loopback ports (see module docstring)."""
 
-    name = "local"
+    name = LOCAL
 
     def __init__(
         self,

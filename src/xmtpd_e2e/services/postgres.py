@@ -8,6 +8,7 @@ in the run state before the node creates it, and only this run's databases are e
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from urllib.parse import urlsplit, urlunsplit
@@ -15,9 +16,11 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 
 from xmtpd_e2e.errors import SetupError
-from xmtpd_e2e.runner.state import RunState
+from xmtpd_e2e.record import Reclaimer, RunState
 
-__all__ = ["Databases", "dsn_with", "check_postgres"]
+__all__ = ["Databases", "dsn_with", "check_postgres", "DATABASE_KIND", "DATABASES"]
+
+DATABASE_KIND = "database"
 
 _MAX_NAME = 32  # xmtpd's limit for XMTPD_DB_NAME_OVERRIDE
 _UNSAFE = re.compile(r"[^a-z0-9_]")
@@ -74,7 +77,7 @@ class Databases:
         with self._lock:
             if name not in self._names:
                 self._names.append(name)
-        self._state.record("database", name, dsn=self.admin_dsn)
+        self._state.record(DATABASE_KIND, name, dsn=self.admin_dsn)
         self._drop(name)
 
     def drop_all(self) -> None:
@@ -84,7 +87,7 @@ class Databases:
         for name in names:
             try:
                 self._drop(name)
-                self._state.forget("database", name)
+                self._state.forget(DATABASE_KIND, name)
                 with self._lock:
                     self._names.remove(name)
             except BaseException as exc:
@@ -93,5 +96,24 @@ class Databases:
             raise first
 
     def _drop(self, name: str) -> None:
-        with psycopg.connect(self.admin_dsn, autocommit=True, connect_timeout=10) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _drop_database(self.admin_dsn, name)
+
+
+def _drop_database(admin_dsn: str, name: str) -> None:
+    with psycopg.connect(admin_dsn, autocommit=True, connect_timeout=10) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _remove_databases(state: RunState, logger: logging.Logger) -> list[str]:
+    problems: list[str] = []
+    for resource in state.resources(DATABASE_KIND):
+        try:
+            _drop_database(str(resource.details["dsn"]), resource.ident)
+            state.forget(DATABASE_KIND, resource.ident)
+        except Exception as error:
+            problems.append(f"database {resource.ident}: {error}")
+    return problems
+
+
+DATABASES = Reclaimer((DATABASE_KIND,), _remove_databases, order=50)
+"""The run's node databases on the host Postgres, dropped by name from the record."""

@@ -21,9 +21,9 @@ import psycopg
 import pytest
 
 from xmtpd_e2e.config import RunConfig
-from xmtpd_e2e.runner.state import RunState
-from xmtpd_e2e.runtime.cleanup import RUN_LABEL
-from xmtpd_e2e.runtime.local import processes_of_run
+from xmtpd_e2e.record import RunState
+from xmtpd_e2e.runtime.labels import RUN as RUN_LABEL
+from xmtpd_e2e.runtime.processes import processes_of_run
 
 CASES = [
     ("local", signal.SIGINT, "setup"),

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from xmtpd_e2e.errors import ServiceNotReady
-from xmtpd_e2e.runner.state import RunState
+from xmtpd_e2e.record import RunState
 from xmtpd_e2e.runtime.base import ServiceSpec, ServiceState
-from xmtpd_e2e.runtime.local import LocalRuntime, process_alive
+from xmtpd_e2e.runtime.local import LocalRuntime
+from xmtpd_e2e.runtime.processes import process_alive
 
 pytestmark = pytest.mark.integration
 
@@ -95,7 +96,7 @@ def test_children_of_a_service_die_with_it(runtime: LocalRuntime, tmp_path: Path
 
 def test_processes_of_a_run_are_found_even_when_they_overwrite_their_environment(tmp_path: Path) -> None:
     from xmtpd_e2e.infra.binaries import resolve_binary
-    from xmtpd_e2e.runtime.local import RUN_MARKER, processes_of_run
+    from xmtpd_e2e.runtime.processes import RUN_MARKER, processes_of_run
     from xmtpd_e2e.runtime.ports import PortAllocator
 
     run_id = "rtest0001"

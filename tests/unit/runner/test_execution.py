@@ -9,7 +9,7 @@ import pytest
 from xmtpd_e2e.config import RunConfig
 from xmtpd_e2e.runner.execution import Runner
 from xmtpd_e2e.runner.results import Status
-from xmtpd_e2e.runner.state import RunState
+from xmtpd_e2e.record import RunState
 
 from . import fakes
 

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from xmtpd_e2e.errors import SetupError
-from xmtpd_e2e.runner.state import RunState
+from xmtpd_e2e.record import RunState
 from xmtpd_e2e.services.postgres import Databases, dsn_with
 
 DSN = "postgres://postgres:xmtp@127.0.0.1:8765/postgres?sslmode=disable"

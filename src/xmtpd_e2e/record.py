@@ -1,8 +1,14 @@
-"""The run's state file: every resource a run creates, recorded before it exists.
+"""The run record: every resource a run creates, written down before it exists.
 
 Why: a run killed with SIGKILL cannot tear itself down.  Because each runtime records a
 container, network, process group, database or directory here *before* creating it, ``xmtpd-e2e
 cleanup`` can later remove exactly what that run left behind, without touching other runs.
+
+This module sits below everything that creates resources (runtimes, services, the runner), so
+all of them can record without importing each other.  It knows no kinds of resource itself
+except the run's directories: whoever creates a kind also provides its :class:`Reclaimer`, the
+code that finds and removes that kind from the record alone (a runtime lists its reclaimers in
+the runtime registry), so a new runtime adds its cleanup without editing a shared list.
 
 One JSON file per run: ``<home>/runs/<run_id>.json``.  Writes are atomic (write + rename) and
 guarded by a lock, since services start from several threads.
@@ -11,18 +17,18 @@ guarded by a lock, since services start from several threads.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["RunState", "Resource", "new_run_id", "RESOURCE_KINDS"]
-
-RESOURCE_KINDS = ("container", "network", "process", "database", "directory")
+__all__ = ["RunState", "Resource", "Reclaimer", "new_run_id", "DIRECTORIES"]
 
 
 def new_run_id() -> str:
@@ -86,8 +92,9 @@ class RunState:
 
     # -- recording -------------------------------------------------------------------------
     def record(self, kind: str, ident: str, **details: Any) -> None:
-        if kind not in RESOURCE_KINDS:
-            raise ValueError(f"unknown resource kind {kind!r}")
+        """Write down ``kind``/``ident`` (replacing an earlier entry) before creating it."""
+        if not kind or not ident:
+            raise ValueError(f"a resource needs a kind and an identifier (got {kind!r}, {ident!r})")
         with self._lock:
             resources = self._data["resources"]
             resources[:] = [r for r in resources if not (r["kind"] == kind and r["ident"] == ident)]
@@ -138,3 +145,29 @@ class RunState:
         tmp = self.path.with_suffix(f".tmp{os.getpid()}.{threading.get_ident()}")
         tmp.write_text(json.dumps(self._data, indent=2, sort_keys=True))
         os.replace(tmp, self.path)
+
+
+@dataclass(frozen=True)
+class Reclaimer:
+    """How one family of resource kinds is removed, knowing only the record.
+
+    ``remove(state, logger)`` removes every resource of ``kinds`` the record names, forgetting
+    each once it is gone; it may also search the system by run id for ones created but never
+    recorded.  It returns the problems (empty: all gone).  Reclaimers run by ascending ``order``:
+    processes before the containers, networks and databases they use, directories last.
+    """
+
+    kinds: tuple[str, ...]
+    remove: Callable[[RunState, logging.Logger], list[str]]
+    order: int
+
+
+def _remove_directories(state: RunState, logger: logging.Logger) -> list[str]:
+    for resource in state.resources("directory"):
+        shutil.rmtree(resource.ident, ignore_errors=True)
+        state.forget("directory", resource.ident)
+    return []
+
+
+DIRECTORIES = Reclaimer(("directory",), _remove_directories, order=90)
+"""The run's directories (environment work dirs): the one kind the record itself owns."""
