@@ -1,7 +1,8 @@
 """``run --parallel N``: scenarios in separate worker processes, results merged.
 
-Each worker is an ordinary ``xmtpd-e2e run --test NAME`` process, so it is a run of its own
-(own run id, state file, network, ports and databases) and nothing is shared but the machine.
+Each worker is a process running one scenario (:mod:`xmtpd_e2e.runner.worker`) with the parent's
+settings handed over as JSON; it is a run of its own (own run id, record, network, ports and
+databases) and nothing is shared but the machine.
 Workers write JSON results to a file and their logs to ``<artifacts>/workers/<name>.log``, so
 the parent's output stays one readable line per scenario.  SIGINT/SIGTERM are forwarded to the
 workers, which tear down their environments before the parent exits.
@@ -12,45 +13,23 @@ from __future__ import annotations
 import json
 import os
 import signal
+import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 
-from xmtpd_e2e.config import RunConfig, local_images
+from xmtpd_e2e.config import RunConfig
 from xmtpd_e2e.runner.results import RunResult, ScenarioResult, Status
 from xmtpd_e2e.runner.scenario import ScenarioInfo
-from xmtpd_e2e.runner.state import new_run_id
+from xmtpd_e2e.record import new_run_id
+from xmtpd_e2e.runner.worker import WorkerJob, worker_command
 
-__all__ = ["run_in_workers", "worker_command"]
+__all__ = ["run_in_workers"]
 
 Progress = Callable[[str, ScenarioInfo, ScenarioResult | None], None]
-
-
-def worker_command(info: ScenarioInfo, config: RunConfig, output: Path, modules: Sequence[str]) -> list[str]:
-    command = [
-        sys.executable, "-m", "xmtpd_e2e.cli.main", "--log-level", config.log_level,
-        "--log-encoding", config.log_encoding, "run", "--test", info.name,
-        "--runtime", config.runtime, "--output-format", "json", "--output-file", str(output),
-        "--artifacts", str(config.artifacts_dir), "--xmtpd-version", config.xmtpd_version,
-        "--postgres-dsn", config.postgres_dsn,
-        "--image-set", "local" if config.images == local_images(config.xmtpd_version) else "upstream",
-        "--xmtpd-image", config.images.xmtpd, "--gateway-image", config.images.gateway,
-        "--chain-image", config.images.chain,
-    ]
-    if config.timeout_given:
-        command += ["--timeout", str(config.scenario_timeout)]
-    if config.artifacts_always:
-        command.append("--artifacts-always")
-    for flag, path in (("--xmtpd-bin", config.xmtpd_bin), ("--gateway-bin", config.gateway_bin)):
-        if path is not None:
-            command += [flag, str(path)]
-    for module in modules:
-        command += ["--scenarios", module]
-    return command
 
 
 def run_in_workers(
@@ -80,7 +59,8 @@ def run_in_workers(
                 info = pending.pop(0)
                 output = scratch / f"{info.name}.json"
                 with (log_dir / f"{info.name}.log").open("wb") as log:
-                    process = subprocess.Popen(worker_command(info, config, output, modules),
+                    job = WorkerJob(config, info.name, tuple(modules), output)
+                    process = subprocess.Popen(worker_command(job, scratch / f"{info.name}.job.json"),
                                                stdout=subprocess.DEVNULL, stderr=log, env=dict(os.environ))
                 running[process] = (info, output, time.time())
                 progress("start", info, None)
@@ -95,6 +75,7 @@ def run_in_workers(
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        shutil.rmtree(scratch, ignore_errors=True)
     result.scenarios = [finished[s.name] for s in scenarios if s.name in finished]
     result.finished_at = time.time()
     return result
