@@ -16,6 +16,10 @@ Addressing is the one place where the two differ, and it is made explicit:
   reaches it (a host-mapped port vs the same loopback port).
 * :attr:`Runtime.host_gateway` -- the name under which services reach services on the host
   (Postgres): ``host.docker.internal`` vs ``127.0.0.1``.
+
+The lifecycle behind the interface is shared by every runtime
+(:mod:`xmtpd_e2e.runtime.lifecycle`), and ``tests/integration/runtime/test_contract.py`` pins it
+down for every registered runtime.
 """
 
 from __future__ import annotations
@@ -37,7 +41,8 @@ __all__ = [
 
 class ServiceState(enum.Enum):
     RUNNING = "running"
-    STOPPED = "stopped"
+    PAUSED = "paused"  # frozen by pause(): alive, holding its sockets, executing nothing
+    STOPPED = "stopped"  # stopped on purpose (or not started yet)
     EXITED = "exited"  # stopped by itself (crash or normal exit)
 
 
@@ -66,8 +71,6 @@ class ServiceSpec:
     ready_log: str | None = None
     ready_check: ReadyCheck | None = None
     ready_timeout: float = 120.0
-    files: Mapping[str, Path] = field(default_factory=dict)
-    """Container path -> host file to make available (docker: copied in; local: unused)."""
 
 
 class RunningService(abc.ABC):
@@ -77,7 +80,8 @@ class RunningService(abc.ABC):
 
     @abc.abstractmethod
     def host_address(self, port: int) -> tuple[str, int]:
-        """Where the framework on the host reaches ``port`` of this service."""
+        """Where the framework on the host reaches ``port`` of this service (a ``listen_port``).
+        May change when the service is started again: ask again after a restart."""
 
     @abc.abstractmethod
     def state(self) -> ServiceState: ...
@@ -93,6 +97,21 @@ class RunningService(abc.ABC):
     @abc.abstractmethod
     def start(self) -> None:
         """Start it again with the same spec, identity and data; waits for readiness."""
+
+    @abc.abstractmethod
+    def pause(self) -> None:
+        """Freeze every process of the service (SIGSTOP; ``docker pause``): it keeps its sockets
+        and memory but executes nothing, as a hung process would.  Idempotent."""
+
+    @abc.abstractmethod
+    def resume(self) -> None:
+        """Thaw a paused service (SIGCONT; ``docker unpause``).  Idempotent."""
+
+    @abc.abstractmethod
+    def network_namespace(self) -> Path | None:
+        """The network namespace the service runs in, as a path ``nsenter --net=`` accepts
+        (``/proc/<pid>/ns/net`` of its main process), while it runs; None when not running or
+        when the runtime cannot give one."""
 
     def host_url(self, port: int, scheme: str = "http") -> str:
         host, mapped = self.host_address(port)
@@ -136,7 +155,8 @@ class Runtime(abc.ABC):
 
     @abc.abstractmethod
     def close(self, *, fast: bool = False) -> None:
-        """Remove every service and network this runtime created.  Idempotent.
+        """Remove every service and network this runtime created, from the system and the run
+        record; goes on after an error and raises the first one.  Idempotent.
 
         ``fast`` skips graceful stops (second Ctrl-C) but still removes everything.
         """

@@ -10,27 +10,21 @@ streamed to a log file per service, across restarts.
 
 from __future__ import annotations
 
-import io
 import logging
-import tarfile
 import threading
 import time
-from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-
 
 import docker
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 from docker.models.containers import Container
 
-from xmtpd_e2e.errors import ServiceError, ServiceNotReady, SetupError, WaitTimeout
-from xmtpd_e2e.polling import wait_until
+from xmtpd_e2e.errors import ServiceError, SetupError
 from xmtpd_e2e.record import Reclaimer, RunState
 from xmtpd_e2e.runtime import labels
-from xmtpd_e2e.runtime.base import RunningService, Runtime, ServiceSpec, ServiceState
-from xmtpd_e2e.runtime.log_follow import LogCursor, tail_lines
-from xmtpd_e2e.runtime.registry import DOCKER
+from xmtpd_e2e.runtime.base import ServiceSpec, ServiceState
+from xmtpd_e2e.runtime.lifecycle import ManagedRuntime, ManagedService
+from xmtpd_e2e.runtime.registry import DOCKER, LOCAL
 
 __all__ = ["DockerRuntime", "DockerService", "DOCKER_RESOURCES", "CONTAINER_KIND", "NETWORK_KIND", "docker_engine_answers"]
 
@@ -70,13 +64,17 @@ class _LogPump(threading.Thread):
             return
 
 
-class DockerService(RunningService):
+_STATES = {"running": ServiceState.RUNNING, "paused": ServiceState.PAUSED}
+
+
+class DockerService(ManagedService):
+    """One container, started again in place (same name, network alias and filesystem)."""
+
+    runtime: DockerRuntime
+
     def __init__(self, runtime: DockerRuntime, spec: ServiceSpec, container: Container) -> None:
-        self.spec = spec
-        self._runtime = runtime
+        super().__init__(runtime, spec)
         self._container = container
-        self.log_path = runtime.log_dir / f"{spec.name}.log"
-        self._lock = threading.Lock()
         self._ports: dict[int, tuple[str, int]] = {}
 
     @property
@@ -93,28 +91,17 @@ class DockerService(RunningService):
                 self._ports[port] = (bindings[0]["HostIp"] or "127.0.0.1", int(bindings[0]["HostPort"]))
             return self._ports[port]
 
-    def state(self) -> ServiceState:
-        try:
-            self._container.reload()
-        except NotFound:
-            return ServiceState.STOPPED
-        status = self._container.status
-        if status == "running":
-            return ServiceState.RUNNING
-        return ServiceState.EXITED if status == "exited" and not self._stopped_on_purpose else ServiceState.STOPPED
+    def _launch_description(self) -> str:
+        return f"container {self.container_name}"
 
-    _stopped_on_purpose = False
+    def _launch(self) -> None:
+        self._ports.clear()  # published host ports are chosen anew at every start
+        since = int(time.time())
+        self._container.start()
+        _LogPump(self._container, self.log_path, since).start()
 
-    def logs(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
-
-    def stop(self, *, graceful: bool = True, timeout: float = 10.0) -> None:
-        self._stopped_on_purpose = True
-        with self._lock:
-            self._ports.clear()
+    def _halt(self, graceful: bool, timeout: float) -> None:
+        self._ports.clear()
         try:
             if graceful:
                 self._container.stop(timeout=int(max(1, timeout)))
@@ -127,72 +114,57 @@ class DockerService(RunningService):
             if "is not running" not in str(error):
                 raise ServiceError(f"stopping {self.spec.name} failed: {error}") from error
 
-    def start(self) -> None:
-        self._stopped_on_purpose = False
-        with self._lock:
-            self._ports.clear()
-        self._runtime.launch(self)
-
-    def run_container_start(self) -> LogCursor:
-        """Start the container and its log pump; return a cursor at the start of new output."""
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with self.log_path.open("ab") as log:
-            log.write(f"---- xmtpd-e2e: starting container {self._container.name}\n".encode())
-            offset = log.tell()
-        since = int(time.time())
-        self._container.start()
-        _LogPump(self._container, self.log_path, since).start()
-        return LogCursor(self.log_path, offset)
-
-    def wait_ready(self, cursor: LogCursor) -> None:
-        spec = self.spec
-
-        def exited() -> bool:
-            return self.state() is ServiceState.EXITED
-
+    def _observe(self) -> ServiceState:
         try:
-            if spec.ready_log:
-                needle = spec.ready_log
-                wait_until(lambda: exited() or cursor.contains(needle), bool, timeout=spec.ready_timeout,
-                           description=f"{spec.name} to log {needle!r}", max_interval=0.2)
-            if exited():
-                raise ServiceNotReady(spec.name, "the container exited", tail_lines(self.log_path))
-            check = spec.ready_check
-            if check is not None:
-                wait_until(lambda: exited() or check(self), bool, timeout=spec.ready_timeout,
-                           description=f"{spec.name} readiness check", max_interval=0.2,
-                           swallow=(OSError, ConnectionError, ServiceError))
-                if exited():
-                    raise ServiceNotReady(spec.name, "the container exited", tail_lines(self.log_path))
-        except WaitTimeout as error:
-            raise ServiceNotReady(spec.name, str(error), tail_lines(self.log_path)) from error
+            self._container.reload()
+        except NotFound:
+            return ServiceState.STOPPED
+        status = str(self._container.status)
+        if status == "created":
+            return ServiceState.STOPPED
+        return _STATES.get(status, ServiceState.EXITED)
+
+    def _signal_pause(self, pause: bool) -> None:
+        try:
+            self._container.pause() if pause else self._container.unpause()
+        except APIError as error:
+            raise ServiceError(f"{'pausing' if pause else 'resuming'} {self.spec.name} failed: {error}") from error
+
+    def _main_pid(self) -> int | None:
+        try:
+            self._container.reload()
+        except NotFound:
+            return None
+        pid = int(self._container.attrs["State"].get("Pid") or 0)
+        return pid if pid > 0 else None
+
+    def _discard(self, fast: bool) -> None:
+        try:
+            self.runtime.client.api.remove_container(self.container_name, force=True)
+        except NotFound:
+            pass
+        except DockerException as error:
+            raise ServiceError(f"removing {self.container_name} failed: {error}") from error
+        self.runtime.run_state.forget(CONTAINER_KIND, self.container_name)
 
 
-class DockerRuntime(Runtime):
+class DockerRuntime(ManagedRuntime):
     name = DOCKER
     runs_images = True
 
     def __init__(self, run_state: RunState, env_id: str, log_dir: Path, logger: logging.Logger | None = None) -> None:
-        self.run_state = run_state
-        self.run_id = run_state.run_id
-        self.env_id = env_id
-        self.log_dir = log_dir
-        self._log = logger or logging.getLogger("xmtpd_e2e.runtime.docker")
-        log_dir.mkdir(parents=True, exist_ok=True)
+        super().__init__(run_state, env_id, log_dir, logger)
         try:
-            self._client = docker.from_env(timeout=120)
-            self._client.ping()
+            self.client = docker.from_env(timeout=120)
+            self.client.ping()
         except DockerException as error:
             raise SetupError(f"no Docker engine answers ({error})",
-                             "start Docker (scripts/setup does it as root), or use --runtime local") from error
+                             f"start Docker (scripts/setup does it as root), or use --runtime {LOCAL}") from error
         self.network_name = f"xmtpd-e2e-{self.run_id}-{env_id}"
         self._labels = labels.labels_for(self.run_id, env_id, self.network_name)
-        self._services: dict[str, DockerService] = {}
-        self._lock = threading.Lock()
-        self._closed = False
         self._images_checked: set[str] = set()
         run_state.record(NETWORK_KIND, self.network_name)
-        self._network = self._client.networks.create(self.network_name, driver="bridge", labels=self._labels)
+        self._network = self.client.networks.create(self.network_name, driver="bridge", labels=self._labels)
 
     @property
     def host_gateway(self) -> str:
@@ -207,14 +179,12 @@ class DockerRuntime(Runtime):
     def describe(self) -> dict[str, str]:
         return {**super().describe(), "network": self.network_name}
 
-    def start(self, spec: ServiceSpec) -> RunningService:
-        if self._closed:
-            raise ServiceError("the environment is closed")
+    def _create(self, spec: ServiceSpec) -> DockerService:
         self._ensure_image(spec.image)
         name = f"{self.network_name}-{spec.name}"
         self.run_state.record(CONTAINER_KIND, name, env=self.env_id, service=spec.name)
         try:
-            container = self._client.containers.create(
+            container = self.client.containers.create(
                 spec.image,
                 command=list(spec.container_command) if spec.container_command is not None else None,
                 name=name,
@@ -223,66 +193,31 @@ class DockerRuntime(Runtime):
                 ports={f"{port}/tcp": ("127.0.0.1", None) for port in spec.ports},
                 extra_hosts={"host.docker.internal": "host-gateway"},
                 network=self.network_name,
-                networking_config={self.network_name: self._client.api.create_endpoint_config(aliases=[spec.name])},
+                networking_config={self.network_name: self.client.api.create_endpoint_config(aliases=[spec.name])},
                 detach=True,
             )
         except DockerException as error:
             self.run_state.forget(CONTAINER_KIND, name)
             raise ServiceError(f"creating the {spec.name} container from {spec.image} failed: {error}") from error
-        for target, source in spec.files.items():
-            container.put_archive(str(Path(target).parent), _tar_of(source, Path(target).name))
-        service = DockerService(self, spec, container)
-        with self._lock:
-            self._services[spec.name] = service
-        self.launch(service)
-        return service
+        return DockerService(self, spec, container)
 
-    def launch(self, service: DockerService) -> None:
-        cursor = service.run_container_start()
-        service.wait_ready(cursor)
-
-    def services(self) -> Mapping[str, RunningService]:
-        with self._lock:
-            return dict(self._services)
-
-    def close(self, *, fast: bool = False) -> None:
-        self._closed = True
-        with self._lock:
-            services = list(self._services.values())
-        errors: list[BaseException] = []
-
-        def remove(service: DockerService) -> None:
-            try:
-                self._client.api.remove_container(service.container_name, force=True)
-            except NotFound:
-                pass
-            except DockerException as error:
-                errors.append(error)
-                return
-            self.run_state.forget(CONTAINER_KIND, service.container_name)
-
-        if services:
-            with ThreadPoolExecutor(max_workers=min(8, len(services))) as pool:
-                list(pool.map(remove, services))
+    def _release(self) -> None:
         try:
             self._network.remove()
         except NotFound:
             pass
         except DockerException as error:
-            errors.append(error)
-        else:
-            self.run_state.forget(NETWORK_KIND, self.network_name)
-        if errors:
-            raise ServiceError(f"docker teardown: {errors[0]}")
+            raise ServiceError(f"removing network {self.network_name} failed: {error}") from error
+        self.run_state.forget(NETWORK_KIND, self.network_name)
 
     def _ensure_image(self, image: str) -> None:
         if image in self._images_checked:
             return
         try:
-            self._client.images.get(image)
+            self.client.images.get(image)
         except ImageNotFound:
             try:
-                self._client.images.pull(image)
+                self.client.images.pull(image)
             except DockerException as error:
                 raise SetupError(
                     f"image {image} is not present and cannot be pulled ({str(error).splitlines()[0][:200]})",
@@ -351,12 +286,3 @@ def _reclaim(state: RunState, logger: logging.Logger) -> list[str]:
 
 
 DOCKER_RESOURCES = Reclaimer((CONTAINER_KIND, NETWORK_KIND), _reclaim, order=20)
-
-
-def _tar_of(source: Path, name: str) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as archive:
-        archive.add(str(source), arcname=name)
-    return buffer.getvalue()
-
-
