@@ -35,7 +35,7 @@ NETWORK_KIND = "network"
 def docker_engine_answers() -> bool:
     """True when a Docker engine answers a ping within a few seconds."""
     try:
-        client = docker.from_env(timeout=3)
+        client = docker.from_env(timeout=10)  # a loaded engine may take seconds; an absent one fails at once
         try:
             return bool(client.ping())
         finally:
@@ -47,7 +47,7 @@ def docker_engine_answers() -> bool:
 class _LogPump(threading.Thread):
     """Copies a container's output into its log file until the container stops."""
 
-    def __init__(self, container: Container, path: Path, since: int) -> None:
+    def __init__(self, container: Container, path: Path, since: float) -> None:
         super().__init__(name=f"logs-{container.name}", daemon=True)
         self._container = container
         self._path = path
@@ -76,6 +76,7 @@ class DockerService(ManagedService):
         super().__init__(runtime, spec)
         self._container = container
         self._ports: dict[int, tuple[str, int]] = {}
+        self._pump: _LogPump | None = None
 
     @property
     def container_name(self) -> str:
@@ -96,9 +97,14 @@ class DockerService(ManagedService):
 
     def _launch(self) -> None:
         self._ports.clear()  # published host ports are chosen anew at every start
-        since = int(time.time())
+        since = time.time()  # fractional: a restart within the same second must not copy old output again
         self._container.start()
-        _LogPump(self._container, self.log_path, since).start()
+        self._pump = _LogPump(self._container, self.log_path, since)
+        self._pump.start()
+
+    def _settle_logs(self) -> None:
+        if self._pump is not None:
+            self._pump.join(timeout=5)  # its stream ends once the container has stopped
 
     def _halt(self, graceful: bool, timeout: float) -> None:
         self._ports.clear()

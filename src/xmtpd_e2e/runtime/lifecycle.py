@@ -82,6 +82,9 @@ class ManagedService(RunningService):
         """What the start marker line says is being started."""
         return self.spec.name
 
+    def _settle_logs(self) -> None:
+        """Wait briefly until output of a service that just ended is in its log file."""
+
     # -- RunningService ------------------------------------------------------------------------
     def state(self) -> ServiceState:
         observed = self._observe()
@@ -156,6 +159,7 @@ class ManagedService(RunningService):
 
         def fail_if_exited() -> None:
             if exited():
+                self._settle_logs()
                 raise ServiceNotReady(spec.name, "it exited while starting", tail_lines(self.log_path))
 
         try:
