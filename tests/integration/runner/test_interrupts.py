@@ -16,43 +16,28 @@ import sys
 import time
 from pathlib import Path
 
-import docker
-import psycopg
 import pytest
+from leftovers import system_leftovers
 
 from xmtpd_e2e.config import RunConfig
 from xmtpd_e2e.record import RunState
-from xmtpd_e2e.runtime.labels import RUN as RUN_LABEL
-from xmtpd_e2e.runtime.processes import processes_of_run
+from xmtpd_e2e.runtime.registry import DOCKER, LOCAL
 
 CASES = [
-    ("local", signal.SIGINT, "setup"),
-    ("local", signal.SIGINT, "cluster"),
-    ("local", signal.SIGTERM, "setup"),
-    ("local", signal.SIGTERM, "cluster"),
-    ("local", signal.SIGKILL, "setup"),
-    ("local", signal.SIGKILL, "cluster"),
-    ("docker", signal.SIGINT, "cluster"),
-    ("docker", signal.SIGTERM, "setup"),
-    ("docker", signal.SIGKILL, "cluster"),
+    (LOCAL, signal.SIGINT, "setup"),
+    (LOCAL, signal.SIGINT, "cluster"),
+    (LOCAL, signal.SIGTERM, "setup"),
+    (LOCAL, signal.SIGTERM, "cluster"),
+    (LOCAL, signal.SIGKILL, "setup"),
+    (LOCAL, signal.SIGKILL, "cluster"),
+    (DOCKER, signal.SIGINT, "cluster"),
+    (DOCKER, signal.SIGTERM, "setup"),
+    (DOCKER, signal.SIGKILL, "cluster"),
 ]
 
 
 def _leftovers(run_id: str, config: RunConfig) -> dict[str, list[str]]:
-    found: dict[str, list[str]] = {"processes": [str(pid) for pid in processes_of_run(run_id)]}
-    found["directories"] = [str(p) for p in RunState.directory(config.home).glob(f"{run_id}*") if p.is_dir()]
-    dsn = config.postgres_dsn
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        rows = conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", (f"e2e_{run_id}%",)).fetchall()
-    found["databases"] = [row[0] for row in rows]
-    client = docker.from_env()
-    try:
-        label = {"label": f"{RUN_LABEL}={run_id}"}
-        found["containers"] = [c.name for c in client.containers.list(all=True, filters=label)]
-        found["networks"] = [n.name for n in client.networks.list(filters=label)]
-    finally:
-        client.close()
-    return {kind: items for kind, items in found.items() if items}
+    return system_leftovers(run_id, config.home, config.postgres_dsn)
 
 
 def _wait_for_phase(process: subprocess.Popen[bytes], home: Path, known: set[Path], phase: str) -> RunState:
