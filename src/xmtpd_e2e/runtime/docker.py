@@ -136,7 +136,7 @@ class DockerService(ManagedService):
         except APIError as error:
             raise ServiceError(f"{'pausing' if pause else 'resuming'} {self.spec.name} failed: {error}") from error
 
-    def _main_pid(self) -> int | None:
+    def main_pid(self) -> int | None:
         try:
             self._container.reload()
         except NotFound:

@@ -71,8 +71,8 @@ class ManagedService(RunningService):
         """Freeze (``pause``) or thaw every process of the service."""
 
     @abc.abstractmethod
-    def _main_pid(self) -> int | None:
-        """The host pid of the service's main process while it runs (for its network namespace)."""
+    def main_pid(self) -> int | None:
+        """The host pid of the service's main process while it runs, else None."""
 
     @abc.abstractmethod
     def _discard(self, fast: bool) -> None:
@@ -128,6 +128,10 @@ class ManagedService(RunningService):
             self._signal_pause(True)
             self._paused = True
 
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
     def resume(self) -> None:
         with self._lock:
             if not self._paused:
@@ -136,7 +140,7 @@ class ManagedService(RunningService):
             self._paused = False
 
     def network_namespace(self) -> Path | None:
-        pid = self._main_pid()
+        pid = self.main_pid()
         if pid is None:
             return None
         path = Path(f"/proc/{pid}/ns/net")

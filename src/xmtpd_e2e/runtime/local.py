@@ -23,7 +23,9 @@ from xmtpd_e2e.record import RunState
 from xmtpd_e2e.runtime.base import ServiceSpec, ServiceState
 from xmtpd_e2e.runtime.lifecycle import ManagedRuntime, ManagedService
 from xmtpd_e2e.runtime.ports import PortAllocator
-from xmtpd_e2e.runtime.processes import PROCESS_KIND, RUN_MARKER, process_start_time, signal_group
+from xmtpd_e2e.runtime.processes import (
+    PROCESS_KIND, RUN_MARKER, process_start_time, signal_group, wait_until_stopped,
+)
 from xmtpd_e2e.runtime.registry import LOCAL
 
 __all__ = ["LocalRuntime", "LocalService"]
@@ -96,10 +98,13 @@ class LocalService(ManagedService):
         return ServiceState.PAUSED if self._paused else ServiceState.RUNNING
 
     def _signal_pause(self, pause: bool) -> None:
-        if self._process is not None:
-            signal_group(self._process.pid, signal.SIGSTOP if pause else signal.SIGCONT)
+        process = self._process
+        if process is not None:
+            signal_group(process.pid, signal.SIGSTOP if pause else signal.SIGCONT)
+            if pause:
+                wait_until_stopped(process.pid)  # the kernel delivers SIGSTOP asynchronously
 
-    def _main_pid(self) -> int | None:
+    def main_pid(self) -> int | None:
         process = self._process
         return process.pid if process is not None and process.poll() is None else None
 

@@ -14,11 +14,12 @@ import signal
 import time
 from pathlib import Path
 
+from xmtpd_e2e.polling import wait_until
 from xmtpd_e2e.record import Reclaimer, RunState
 
 __all__ = [
     "RUN_MARKER", "PROCESS_KIND", "PROCESSES", "process_start_time", "process_alive", "processes_of_run",
-    "kill_group",
+    "kill_group", "signal_group", "process_state", "wait_until_stopped",
 ]
 
 RUN_MARKER = "XMTPD_E2E_RUN"
@@ -40,11 +41,7 @@ def process_start_time(pid: int) -> str | None:
 
 def process_alive(pid: int) -> bool:
     """True if ``pid`` exists and is not a zombie (orphans may wait long for a reaper)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+    return process_state(pid) not in (None, "Z")
 
 
 def processes_of_run(run_id: str) -> list[int]:
@@ -67,6 +64,21 @@ def processes_of_run(run_id: str) -> list[int]:
         if ours and process_alive(int(entry.name)):
             found.append(int(entry.name))
     return found
+
+
+def process_state(pid: int) -> str | None:
+    """The kernel's one-letter state of ``pid`` (R, S, D, T, Z, ...), None if it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[0]
+
+
+def wait_until_stopped(pid: int, timeout: float = 5.0) -> None:
+    """Return once ``pid`` is stopped by a signal (state T) or gone."""
+    wait_until(lambda: process_state(pid), lambda state: state in (None, "T", "t", "Z"), timeout=timeout,
+               description=f"process {pid} to stop on SIGSTOP", first_interval=0.005, max_interval=0.05)
 
 
 def signal_group(pgid: int, sig: signal.Signals) -> None:
