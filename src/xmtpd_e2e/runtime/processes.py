@@ -30,13 +30,19 @@ marker still finds it."""
 PROCESS_KIND = "process"
 
 
-def process_start_time(pid: int) -> str | None:
-    """The kernel's start time of ``pid`` (field 22 of /proc/<pid>/stat), to detect pid reuse."""
+def _stat_fields(pid: int) -> list[str] | None:
+    """Fields 3 onward of /proc/<pid>/stat (after the command name, which may hold spaces)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    return stat.rsplit(")", 1)[1].split()[19]
+    return stat.rsplit(")", 1)[1].split()
+
+
+def process_start_time(pid: int) -> str | None:
+    """The kernel's start time of ``pid`` (field 22 of /proc/<pid>/stat), to detect pid reuse."""
+    fields = _stat_fields(pid)
+    return fields[19] if fields else None
 
 
 def process_alive(pid: int) -> bool:
@@ -68,11 +74,8 @@ def processes_of_run(run_id: str) -> list[int]:
 
 def process_state(pid: int) -> str | None:
     """The kernel's one-letter state of ``pid`` (R, S, D, T, Z, ...), None if it is gone."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return stat.rsplit(")", 1)[1].split()[0]
+    fields = _stat_fields(pid)
+    return fields[0] if fields else None
 
 
 def wait_until_stopped(pid: int, timeout: float = 5.0) -> None:
