@@ -7,16 +7,15 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-__all__ = ["AUTO_RUNTIME", "Images", "RunConfig", "UPSTREAM_IMAGES", "LOCAL_IMAGES", "local_images", "default_home", "XMTPD_VERSION"]
+from xmtpd_e2e.versions import CONTRACTS_VERSION, LOCAL_IMAGE_REVISION, REDIS_VERSION, TOXIPROXY_VERSION, XMTPD_VERSION
+
+__all__ = [
+    "AUTO_RUNTIME", "Images", "RunConfig", "UPSTREAM_IMAGES", "LOCAL_IMAGES", "local_images", "default_home", "XMTPD_VERSION",
+]
 
 AUTO_RUNTIME = "auto"
 """``--runtime auto``: the first registered runtime that can run here (see runtime.registry)."""
 
-XMTPD_VERSION = "v1.2.0"
-"""Default xmtpd version: the newest the Go module proxy serves here (v1.3.0 is refused, 403)."""
-TOXIPROXY_VERSION = "v2.12.0"
-ANVIL_VERSION = "1.7.1"
-CONTRACTS_VERSION = "v2026.02.10-1"
 
 
 @dataclass(frozen=True)
@@ -36,22 +35,27 @@ UPSTREAM_IMAGES = Images(
     gateway=f"ghcr.io/xmtp/xmtpd-gateway:{XMTPD_VERSION}",
     chain=f"ghcr.io/xmtp/contracts:{CONTRACTS_VERSION}",
     cli=f"ghcr.io/xmtp/xmtpd-cli:{XMTPD_VERSION}",
-    toxiproxy="ghcr.io/shopify/toxiproxy:2.12.0",
-    redis="redis:7-alpine",
+    toxiproxy=f"ghcr.io/shopify/toxiproxy:{TOXIPROXY_VERSION.removeprefix('v')}",
+    redis=f"redis:{REDIS_VERSION}-alpine",
 )
 
 LOCAL_IMAGE_PREFIX = "xmtpd-e2e-local"
 
 
 def local_images(xmtpd_version: str = XMTPD_VERSION) -> Images:
-    """Images built by ``xmtpd-e2e infra build-images``, tagged with the upstream versions."""
+    """Images built by ``xmtpd-e2e infra build-images``, tagged with the upstream versions and
+    the revision of what the images hold (``versions.LOCAL_IMAGE_REVISION``)."""
+
+    def tag(name: str, version: str) -> str:
+        return f"{LOCAL_IMAGE_PREFIX}/{name}:{version}-{LOCAL_IMAGE_REVISION}"
+
     return Images(
-        xmtpd=f"{LOCAL_IMAGE_PREFIX}/xmtpd:{xmtpd_version}",
-        gateway=f"{LOCAL_IMAGE_PREFIX}/xmtpd-gateway:{xmtpd_version}",
-        chain=f"{LOCAL_IMAGE_PREFIX}/contracts:{CONTRACTS_VERSION}",
-        cli=f"{LOCAL_IMAGE_PREFIX}/xmtpd-cli:{xmtpd_version}",
-        toxiproxy=f"{LOCAL_IMAGE_PREFIX}/toxiproxy:2.12.0",
-        redis=f"{LOCAL_IMAGE_PREFIX}/redis:7",
+        xmtpd=tag("xmtpd", xmtpd_version),
+        gateway=tag("xmtpd-gateway", xmtpd_version),
+        chain=tag("contracts", CONTRACTS_VERSION),
+        cli=tag("xmtpd-cli", xmtpd_version),
+        toxiproxy=tag("toxiproxy", TOXIPROXY_VERSION),
+        redis=tag("redis", REDIS_VERSION),
     )
 
 

@@ -12,7 +12,8 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from xmtpd_e2e.config import ANVIL_VERSION, TOXIPROXY_VERSION, XMTPD_VERSION, RunConfig, default_home
+from xmtpd_e2e.config import RunConfig, default_home
+from xmtpd_e2e.versions import ANVIL_VERSION, TOXIPROXY_VERSION, XMTPD_VERSION
 from xmtpd_e2e.errors import SetupError
 
 __all__ = ["resolve_binary", "binary_resolver", "binary_candidates", "KNOWN_BINARIES", "xmtpd_bin_dir"]

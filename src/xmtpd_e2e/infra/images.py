@@ -3,8 +3,10 @@
 No registry is reachable on many CI machines (and none here), so each image is ``FROM scratch``
 plus a root filesystem assembled on the host: the static Go binaries as they are, and for the
 dynamically linked ones (anvil, redis-server) the binary plus every shared library ``ldd``
-lists.  Tags follow ``config.LOCAL_IMAGES``; a content hash of the inputs is stored as a label,
-so an unchanged image is not rebuilt.
+lists.  An image holds its program as the entrypoint and nothing else: command lines, ports
+and files (the anvil state) are the services' own (``xmtpd_e2e.services``), the same on every
+runtime.  Tags follow ``config.local_images`` (a changed layout gets a new revision there); a
+content hash of the inputs is stored as a label, so an unchanged image is not rebuilt.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ from pathlib import Path
 from xmtpd_e2e.config import Images, local_images
 from xmtpd_e2e.errors import SetupError
 from xmtpd_e2e.infra.binaries import resolve_binary
-from xmtpd_e2e.services.chain import anvil_state_path
 
 __all__ = ["ImageRecipe", "recipes", "build_images", "shared_libraries", "INPUT_HASH_LABEL"]
 
@@ -33,19 +34,15 @@ class ImageRecipe:
     tag: str
     files: dict[str, Path]
     """Path in the image -> host file."""
-    entrypoint: list[str]
-    cmd: list[str] = field(default_factory=list)
+    entrypoint: str
+    """Path in the image of the program (the service's logical executable)."""
     env: dict[str, str] = field(default_factory=dict)
-    expose: Sequence[int] = ()
     dirs: Sequence[str] = ("/tmp",)
 
     def dockerfile(self) -> str:
         lines = ["FROM scratch", "COPY rootfs/ /"]
         lines += [f"ENV {k}={v}" for k, v in self.env.items()]
-        lines += [f"EXPOSE {p}" for p in self.expose]
-        lines.append(f"ENTRYPOINT {json.dumps(self.entrypoint)}")
-        if self.cmd:
-            lines.append(f"CMD {json.dumps(self.cmd)}")
+        lines.append(f"ENTRYPOINT {json.dumps([self.entrypoint])}")
         return "\n".join(lines) + "\n"
 
     def input_hash(self) -> str:
@@ -82,26 +79,17 @@ def recipes(version: str, images: Images | None = None, resolve: Callable[..., P
     tags = images or local_images(version)
     node, gateway, cli = (resolve(n, version=version) for n in ("replication", "gateway", "xmtpd-cli"))
     return [
-        ImageRecipe(tags.xmtpd, {"/usr/bin/xmtpd": node}, ["/usr/bin/xmtpd"], env={"VERSION": version}, expose=[5050]),
-        ImageRecipe(tags.gateway, {"/usr/bin/xmtpd-gateway": gateway}, ["/usr/bin/xmtpd-gateway"], expose=[5050]),
-        ImageRecipe(tags.cli, {"/usr/bin/xmtpd-cli": cli}, ["/usr/bin/xmtpd-cli"], env={"XMTPD_LOG_ENCODING": "json"}),
+        ImageRecipe(tags.xmtpd, {"/usr/bin/xmtpd": node}, "/usr/bin/xmtpd"),
+        ImageRecipe(tags.gateway, {"/usr/bin/xmtpd-gateway": gateway}, "/usr/bin/xmtpd-gateway"),
+        ImageRecipe(tags.cli, {"/usr/bin/xmtpd-cli": cli}, "/usr/bin/xmtpd-cli"),
         ImageRecipe(
-            tags.toxiproxy,
-            {"/toxiproxy": resolve("toxiproxy-server"), "/toxiproxy-cli": resolve("toxiproxy-cli")},
-            ["/toxiproxy"], ["-host=0.0.0.0"], expose=[8474],
+            tags.toxiproxy, {"/toxiproxy": resolve("toxiproxy-server"), "/toxiproxy-cli": resolve("toxiproxy-cli")},
+            "/toxiproxy",
         ),
-        ImageRecipe(
-            tags.chain,
-            {**_with_libraries("/usr/local/bin/anvil", resolve("anvil")), "/anvil-state.json": anvil_state_path()},
-            ["/usr/local/bin/anvil"],
-            ["--host", "0.0.0.0", "--port", "8545", "--load-state", "/anvil-state.json", "--mixed-mining", "--block-time", "1"],
-            env={"HOME": "/tmp"}, expose=[8545],
-        ),
-        ImageRecipe(
-            tags.redis, _with_libraries("/usr/bin/redis-server", resolve("redis-server")), ["/usr/bin/redis-server"],
-            ["--bind", "0.0.0.0", "--protected-mode", "no", "--save", "", "--appendonly", "no", "--dir", "/tmp"],
-            expose=[6379],
-        ),
+        # anvil keeps its cache under $HOME, which a scratch image does not have.
+        ImageRecipe(tags.chain, _with_libraries("/usr/local/bin/anvil", resolve("anvil")), "/usr/local/bin/anvil",
+                    env={"HOME": "/tmp"}),
+        ImageRecipe(tags.redis, _with_libraries("/usr/bin/redis-server", resolve("redis-server")), "/usr/bin/redis-server"),
     ]
 
 

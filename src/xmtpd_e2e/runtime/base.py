@@ -52,11 +52,14 @@ ReadyCheck = Callable[["RunningService"], bool]
 
 @dataclass(frozen=True)
 class ServiceSpec:
-    """Everything needed to start one service on either runtime.
+    """Everything needed to start one service on any runtime, written once.
 
-    ``local_argv[0]`` is a *logical executable name* (``replication``, ``gateway``, ``anvil``,
-    ``toxiproxy-server``, ``redis-server``) the local runtime resolves to a path; ``image`` and
-    ``container_command`` are what the docker runtime uses (``None`` = the image's own command).
+    ``command`` is the program and its arguments.  The program is a *logical name*
+    (``replication``, ``gateway``, ``anvil``, ``toxiproxy-server``, ``redis-server``): a process
+    runtime resolves it to an installed binary; an image has it as its entrypoint, so a container
+    runtime passes only the arguments.  Arguments that differ between runtimes come from the
+    runtime (:meth:`Runtime.listen_port`, :attr:`Runtime.bind_address`, :meth:`Runtime.file_path`).
+    ``files`` are host files the command names through :meth:`Runtime.file_path`.
     ``ports`` are the ports the service listens on, as returned by :meth:`Runtime.listen_port`;
     the docker runtime publishes them on random host ports.
     """
@@ -64,8 +67,8 @@ class ServiceSpec:
     name: str
     role: str
     image: str
-    local_argv: tuple[str, ...]
-    container_command: tuple[str, ...] | None = None
+    command: tuple[str, ...]
+    files: tuple[Path, ...] = ()
     env: Mapping[str, str] = field(default_factory=dict)
     ports: tuple[int, ...] = ()
     ready_log: str | None = None
@@ -137,6 +140,10 @@ class Runtime(abc.ABC):
     def bind_address(self) -> str:
         """Interface a service binds to inside its namespace (all of them, in a container)."""
         return "0.0.0.0"
+
+    def file_path(self, host_file: Path) -> str:
+        """The path under which a service sees ``host_file`` (listed in its ``ServiceSpec.files``)."""
+        return str(host_file)
 
     @abc.abstractmethod
     def listen_port(self, service: str, port: int) -> int:

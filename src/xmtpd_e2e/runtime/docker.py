@@ -182,6 +182,9 @@ class DockerRuntime(ManagedRuntime):
     def internal_address(self, service: str, port: int) -> str:
         return f"{service}:{port}"
 
+    def file_path(self, host_file: Path) -> str:
+        return f"/xmtpd-e2e/files/{host_file.name}"  # bind-mounted read-only from the host
+
     def describe(self) -> dict[str, str]:
         return {**super().describe(), "network": self.network_name}
 
@@ -192,12 +195,13 @@ class DockerRuntime(ManagedRuntime):
         try:
             container = self.client.containers.create(
                 spec.image,
-                command=list(spec.container_command) if spec.container_command is not None else None,
+                command=list(spec.command[1:]) or None,  # the image's entrypoint is the program
                 name=name,
                 environment=dict(spec.env),
                 labels={**self._labels, labels.SERVICE: spec.name, labels.ROLE: spec.role},
                 ports={f"{port}/tcp": ("127.0.0.1", None) for port in spec.ports},
                 extra_hosts={"host.docker.internal": "host-gateway"},
+                volumes={str(path): {"bind": self.file_path(path), "mode": "ro"} for path in spec.files},
                 network=self.network_name,
                 networking_config={self.network_name: self.client.api.create_endpoint_config(aliases=[spec.name])},
                 detach=True,

@@ -150,5 +150,5 @@ class LocalRuntime(ManagedRuntime):
         return f"127.0.0.1:{self.listen_port(service, port)}"
 
     def _create(self, spec: ServiceSpec) -> LocalService:
-        executable = self._resolve(spec.local_argv[0])
-        return LocalService(self, spec, [str(executable), *spec.local_argv[1:]])
+        executable = self._resolve(spec.command[0])
+        return LocalService(self, spec, [str(executable), *spec.command[1:]])

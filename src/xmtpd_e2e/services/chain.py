@@ -40,19 +40,20 @@ def _answers_chain_id(service: RunningService) -> bool:
 
 def start_chain(runtime: Runtime, image: str) -> ChainEndpoints:
     port = runtime.listen_port(ALIAS, ANVIL_PORT)
+    state = anvil_state_path()
     spec = ServiceSpec(
         name=ALIAS,
         role="chain",
         image=image,
-        local_argv=(
+        command=(
             "anvil",
-            "--host", "127.0.0.1",
+            "--host", runtime.bind_address,
             "--port", str(port),
-            "--load-state", str(anvil_state_path()),
+            "--load-state", runtime.file_path(state),
             "--mixed-mining",
             "--block-time", "1",
         ),
-        container_command=None,
+        files=(state,),
         ports=(port,),
         ready_log="Listening on",
         ready_check=_answers_chain_id,

@@ -24,15 +24,14 @@ def start_redis(runtime: Runtime, image: str) -> RedisEndpoints:
         name=ALIAS,
         role="redis",
         image=image,
-        local_argv=(
+        command=(
             "redis-server",
             "--port", str(port),
-            "--bind", "127.0.0.1",
+            "--bind", runtime.bind_address,
             "--save", "",
             "--appendonly", "no",
             "--protected-mode", "no",
         ),
-        container_command=None,
         ports=(port,),
         ready_log="Ready to accept connections",
         ready_timeout=30,

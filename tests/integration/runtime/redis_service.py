@@ -37,6 +37,6 @@ def redis_spec(runtime: Runtime, image: str, name: str, *extra: str, ready_timeo
     args = ("--port", str(port), "--bind", runtime.bind_address, "--protected-mode", "no", "--save", "",
             "--dir", ".", "--appendonly", "yes", "--appendfsync", "always", *extra)
     return ServiceSpec(
-        name=name, role="contract", image=image, local_argv=("redis-server", *args), container_command=args,
+        name=name, role="contract", image=image, command=("redis-server", *args),
         ports=(port,), ready_log=READY_LINE, ready_check=answers_ping, ready_timeout=ready_timeout,
     )

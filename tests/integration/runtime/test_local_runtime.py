@@ -42,7 +42,7 @@ def runtime(tmp_path: Path):  # type: ignore[no-untyped-def]
 def server_spec(rt: LocalRuntime, name: str = "srv") -> ServiceSpec:
     port = rt.listen_port(name, 9000)
     return ServiceSpec(
-        name=name, role="test", image="unused", local_argv=("python", "-c", SERVER, str(port)),
+        name=name, role="test", image="unused", command=("python", "-c", SERVER, str(port)),
         ports=(port,), ready_log="server ready",
         ready_check=lambda s: bool(socket.create_connection(s.host_address(port), timeout=1)),
         ready_timeout=20,
@@ -72,7 +72,7 @@ def test_start_restart_and_close(runtime: LocalRuntime) -> None:
 def test_a_process_that_exits_is_not_ready_and_its_log_is_shown(runtime: LocalRuntime) -> None:
     spec = ServiceSpec(
         name="broken", role="test", image="unused",
-        local_argv=("python", "-c", "print('boom: bad config'); raise SystemExit(3)"),
+        command=("python", "-c", "print('boom: bad config'); raise SystemExit(3)"),
         ready_log="never printed", ready_timeout=10,
     )
     with pytest.raises(ServiceNotReady, match="boom: bad config"):
@@ -87,7 +87,7 @@ def test_children_of_a_service_die_with_it(runtime: LocalRuntime, tmp_path: Path
         f"open({str(marker)!r},'w').write(str(p.pid));print('ready',flush=True);time.sleep(600)"
     )
     service = runtime.start(ServiceSpec(name="parent", role="test", image="unused",
-                                        local_argv=("python", "-c", script), ready_log="ready"))
+                                        command=("python", "-c", script), ready_log="ready"))
     child = int(marker.read_text())
     service.stop()
     subprocess.run(["sleep", "0.2"], check=True)
