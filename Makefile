@@ -35,6 +35,7 @@ integration:
 	$(VENV)/pytest -q tests/integration
 
 lint:
+	$(VENV)/ruff check src tests bench
 	$(VENV)/mypy src/xmtpd_e2e
 	MYPYPATH=bench $(VENV)/mypy --strict --ignore-missing-imports bench
 

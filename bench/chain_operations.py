@@ -16,6 +16,7 @@ import argparse
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 from environments import bare_chain
@@ -35,6 +36,10 @@ def cli(binary: Path, url: str, key: str, *args: str) -> None:
         raise SystemExit(f"xmtpd-cli {' '.join(args)} failed:\n{done.stderr[-2000:]}{done.stdout[-1000:]}")
 
 
+def _fund(chain: Chain, address: str) -> None:
+    chain.fund_gas(address, 10**21)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
@@ -46,7 +51,7 @@ def main() -> None:
     for _ in range(args.repeat):  # a fresh chain each round, so every round starts alike
         with bare_chain() as url:
             chain = Chain(url, KeyManager.admin_key())
-            keys = KeyManager(lambda address: chain.fund_gas(address, 10**21))
+            keys = KeyManager(partial(_fund, chain))
             binary: Path = resolve_binary("xmtpd-cli", version=XMTPD_VERSION)
             admin = KeyManager.admin_key().private_key
             node_keys = [keys.next_node_key() for _ in range(2 * args.nodes)]

@@ -15,7 +15,6 @@ from xmtpd_e2e.observe.observer import (
 from xmtpd_e2e.polling import wait_until
 from xmtpd_e2e.runtime.base import RunningService, ServiceState
 from xmtpd_e2e.services.chaos import ChaosController, ProxyInfo
-from xmtpd_e2e.services.node import NODE_API_PORT
 from xmtpd_e2e.timeline import Timeline
 
 if TYPE_CHECKING:

@@ -10,12 +10,13 @@ import os
 import shutil
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 from xmtpd_e2e.config import default_home
-from xmtpd_e2e.errors import SetupError
+from xmtpd_e2e.errors import SetupError, WaitTimeout
+from xmtpd_e2e.polling import wait_until
 from xmtpd_e2e.runtime.docker import docker_engine_answers
+from xmtpd_e2e.runtime.processes import gone_within
 
 __all__ = ["ensure_docker_engine", "stop_our_dockerd", "docker_engine_answers"]
 
@@ -42,13 +43,13 @@ def ensure_docker_engine(timeout: float = 60.0) -> str:
     with log.open("ab") as handle:
         process = subprocess.Popen([dockerd], stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
     (_state_dir() / "dockerd.pid").write_text(str(process.pid))
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if docker_engine_answers():
-            return f"started dockerd (pid {process.pid}, log {log})"
-        if process.poll() is not None:
-            break
-        time.sleep(0.5)
+    try:
+        wait_until(lambda: process.poll() is not None or docker_engine_answers(), bool, timeout=timeout,
+                   description="dockerd to answer", max_interval=0.5)
+    except WaitTimeout:
+        pass
+    if process.poll() is None and docker_engine_answers():
+        return f"started dockerd (pid {process.pid}, log {log})"
     tail = log.read_text(errors="replace").splitlines()[-15:]
     raise SetupError("dockerd did not come up:\n  " + "\n  ".join(tail), f"see {log}")
 
@@ -63,11 +64,6 @@ def stop_our_dockerd() -> str:
     except ProcessLookupError:
         pid_file.unlink()
         return "was not running"
-    for _ in range(100):
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.1)
+    gone_within(pid, 10.0)
     pid_file.unlink(missing_ok=True)
     return "stopped"

@@ -18,26 +18,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from xmtpd_e2e.api.environment import Environment
 
-__all__ = ["Scenario", "ScenarioInfo", "scenario", "Registry", "REGISTRY", "SUITES"]
+__all__ = ["ScenarioInfo", "scenario", "Registry", "REGISTRY", "SUITES"]
 
 SUITES = ("fast", "full")
 """``fast`` runs in every CI run; ``full`` is the whole catalogue (every scenario is in it)."""
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-
-
-@runtime_checkable
-class Scenario(Protocol):
-    name: str
-    description: str
-
-    def run(self, env: Environment) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -54,7 +46,6 @@ class ScenarioInfo:
     timeout_seconds: float | None = None
     """The scenario's own time budget; the runner uses it unless ``--timeout`` is given."""
     module: str = ""
-    tags: tuple[str, ...] = field(default_factory=tuple)
 
     def run(self, env: Environment) -> None:
         self.func(env)

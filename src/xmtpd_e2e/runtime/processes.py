@@ -11,15 +11,16 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import time
 from pathlib import Path
+
+from xmtpd_e2e.errors import WaitTimeout
 
 from xmtpd_e2e.polling import wait_until
 from xmtpd_e2e.record import Reclaimer, RunState
 
 __all__ = [
     "RUN_MARKER", "PROCESS_KIND", "PROCESSES", "process_start_time", "process_alive", "processes_of_run",
-    "kill_group", "signal_group", "process_state", "wait_until_stopped",
+    "kill_group", "signal_group", "process_state", "wait_until_stopped", "gone_within",
 ]
 
 RUN_MARKER = "XMTPD_E2E_RUN"
@@ -78,6 +79,16 @@ def process_state(pid: int) -> str | None:
     return fields[0] if fields else None
 
 
+def gone_within(pid: int, timeout: float) -> bool:
+    """Wait up to ``timeout`` seconds for ``pid`` to end; whether it did."""
+    try:
+        wait_until(lambda: process_alive(pid), lambda alive: not alive, timeout=timeout,
+                   description=f"process {pid} to end", max_interval=0.05)
+    except WaitTimeout:
+        return False
+    return True
+
+
 def wait_until_stopped(pid: int, timeout: float = 5.0) -> None:
     """Return once ``pid`` is stopped by a signal (state T) or gone."""
     wait_until(lambda: process_state(pid), lambda state: state in (None, "T", "t", "Z"), timeout=timeout,
@@ -101,9 +112,8 @@ def kill_group(pgid: int, start_time: str | None) -> None:
             os.killpg(pgid, sig)
         except (ProcessLookupError, PermissionError):
             return
-        deadline = time.monotonic() + 3
-        while time.monotonic() < deadline and process_alive(pgid):
-            time.sleep(0.05)
+        if gone_within(pgid, 3.0):
+            return
 
 
 def _remove_processes(state: RunState, logger: logging.Logger) -> list[str]:

@@ -45,10 +45,9 @@ def rate_registry_change(env: Environment) -> None:
         rates = RateOptions(message_fee, storage_fee, congestion_fee, target, start_time=start)
         env.update_rates(rates)
         env.require.equal(env.chain.get_rates()[-1].message_fee, message_fee, "rates read back from chain")
-        while time.time() < start:
-            time.sleep(0.2)
+        time.sleep(max(0.0, start - time.time()))  # the new rates apply from their start time
 
-        def priced_with_new_rates() -> bool:
+        def priced_with_new_rates(rates: RateOptions = rates) -> bool:
             envelope = client.publish_envelopes(1)[0]
             return envelope.base_fee_picodollars == expected_base_fee(envelope, rates)
 
