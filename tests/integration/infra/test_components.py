@@ -18,7 +18,8 @@ import psycopg
 import pytest
 import requests
 
-from xmtpd_e2e.config import ANVIL_VERSION, TOXIPROXY_VERSION, RunConfig, local_images
+from xmtpd_e2e.config import RunConfig, local_images
+from xmtpd_e2e.versions import ANVIL_VERSION, TOXIPROXY_VERSION
 from xmtpd_e2e.infra.binaries import resolve_binary
 from xmtpd_e2e.infra.images import INPUT_HASH_LABEL, recipes
 from xmtpd_e2e.runtime.ports import PortAllocator
