@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from xmtpd_e2e.observe.observer import (
@@ -12,6 +13,7 @@ from xmtpd_e2e.observe.observer import (
     PayerUsage,
     SettledReport,
 )
+from xmtpd_e2e.observe.report_schedule import GENERATOR, SETTLEMENT, SUBMITTER, next_firing
 from xmtpd_e2e.polling import wait_until
 from xmtpd_e2e.runtime.base import RunningService, ServiceState
 from xmtpd_e2e.services.chaos import ChaosController, ProxyInfo
@@ -218,6 +220,8 @@ class NodeHandle:
             timeout=timeout,
             description=f"{self._alias} to store >= {minimum} envelopes",
             max_interval=0.5,
+            detail=lambda count: f"{count}/{minimum} stored",
+            targets=(self._alias,),
         )
 
     def wait_for_payer_reports(
@@ -233,4 +237,29 @@ class NodeHandle:
             timeout=timeout,
             description=f"{self._alias}: {description}",
             max_interval=2.0,
+            detail=describe_report_counts,
+            expected_at=lambda: next_worker_run(self._id),
+            targets=(self._alias,),
         )
+
+    def next_report_worker_run(self) -> tuple[str, float]:
+        """Which of this node's payer-report workers (generator, submitter, settlement) runs
+        next, and when (Unix seconds): xmtpd runs each once an hour at a minute set by the node id."""
+        return next_worker_run(self._id)
+
+
+def next_worker_run(node_id: int) -> tuple[str, float]:
+    now = datetime.now(timezone.utc)
+    runs = [(next_firing(node_id, now, worker), name)
+            for worker, name in ((GENERATOR, "report generator"), (SUBMITTER, "submitter"), (SETTLEMENT, "settlement"))]
+    when, name = min(runs)
+    return f"node {node_id}'s {name}", when.timestamp()
+
+
+def describe_report_counts(counts: PayerReportStatusCounts) -> str:
+    """``2 reports: 1 approved, 1 submitted, 0 settled`` -- how far the report pipeline got."""
+    if counts.total == 0:
+        return "no payer report yet"
+    noun = "report" if counts.total == 1 else "reports"
+    return (f"{counts.total} {noun}: {counts.approved} approved, {counts.submitted} submitted, "
+            f"{counts.settled} settled" + (f", {counts.rejected} rejected" if counts.rejected else ""))

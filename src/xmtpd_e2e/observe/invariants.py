@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from xmtpd_e2e.observe.observer import NodeObserver
+from xmtpd_e2e.progress import Progress, WaitTracker
 
 __all__ = ["InvariantReport", "check_invariants"]
 
@@ -53,6 +54,17 @@ def check_invariants(
     canonical), waiting up to ``timeout`` seconds for replication to converge."""
     expected = set(published)
     deadline = time.monotonic() + timeout
+    tracker = Progress.current().track("the global invariants to hold", timeout=timeout)
+    try:
+        return _converge(observers, expected, deadline, interval, tracker)
+    finally:
+        tracker.done()
+
+
+def _converge(
+    observers: Mapping[int, NodeObserver], expected: set[tuple[int, int]], deadline: float, interval: float,
+    tracker: WaitTracker,
+) -> InvariantReport:
     while True:
         report = InvariantReport()
         clocks: dict[int, dict[int, int]] = {}
@@ -74,4 +86,6 @@ def check_invariants(
             report.violations.append(f"vector clocks differ: {described}")
         if report.ok or time.monotonic() >= deadline:
             return report
+        if tracker.visible:
+            tracker.update(f"{len(report.violations)} violation(s): {report.violations[0][:120]}")
         time.sleep(interval)

@@ -14,11 +14,11 @@ so recovery is asserted on the canonical set and on replication, not on that rep
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timezone
 
 from xmtpd_e2e.api.environment import Environment
 from xmtpd_e2e.observe.report_schedule import SUBMITTER, next_firing
+from xmtpd_e2e.polling import sleep_until
 from xmtpd_e2e.runner.scenario import scenario
 from xmtpd_e2e.scenarios._topology import report_cluster
 
@@ -41,7 +41,8 @@ def stuck_state_detection(env: Environment) -> None:
     submitter_slot = next_firing(originator.id, datetime.now(timezone.utc), SUBMITTER)
     env.log.info("waiting for %s's submitter slot at %s", originator.alias, submitter_slot.strftime("%H:%M"))
     # Sleeping is the point here: the stuck state is "nothing happened when it should have".
-    time.sleep((submitter_slot - datetime.now(timezone.utc)).total_seconds() + 60)
+    sleep_until(submitter_slot.timestamp() + 60, f"{originator.alias}'s submitter slot to pass (a minute after "
+                f"{submitter_slot.strftime('%H:%M UTC')})", targets=(originator.alias,))
     stuck = originator.get_payer_report_status_counts()
     env.require.greater_or_equal(stuck.approved, 1, "the report is attested")
     env.require.equal(stuck.submitted + stuck.settled, 0, "no report can be submitted with a mismatched node set")
