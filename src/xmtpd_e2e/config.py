@@ -83,6 +83,9 @@ class RunConfig:
     home: Path = field(default_factory=default_home)
     artifacts_dir: Path = Path("artifacts")
     artifacts_always: bool = False
+    keep_logs_for_report: bool = False
+    """Keep each scenario's service logs in its result (capped) when no artifacts keep them:
+    set by ``--html``, whose page shows them even for scenarios that passed."""
     scenario_timeout: float = 900.0
     timeout_given: bool = False
     """True when the user chose ``--timeout``: it then overrides scenarios' own budgets."""

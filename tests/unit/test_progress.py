@@ -56,7 +56,7 @@ def test_a_short_wait_says_nothing(monkeypatch: pytest.MonkeyPatch, caplog: pyte
     clock = Clock(monkeypatch)
     events = Events()
     values = iter(range(100))
-    polling.wait_until(lambda: next(values), lambda v: v >= 20, timeout=60, description="x",
+    polling.wait_until(lambda: next(values), lambda v: v >= 5, timeout=60, description="x",
                        progress=_progress(caplog, events))
     assert clock.now - 1_800_000_000.0 < progress.QUIET_SECONDS
     assert caplog.records == [] and events.calls == []

@@ -33,6 +33,8 @@ from xmtpd_e2e.errors import CheckFailed, E2EError
 from xmtpd_e2e.observe.invariants import InvariantReport, check_invariants
 from xmtpd_e2e.observe.observer import NodeObserver
 from xmtpd_e2e.observe.report_schedule import next_firing
+from xmtpd_e2e.observe.sampler import NodeSampler
+from xmtpd_e2e.progress import Progress
 from xmtpd_e2e.record import RunState
 from xmtpd_e2e.runtime.base import Runtime, ServiceState
 from xmtpd_e2e.runtime.registry import RuntimeRequest, create_runtime
@@ -78,6 +80,11 @@ class Environment:
         self.published = PublishLedger()
         self.timeline = Timeline()
         """Every phase, fault and service action of this environment, timed (see xmtpd_e2e.timeline)."""
+        self.progress = Progress(logger=logger.getChild("progress"), timeline=self.timeline)
+        """Where long waits of this environment report (terminal/log line and timeline span)."""
+        self.sampler = NodeSampler(self._sample_sources, logger=logger)
+        """Every node's envelope count and replication lag, about once a second while it runs."""
+        self._release_progress: Callable[[], None] | None = None
         self.timings: dict[str, float] = {}
         self._nodes: dict[int, NodeHandle] = {}
         self._gateways: list[GatewayHandle] = []
@@ -115,6 +122,8 @@ class Environment:
             chain_client = self._chain
             self._keys = KeyManager(lambda address: chain_client.fund_gas(address, GAS_FOR_NEW_KEYS))
         self._started = True
+        self._release_progress = self.progress.activate()
+        self.sampler.start()
         self.log.info(
             "environment %s up on the %s runtime in %.1fs",
             self.env_id,
@@ -139,6 +148,9 @@ class Environment:
             except BaseException as exc:  # teardown must go on
                 errors.append(exc)
 
+        attempt(self.sampler.stop)
+        if self._release_progress is not None:
+            attempt(self._release_progress)
         for client in list(self._clients.values()):
             attempt(client.close)
         attempt(lambda: self._stop_all([g.service for g in self._gateways], fast))
@@ -204,6 +216,25 @@ class Environment:
             )
         write("summary.json", self.summary)
         return written
+
+    def observations(self) -> dict[str, Any]:
+        """What was measured while the scenario ran, for results and the HTML report: the node
+        samples (``samples``) and the publish rate and failures over time (``publishing``)."""
+        return {"samples": self.sampler.to_dict(), "publishing": self.published.rate_series()}
+
+    def service_logs(self) -> dict[str, str]:
+        """Every service's output so far, by service name."""
+        logs: dict[str, str] = {}
+        for name, service in self.runtime.services().items():
+            try:
+                logs[name] = service.logs()
+            except Exception as error:  # one unreadable log must not hide the others
+                logs[name] = f"could not read the log of {name}: {error!r}\n"
+        return logs
+
+    def _sample_sources(self) -> dict[str, NodeObserver]:
+        with self._lock:
+            return {node.alias: node.observer for node in self._nodes.values()}
 
     def summary(self) -> dict[str, Any]:
         return {

@@ -108,13 +108,20 @@ def list_command(output_format: str, suite: str | None, scenario_modules: tuple[
 @option("--scenarios", "scenario_modules", multiple=True, help="also load scenarios from this module or .py file")
 @option("--parallel", type=click.IntRange(min=1), default=1, show_default=True, help="scenarios at once, each in its own process")
 @option("--postgres-dsn", default=RunConfig.postgres_dsn, help="admin DSN of the host Postgres")
+@option("--html", "html_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+        help="also write a self-contained HTML report (timeline, node samples, interleaved logs) here")
+@click.option("--keep-logs-for-report", is_flag=True, default=False, hidden=True,
+              help="keep service logs in the results (how --parallel workers serve the parent's --html)")
 @click.pass_context
 def run_command(ctx: click.Context, tests: tuple[str, ...], suite: str | None, runtime: str, image_set: str,
                 xmtpd_image: str | None, gateway_image: str | None, chain_image: str | None,
                 xmtpd_bin: Path | None, gateway_bin: Path | None, xmtpd_version: str, output_format: str,
                 output_file: Path | None, timeout: float | None, artifacts: Path, artifacts_always: bool,
-                scenario_modules: tuple[str, ...], parallel: int, postgres_dsn: str) -> None:
+                scenario_modules: tuple[str, ...], parallel: int, postgres_dsn: str, html_path: Path | None,
+                keep_logs_for_report: bool) -> None:
     """Run scenarios, each in a fresh isolated environment."""
+    if html_path is not None:
+        _check_writable(html_path, "--html")
     registry = _load(scenario_modules)
     selected = _select(registry, tests, suite)
     images = local_images(xmtpd_version) if image_set == "local" else UPSTREAM_IMAGES
@@ -125,8 +132,12 @@ def run_command(ctx: click.Context, tests: tuple[str, ...], suite: str | None, r
         home=default_home(), artifacts_dir=artifacts.resolve(), artifacts_always=artifacts_always,
         scenario_timeout=timeout or RunConfig.scenario_timeout, timeout_given=timeout is not None,
         log_level=ctx.obj["log_level"], log_encoding=ctx.obj["log_encoding"], xmtpd_version=xmtpd_version,
+        keep_logs_for_report=keep_logs_for_report or html_path is not None,
     )
     _warn_about_leftovers(config)
+    from xmtpd_e2e.progress import enable_live_status
+
+    restore_stderr = enable_live_status()
     if parallel > 1 and len(selected) > 1:
         from xmtpd_e2e.runner.parallel import run_in_workers
 
@@ -140,11 +151,53 @@ def run_command(ctx: click.Context, tests: tuple[str, ...], suite: str | None, r
         except SetupError as error:
             _setup_error(error)
         result = Runner(config, factory, progress=_progress).run(selected)
+    restore_stderr()
     _emit(result, output_format, output_file)
+    if html_path is not None:
+        _write_html(result.as_dict(), html_path)
     for scenario in result.scenarios:
         if scenario.status.value == "SETUP_ERROR" and scenario.error:
             stderr.print(f"[bold red]setup error:[/] {scenario.error}")
     sys.exit(result.exit_code())
+
+
+def _check_writable(path: Path, flag: str) -> None:
+    """Fail before anything runs if ``path`` cannot be written (exit 2, nothing left behind)."""
+    folder = path.resolve().parent
+    if not folder.is_dir():
+        _setup_error(SetupError(f"{flag} {path}: the folder {folder} does not exist", "create it or choose another path"))
+    if path.is_dir():
+        _setup_error(SetupError(f"{flag} {path} is a directory", "give a file name, e.g. report.html"))
+
+
+def _write_html(results: dict[str, object], path: Path) -> None:
+    from xmtpd_e2e.report import render_html
+
+    try:
+        written = render_html(results, path)
+    except SetupError as error:
+        stderr.print(f"[bold red]error:[/] {error.problem}")
+        return
+    stderr.print(f"HTML report: {written}")
+
+
+@cli.command("report")
+@click.argument("results_file", type=click.Path(path_type=Path, dir_okay=False))
+@option("--html", "html_path", type=click.Path(path_type=Path, dir_okay=False), required=True,
+        help="where to write the self-contained HTML report")
+@option("--title", default=None, help="page title (default: xmtpd-e2e run)")
+def report_command(results_file: Path, html_path: Path, title: str | None) -> None:
+    """Render the HTML report of an earlier run from its results JSON (and its artifacts)."""
+    from xmtpd_e2e.report import load_results_file, render_html
+
+    _check_writable(html_path, "--html")
+    try:
+        data = load_results_file(results_file)
+        typical = {s.name: s.typical_seconds for s in _load(())}
+        written = render_html(data, html_path, title=title, typical=typical)
+    except SetupError as error:
+        _setup_error(error)
+    stderr.print(f"HTML report: {written}")
 
 
 def _select(registry: Registry, tests: tuple[str, ...], suite: str | None) -> list[ScenarioInfo]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from xmtpd_e2e.client.envelopes import DecodedEnvelope
 
-__all__ = ["PublishedEnvelope", "PublishLedger"]
+__all__ = ["PublishedEnvelope", "PublishFailure", "PublishLedger"]
 
 
 @dataclass(frozen=True)
@@ -56,12 +56,64 @@ class PublishedEnvelope:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class PublishFailure:
+    """A publish request that failed: when, who sent it where, and why."""
+
+    client_name: str
+    target: str
+    envelopes: int
+    error: str
+    failed_at: float = field(default_factory=time.time)
+
+
+_FAILURES_KEPT = 200
+
+
 class PublishLedger:
-    """Thread-safe, append-only list of published envelopes."""
+    """Thread-safe, append-only list of published envelopes (and of failed publish requests:
+    the first few hundred in full, all of them counted)."""
 
     def __init__(self) -> None:
         self._items: list[PublishedEnvelope] = []
+        self._failures: list[PublishFailure] = []
+        self._failure_times: list[float] = []
         self._lock = threading.Lock()
+
+    def add_failure(self, failure: PublishFailure) -> None:
+        with self._lock:
+            self._failure_times.append(failure.failed_at)
+            if len(self._failures) < _FAILURES_KEPT:
+                self._failures.append(failure)
+
+    def failures(self) -> list[PublishFailure]:
+        with self._lock:
+            return list(self._failures)
+
+    def rate_series(self, bucket_seconds: float = 1.0) -> dict[str, Any]:
+        """Envelopes published and requests failed per time bucket, and the first failures.
+
+        ``start`` is the Unix time of bucket 0; ``published[i]`` / ``failed[i]`` count bucket i.
+        """
+        with self._lock:
+            published = [e.published_at for e in self._items]
+            failed = list(self._failure_times)
+            failures = list(self._failures)
+        times = published + failed
+        if not times:
+            return {"bucket_seconds": bucket_seconds, "start": None, "published": [], "failed": [],
+                    "failures": [], "failed_total": 0}
+        start = min(times)
+        size = int((max(times) - start) // bucket_seconds) + 1
+        counts = {"published": [0] * size, "failed": [0] * size}
+        for key, values in (("published", published), ("failed", failed)):
+            for moment in values:
+                counts[key][int((moment - start) // bucket_seconds)] += 1
+        return {
+            "bucket_seconds": bucket_seconds, "start": round(start, 3), **counts,
+            "failures": [{**asdict(f), "failed_at": round(f.failed_at, 3)} for f in failures],
+            "failed_total": len(failed),
+        }
 
     def add(self, envelopes: list[PublishedEnvelope]) -> None:
         with self._lock:

@@ -16,7 +16,7 @@ from xmtpd_e2e.chain.keys import Key
 from xmtpd_e2e.client.envelopes import decode_originator_envelope, group_message_envelope, sign_payer_envelope
 from xmtpd_e2e.client.errors import PublishError, from_rpc_error
 from xmtpd_e2e.client.gateway_api import GatewayApi
-from xmtpd_e2e.client.ledger import PublishedEnvelope, PublishLedger
+from xmtpd_e2e.client.ledger import PublishedEnvelope, PublishFailure, PublishLedger
 from xmtpd_e2e.client.node_api import NodeApi
 from xmtpd_e2e.client.proto import envelopes_pb2
 
@@ -33,6 +33,11 @@ class Publisher(abc.ABC):
 
     @abc.abstractmethod
     def close(self) -> None: ...
+
+    def _failed(self, ledger: PublishLedger, target: str, count: int, error: PublishError) -> PublishError:
+        """Note a failed request in the ledger (for the report's error track) and return the error."""
+        ledger.add_failure(PublishFailure(self.client_name, target, count, str(error)))
+        return error
 
     def _record(
         self, ledger: PublishLedger, envelopes: list[envelopes_pb2.OriginatorEnvelope], via: str, target: str
@@ -69,9 +74,10 @@ class DirectPublisher(Publisher):
         try:
             envelopes = self._api.publish_payer_envelopes(payer_envelopes)
         except grpc.RpcError as error:
-            raise from_rpc_error(f"{target} ({self._api.address})", error) from None
+            raise self._failed(self._ledger, target, count, from_rpc_error(f"{target} ({self._api.address})", error)) from None
         if len(envelopes) != count:
-            raise PublishError(target, "INCOMPLETE", f"{len(envelopes)} of {count} envelopes returned", False)
+            raise self._failed(self._ledger, target, count,
+                               PublishError(target, "INCOMPLETE", f"{len(envelopes)} of {count} envelopes returned", False))
         return self._record(self._ledger, envelopes, "node", target)
 
     def close(self) -> None:
@@ -95,9 +101,11 @@ class GatewayPublisher(Publisher):
         try:
             envelopes = self._api.publish_client_envelopes(client_envelopes)
         except grpc.RpcError as error:
-            raise from_rpc_error(f"{self._alias} ({self._api.address})", error) from None
+            raise self._failed(self._ledger, self._alias, count,
+                               from_rpc_error(f"{self._alias} ({self._api.address})", error)) from None
         if len(envelopes) != count:
-            raise PublishError(self._alias, "INCOMPLETE", f"{len(envelopes)} of {count} envelopes returned", False)
+            raise self._failed(self._ledger, self._alias, count,
+                               PublishError(self._alias, "INCOMPLETE", f"{len(envelopes)} of {count} envelopes returned", False))
         return self._record(self._ledger, envelopes, self._alias, self._alias)
 
     def close(self) -> None:

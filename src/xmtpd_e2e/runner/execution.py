@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, cast
 from xmtpd_e2e.config import RunConfig
 from xmtpd_e2e.errors import CheckFailed, Interrupted, ScenarioTimeout, SetupError
 from xmtpd_e2e.logs import scenario_log_file
+from xmtpd_e2e.report.logs import cap_log
 from xmtpd_e2e.runner.lifecycle import EnvironmentFactory, EnvironmentRequest, ManagedEnvironment
 from xmtpd_e2e.runner.results import RunResult, ScenarioResult, Status
 from xmtpd_e2e.runner.scenario import ScenarioInfo
@@ -81,7 +82,7 @@ class Runner:
         artifacts_dir = self.config.artifacts_dir / self.run_state.run_id / info.name
         logger = logging.getLogger(f"xmtpd_e2e.scenario.{info.name}")
         started, began = time.time(), time.monotonic()
-        outcome = ScenarioResult(info.name, Status.PASS, 0.0, started)
+        outcome = ScenarioResult(info.name, Status.PASS, 0.0, started, typical_seconds=info.typical_seconds)
         env: ManagedEnvironment | None = None
         timeout = self.config.scenario_timeout if self.config.timeout_given else (
             info.timeout_seconds or self.config.scenario_timeout
@@ -119,6 +120,8 @@ class Runner:
             outcome.duration_seconds = time.monotonic() - began
             logger.info("%s %s in %.1fs", info.name, outcome.status.value, outcome.duration_seconds)
         if outcome.status is Status.PASS and not self.config.artifacts_always:
+            if self.config.keep_logs_for_report and outcome.service_logs and outcome.log_file:
+                outcome.service_logs["scenario"] = cap_log(Path(outcome.log_file).read_text(errors="replace"))
             shutil.rmtree(artifacts_dir, ignore_errors=True)
             outcome.log_file = None
         else:
@@ -148,8 +151,11 @@ class Runner:
                     invariant_violations=len(outcome.invariant_violations),
                 )
                 outcome.environment = env.summary()
+                outcome.observations = env.observations()
                 if outcome.status is not Status.PASS or self.config.artifacts_always:
                     env.collect_artifacts(artifacts_dir)
+                elif self.config.keep_logs_for_report:
+                    outcome.service_logs = {name: cap_log(text) for name, text in env.service_logs().items()}
             except FastTeardown:
                 pass
             except Exception as error:

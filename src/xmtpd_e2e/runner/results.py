@@ -39,6 +39,12 @@ class ScenarioResult:
     log_file: str | None = None
     timeline: list[dict[str, Any]] = field(default_factory=list)
     """The environment's timed events (phases, faults, service actions; see xmtpd_e2e.timeline)."""
+    typical_seconds: float | None = None
+    """How long the scenario usually takes (its declared typical duration)."""
+    observations: dict[str, Any] = field(default_factory=dict)
+    """Measured while it ran: node samples (envelopes, lag) and publish rate/failures over time."""
+    service_logs: dict[str, str] = field(default_factory=dict)
+    """Service logs (capped) kept for the HTML report of a scenario whose artifacts are not kept."""
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -56,6 +56,12 @@ class FakeEnvironment:
     def summary(self) -> dict[str, Any]:
         return {"runtime": "fake"}
 
+    def observations(self) -> dict[str, Any]:
+        return {"samples": {"interval_seconds": 1.0, "nodes": {}}}
+
+    def service_logs(self) -> dict[str, str]:
+        return {"fake-service": "2026-11-26T10:00:00.000Z\tINFO\tfake\tstarted\n"}
+
     def close(self, fast: bool = False) -> None:
         self.closed_fast = fast
         record("close", scenario=self.name, fast=fast)

@@ -1,0 +1,243 @@
+"""What the HTML report shows, read from a results JSON (and the artifacts it points to).
+
+The page can be rendered long after the run (``xmtpd-e2e report RESULTS.json --html``), so
+everything comes from the results: each scenario's ``timeline`` (phases, faults, service
+actions, progress, checks), ``observations`` (node samples, publish rate and failures) and its
+logs, taken from ``service_logs`` when the run kept them for the report, else from the
+``logs/*.log`` and ``scenario.log`` artifact files when those still exist.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from xmtpd_e2e.timeline import TimelineEvent
+
+__all__ = ["RunView", "ScenarioView", "NodeSeries", "FellBehind", "load_run", "LAG_THRESHOLD"]
+
+LAG_THRESHOLD = 10
+"""Envelopes behind before the page calls a node "fell behind"."""
+
+
+@dataclass
+class NodeSeries:
+    """One node's samples: parallel lists (Unix time, envelopes stored, envelopes behind)."""
+
+    alias: str
+    times: list[float] = field(default_factory=list)
+    envelopes: list[int] = field(default_factory=list)
+    lag: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class FellBehind:
+    """A node that lagged: how far, when, during which faults, and whether it caught up."""
+
+    alias: str
+    max_lag: int
+    at: float
+    first: float
+    last: float
+    caught_up: bool
+    final_lag: int
+    faults: tuple[str, ...]
+
+    def sentence(self, clock: Any) -> str:
+        during = f" while {', '.join(self.faults)}" if self.faults else " (no fault or stopped service then)"
+        end = "caught up by " + clock(self.last) if self.caught_up else f"still {self.final_lag} behind at the end"
+        return (f"{self.alias} fell behind by up to {self.max_lag} envelopes at {clock(self.at)}{during}; "
+                f"behind from {clock(self.first)}, {end}")
+
+
+@dataclass
+class ScenarioView:
+    name: str
+    status: str
+    duration: float
+    started_at: float
+    typical_seconds: float | None
+    error: str | None
+    traceback: str | None
+    invariant_violations: list[str]
+    teardown_error: str | None
+    artifacts: list[str]
+    log_file: str | None
+    environment: dict[str, Any]
+    events: list[TimelineEvent]
+    series: dict[str, NodeSeries]
+    publishing: dict[str, Any]
+    logs: dict[str, str]
+    logs_source: str
+    """Where the logs came from, said on the page (``results``, ``artifacts`` or why none)."""
+
+    @property
+    def start(self) -> float:
+        moments = [self.started_at] + [e.start for e in self.events]
+        moments += [s.times[0] for s in self.series.values() if s.times]
+        return min(moments)
+
+    @property
+    def end(self) -> float:
+        moments = [self.started_at + self.duration] + [e.end or e.start for e in self.events]
+        moments += [s.times[-1] for s in self.series.values() if s.times]
+        return max(moments)
+
+    def faults(self) -> list[TimelineEvent]:
+        return [e for e in self.events if e.kind == "fault"]
+
+    def fault_label(self, event: TimelineEvent) -> str:
+        return f"{event.name} {', '.join(event.targets)}".strip()
+
+    def down_windows(self) -> list[tuple[str, float, float]]:
+        """(service, from, to) while a service was stopped or killed, from its service events."""
+        windows: list[tuple[str, float, float]] = []
+        down: dict[str, tuple[str, float]] = {}
+        for event in self.events:
+            if event.kind != "service":
+                continue
+            for target in event.targets:
+                if event.name in ("stop", "kill", "pause") and target not in down:
+                    down[target] = (event.name, event.start)
+                elif event.name in ("start", "restart", "resume") and target in down:
+                    how, since = down.pop(target)
+                    windows.append((f"{target} {'killed' if how == 'kill' else how + 'ped'}", since, event.end or event.start))
+        windows += [(f"{target} {'killed' if how == 'kill' else how + 'ped'}", since, self.end) for target, (how, since) in down.items()]
+        return windows
+
+    def fell_behind(self, threshold: int = LAG_THRESHOLD) -> list[FellBehind]:
+        """Nodes whose lag stayed at ``threshold`` or more for two samples in a row, worst first.
+
+        Two samples, because the nodes are read one after another while traffic flows: a
+        single reading a few envelopes apart is the sampler's own skew, not a lagging node.
+        """
+        found = []
+        for alias, series in self.series.items():
+            lags = series.lag
+            sustained = [i for i in range(1, len(lags)) if lags[i] >= threshold and lags[i - 1] >= threshold]
+            if not sustained:
+                continue
+            peak = max(lags)
+            at = series.times[lags.index(peak)]
+            behind = [t for t, lag in zip(series.times, lags, strict=True) if lag >= threshold]
+            caught_up = lags[-1] < threshold
+            last = behind[-1]
+            if caught_up:
+                later = [t for t in series.times if t > last]
+                last = later[0] if later else last
+            causes = [self.fault_label(f) for f in self.faults() if f.overlaps(behind[0], behind[-1])]
+            causes += [label for label, since, until in self.down_windows() if since <= behind[-1] and until >= behind[0]]
+            found.append(FellBehind(alias, peak, at, behind[0], last, caught_up, lags[-1], tuple(dict.fromkeys(causes))))
+        return sorted(found, key=lambda f: -f.max_lag)
+
+
+@dataclass
+class RunView:
+    run_id: str
+    started_at: str
+    duration: float
+    summary: dict[str, int]
+    scenarios: list[ScenarioView]
+    title: str = "xmtpd-e2e run"
+
+
+def _series(samples: Mapping[str, Any]) -> dict[str, NodeSeries]:
+    result: dict[str, NodeSeries] = {}
+    for alias, rows in sorted((samples.get("nodes") or {}).items(), key=lambda item: _node_order(item[0])):
+        series = NodeSeries(alias)
+        for row in rows:
+            if len(row) >= 3 and all(isinstance(v, (int, float)) and math.isfinite(v) for v in row[:3]):
+                series.times.append(float(row[0]))
+                series.envelopes.append(int(row[1]))
+                series.lag.append(int(row[2]))
+        result[alias] = series
+    return result
+
+
+def _node_order(alias: str) -> tuple[int, str]:
+    digits = "".join(c for c in alias if c.isdigit())
+    return (int(digits) if digits else 0, alias)
+
+
+def _logs(data: Mapping[str, Any]) -> tuple[dict[str, str], str]:
+    kept = data.get("service_logs") or {}
+    if kept:
+        return {str(k): str(v) for k, v in kept.items()}, "kept in the results"
+    logs: dict[str, str] = {}
+    missing = 0
+    candidates = [Path(p) for p in data.get("artifacts") or []]
+    for path in candidates:
+        if path.parent.name == "logs" and path.suffix == ".log":
+            name = path.stem
+        elif path.name == "scenario.log":
+            name = "scenario"
+        else:
+            continue
+        try:
+            logs[name] = path.read_text(errors="replace")
+        except OSError:
+            missing += 1
+    if logs:
+        return logs, "read from the artifacts" + (f" ({missing} log file(s) no longer exist)" if missing else "")
+    if missing:
+        return {}, "the artifact log files no longer exist"
+    if data.get("status") == "PASS":
+        return {}, ("not kept: the scenario passed and neither --html at run time nor --artifacts-always "
+                    "asked for its logs")
+    return {}, "no logs were recorded for this scenario"
+
+
+def _scenario(data: Mapping[str, Any], typical: Mapping[str, float]) -> ScenarioView:
+    started = data.get("started_at")
+    started_at = (datetime.fromisoformat(started).timestamp() if isinstance(started, str)
+                  else float(started or 0.0))
+    observations = data.get("observations") or {}
+    logs, source = _logs(data)
+    events = []
+    for item in data.get("timeline") or []:
+        try:
+            events.append(TimelineEvent.from_dict(item))
+        except (KeyError, TypeError, ValueError):
+            continue
+    name = str(data.get("name", "?"))
+    typical_seconds = data.get("typical_seconds", typical.get(name))
+    return ScenarioView(
+        name=name,
+        status=str(data.get("status", "?")),
+        duration=float(data.get("duration_seconds") or 0.0),
+        started_at=started_at,
+        typical_seconds=float(typical_seconds) if typical_seconds else None,
+        error=data.get("error"),
+        traceback=data.get("traceback"),
+        invariant_violations=list(data.get("invariant_violations") or []),
+        teardown_error=data.get("teardown_error"),
+        artifacts=list(data.get("artifacts") or []),
+        log_file=data.get("log_file"),
+        environment=dict(data.get("environment") or {}),
+        events=sorted(events, key=lambda e: (e.start, e.id)),
+        series=_series(observations.get("samples") or {}),
+        publishing=dict(observations.get("publishing") or {}),
+        logs=logs,
+        logs_source=source,
+    )
+
+
+def load_run(data: Mapping[str, Any], *, title: str | None = None,
+             typical: Mapping[str, float] | None = None) -> RunView:
+    """A results dict (``xmtpd-e2e run --output-format json``) as the page's model.
+
+    ``typical`` gives typical durations by scenario name for results that do not carry them.
+    """
+    scenarios = [_scenario(s, typical or {}) for s in data.get("scenarios") or []]
+    return RunView(
+        run_id=str(data.get("run_id", "?")),
+        started_at=str(data.get("started_at", "")),
+        duration=float(data.get("duration_seconds") or 0.0),
+        summary={str(k): int(v) for k, v in (data.get("summary") or {}).items()},
+        scenarios=scenarios,
+        title=title or "xmtpd-e2e run",
+    )

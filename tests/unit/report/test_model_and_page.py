@@ -1,0 +1,71 @@
+"""The page's model and HTML from a results dict: who fell behind during which fault, offline page."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from xmtpd_e2e.report import render_html
+from xmtpd_e2e.report.model import load_run
+
+T = 1_795_690_589.0
+
+
+def results(**scenario: Any) -> dict[str, Any]:
+    base = {
+        "name": "chaos-x", "status": "FAIL", "duration_seconds": 30.0, "started_at": "2026-11-26T10:56:29.000Z",
+        "error": "replication did not converge", "traceback": None, "invariant_violations": [],
+        "teardown_error": None, "environment": {"runtime": "local"}, "artifacts": [], "log_file": None,
+        "typical_seconds": 20.0,
+        "timeline": [
+            {"id": 1, "kind": "phase", "name": "scenario", "targets": [], "params": {}, "start": T, "end": T + 30},
+            {"id": 2, "kind": "fault", "name": "disconnect", "targets": ["node-300"], "params": {}, "start": T + 5, "end": T + 15},
+            {"id": 3, "kind": "service", "name": "kill", "targets": ["node-200"], "params": {}, "start": T + 20, "end": T + 20},
+            {"id": 4, "kind": "service", "name": "start", "targets": ["node-200"], "params": {}, "start": T + 22, "end": T + 23},
+        ],
+        "observations": {
+            "samples": {"interval_seconds": 1.0, "nodes": {
+                "node-100": [[T + i, 10 * i, 0] for i in range(30)],
+                "node-300": [[T + i, 10 * min(i, 5), max(0, 10 * (i - 5))] for i in range(30)],
+                "node-200": [[T + i, 10 * i, 3 if i == 8 else 0] for i in range(30)],
+            }},
+            "publishing": {"bucket_seconds": 1.0, "start": T, "published": [10] * 30, "failed": [0] * 6 + [2] + [0] * 23,
+                           "failures": [{"client_name": "c", "target": "node-300", "envelopes": 10,
+                                         "error": "node-300 is unreachable: UNAVAILABLE", "failed_at": T + 6}],
+                           "failed_total": 2},
+        },
+        "service_logs": {"node-300": "2026-11-26T10:56:35.000Z\tERROR\tsync\tlost peer </script><b>x</b>\n",
+                         "scenario": ""},
+    }
+    base.update(scenario)
+    return {"schema_version": 1, "run_id": "r1", "started_at": "2026-11-26T10:56:29.000Z",
+            "finished_at": "2026-11-26T10:57:00.000Z", "duration_seconds": 31, "summary": {"total": 1, "FAIL": 1},
+            "scenarios": [base]}
+
+
+def test_the_lagging_node_is_named_with_the_fault_it_lagged_in_and_skew_is_not() -> None:
+    view = load_run(results()).scenarios[0]
+    behind = view.fell_behind()
+    assert [f.alias for f in behind] == ["node-300"]
+    assert behind[0].max_lag == 240 and not behind[0].caught_up
+    assert behind[0].faults[0] == "disconnect node-300"
+    assert "node-200 killed" in behind[0].faults  # it overlapped too, and the page says so
+
+
+def test_page_is_self_contained_and_escapes_logs(tmp_path: Path) -> None:
+    path = render_html(results(), tmp_path / "report.html")
+    text = path.read_text()
+    assert 'class="fault-window"' in text and "<svg" in text
+    assert "node-300 fell behind by up to 240 envelopes" in text
+    assert "typical 20.0 s" in text
+    assert "</script><b>" not in text  # a log line cannot break out of its data block
+    # nothing is fetched: no external scripts, styles, images or fonts
+    assert not re.search(r'(src|href)="(https?:)?//', text)
+    assert "@import" not in text and "url(" not in text
+
+
+def test_a_passing_scenario_without_kept_logs_says_why(tmp_path: Path) -> None:
+    data = results(status="PASS", error=None, service_logs={})
+    text = render_html(data, tmp_path / "r.html").read_text()
+    assert "not kept: the scenario passed" in text
