@@ -36,7 +36,9 @@ class NodeSeries:
 
 @dataclass(frozen=True)
 class FellBehind:
-    """A node that lagged: how far, when, during which faults, and whether it caught up."""
+    """A node that lagged: how far, when, which faults were active as it began to fall behind
+    (``faults``) and which began later while it was behind (``overlapping``), and whether it
+    caught up."""
 
     alias: str
     max_lag: int
@@ -46,12 +48,19 @@ class FellBehind:
     caught_up: bool
     final_lag: int
     faults: tuple[str, ...]
+    overlapping: tuple[str, ...] = ()
 
     def sentence(self, clock: Any) -> str:
-        during = f" while {', '.join(self.faults)}" if self.faults else " (no fault or stopped service then)"
-        end = "caught up by " + clock(self.last) if self.caught_up else f"still {self.final_lag} behind at the end"
-        return (f"{self.alias} fell behind by up to {self.max_lag} envelopes at {clock(self.at)}{during}; "
-                f"behind from {clock(self.first)}, {end}")
+        text = f"{self.alias} fell behind by up to {self.max_lag} envelopes at {clock(self.at)}"
+        if self.faults:
+            text += f" during {', '.join(self.faults)} (behind from {clock(self.first)})"
+        else:
+            text += f"; it began at {clock(self.first)} with no fault or stopped service active"
+            if self.overlapping:
+                text += f" (then {', '.join(self.overlapping)})"
+        if self.caught_up:
+            return text + f"; caught up by {clock(self.last)}"
+        return text + f"; still {self.final_lag} behind at the end"
 
 
 @dataclass
@@ -74,6 +83,7 @@ class ScenarioView:
     logs: dict[str, str]
     logs_source: str
     """Where the logs came from, said on the page (``results``, ``artifacts`` or why none)."""
+    sample_interval: float = 1.0
 
     @property
     def start(self) -> float:
@@ -129,9 +139,15 @@ class ScenarioView:
             if caught_up:
                 later = [t for t in series.times if t > last]
                 last = later[0] if later else last
-            causes = [self.fault_label(f) for f in self.faults() if f.overlaps(behind[0], behind[-1])]
-            causes += [label for label, since, until in self.down_windows() if since <= behind[-1] and until >= behind[0]]
-            found.append(FellBehind(alias, peak, at, behind[0], last, caught_up, lags[-1], tuple(dict.fromkeys(causes))))
+            # Active when it began to fall behind (a sample's worth of slack: lag shows after the cause).
+            onset = (behind[0] - 2 * self.sample_interval, behind[0])
+            windows = [(self.fault_label(f), f.start, f.end if f.end is not None else self.end) for f in self.faults()]
+            windows += self.down_windows()
+            causes = [label for label, since, until in windows if since <= onset[1] and until >= onset[0]]
+            later = [label for label, since, until in windows
+                     if label not in causes and since <= behind[-1] and until >= behind[0]]
+            found.append(FellBehind(alias, peak, at, behind[0], last, caught_up, lags[-1],
+                                    tuple(dict.fromkeys(causes)), tuple(dict.fromkeys(later))))
         return sorted(found, key=lambda f: -f.max_lag)
 
 
@@ -223,6 +239,7 @@ def _scenario(data: Mapping[str, Any], typical: Mapping[str, float]) -> Scenario
         publishing=dict(observations.get("publishing") or {}),
         logs=logs,
         logs_source=source,
+        sample_interval=float((observations.get("samples") or {}).get("interval_seconds") or 1.0),
     )
 
 

@@ -49,8 +49,9 @@ def test_the_lagging_node_is_named_with_the_fault_it_lagged_in_and_skew_is_not()
     behind = view.fell_behind()
     assert [f.alias for f in behind] == ["node-300"]
     assert behind[0].max_lag == 240 and not behind[0].caught_up
-    assert behind[0].faults[0] == "disconnect node-300"
-    assert "node-200 killed" in behind[0].faults  # it overlapped too, and the page says so
+    assert behind[0].faults == ("disconnect node-300",)
+    assert behind[0].overlapping == ("node-200 killed",)  # began later, while it was behind
+    assert behind[0].sentence(str).startswith("node-300 fell behind by up to 240 envelopes at ")
 
 
 def test_page_is_self_contained_and_escapes_logs(tmp_path: Path) -> None:

@@ -1,0 +1,28 @@
+"""A chaos scenario that fails for real, for the HTML report's browser test and screenshot.
+
+Node 300 runs with sync disabled, so it never pulls from its peers; node 100 is partitioned
+for a few seconds while a client publishes to it.  Node 200 falls behind during the partition
+and catches up after it; node 300 falls behind and never catches up, so the run FAILs.
+"""
+
+from __future__ import annotations
+
+import time
+
+from xmtpd_e2e import Environment, scenario
+
+
+@scenario("chaos-partition-deaf-node", "node 100 partitioned under load; node 300 has sync disabled",
+          typical_seconds=25, timeout_seconds=300)
+def chaos_partition_deaf_node(env: Environment) -> None:
+    env.add_nodes(2)
+    env.add_node(env={"XMTPD_SYNC_ENABLE": "false"})
+    traffic = env.new_client(100).generate_traffic(duration=120, batch_size=5, interval=0.2)
+    time.sleep(3)
+    node_100 = env.node(100)
+    node_100.disconnect()
+    time.sleep(6)
+    node_100.reconnect()
+    time.sleep(4)
+    traffic.stop()
+    env.wait_for_replication(timeout=10)
