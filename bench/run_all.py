@@ -7,13 +7,12 @@ also be run on its own (see its docstring).  ``--quick`` uses fewer repetitions.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-from recording import RESULTS
+from summary import write_summary
 
 BENCH = Path(__file__).resolve().parent
 
@@ -22,22 +21,6 @@ def run(script: str, *args: str) -> None:
     command = [sys.executable, str(BENCH / script), *args]
     print("$", " ".join(command[1:]), flush=True)
     subprocess.run(command, check=True)
-
-
-def write_summary() -> Path:
-    lines = ["# Benchmark results", "",
-             "Written by `bench/run_all.py` from `bench/results/*.json` (each file holds the samples, the",
-             "command and the machine). Medians; wall-clock seconds unless stated.", ""]
-    for path in sorted(RESULTS.glob("*.json")):
-        report = json.loads(path.read_text())
-        machine = report.get("machine", {})
-        lines += [f"## {report.get('benchmark', path.stem)}", "",
-                  f"`{report.get('command', '')}` — {report.get('date', '')}, {machine.get('cpus')} CPUs "
-                  f"({machine.get('cpu_model', '')}), commit {machine.get('commit', '?')}", "",
-                  "```json", json.dumps(report.get("results"), indent=1)[:4000], "```", ""]
-    out = BENCH / "RESULTS.md"
-    out.write_text("\n".join(lines))
-    return out
 
 
 def main() -> None:

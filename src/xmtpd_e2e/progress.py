@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     from xmtpd_e2e.timeline import Timeline, TimelineEvent
 
 __all__ = [
-    "Progress", "WaitTracker", "enable_live_status", "format_when", "QUIET_SECONDS", "LOG_EVERY_SECONDS",
+    "Progress", "WaitTracker", "WorkerProgressRelay", "enable_live_status", "format_when", "QUIET_SECONDS",
+    "LOG_EVERY_SECONDS",
 ]
 
 QUIET_SECONDS = 10.0
@@ -325,3 +326,73 @@ def enable_live_status(force: bool = False) -> Callable[[], None]:
             handler.setStream(original)
 
     return disable
+
+
+# ==============================================================================================
+# progress of worker processes (run --parallel), relayed by the parent
+# ==============================================================================================
+class WorkerProgressRelay:
+    """Shows the progress lines worker processes write to their logs in the parent's terminal.
+
+    A ``--parallel`` worker's stderr goes to a log file, so without this a 12-minute scenario
+    run in parallel is as silent as before.  The workers already rate-limit their lines; the
+    relay only picks them out (records of a ``*.progress`` logger) and repeats them, prefixed
+    with the scenario name, on the live line or as log lines.
+    """
+
+    def __init__(self, logger: logging.Logger | None = None) -> None:
+        self._logger = logger or logging.getLogger("xmtpd_e2e.progress")
+        self._offsets: dict[str, int] = {}
+        self._carry: dict[str, str] = {}
+
+    def poll(self, name: str, log_path: Any) -> None:
+        """Read what worker ``name`` added to ``log_path`` since the last call and relay it."""
+        try:
+            with open(log_path, "rb") as handle:
+                handle.seek(self._offsets.get(name, 0))
+                chunk = handle.read()
+                self._offsets[name] = handle.tell()
+        except OSError:
+            return
+        text = self._carry.pop(name, "") + chunk.decode(errors="replace")
+        lines = text.split("\n")
+        if lines[-1]:
+            self._carry[name] = lines[-1]
+        for line in lines[:-1]:
+            message = _progress_message(line)
+            if message is None:
+                continue
+            live = _LIVE
+            finished = message.startswith(("done waiting", "gave up waiting"))
+            if live is not None:
+                key = hash(name)
+                if finished:
+                    live.forget(key)
+                else:
+                    live.show(key, f"{name}: {message}")
+            else:
+                self._logger.info("%s: %s", name, message)
+
+    def forget(self, name: str) -> None:
+        """The worker ended: drop its line from the terminal."""
+        live = _LIVE
+        if live is not None:
+            live.forget(hash(name))
+        self._offsets.pop(name, None)
+        self._carry.pop(name, None)
+
+
+def _progress_message(line: str) -> str | None:
+    """The message of a progress record in a console or JSON log line, else None."""
+    if ".progress: " in line:
+        return line.split(".progress: ", 1)[1].strip()
+    if line.startswith("{") and '.progress"' in line:
+        try:
+            import json
+
+            record = json.loads(line)
+        except ValueError:
+            return None
+        if str(record.get("logger", "")).endswith(".progress"):
+            return str(record.get("message", ""))
+    return None

@@ -137,8 +137,8 @@ class ScenarioView:
             caught_up = lags[-1] < threshold
             last = behind[-1]
             if caught_up:
-                later = [t for t in series.times if t > last]
-                last = later[0] if later else last
+                after = [t for t in series.times if t > last]
+                last = after[0] if after else last
             # Active when it began to fall behind (a sample's worth of slack: lag shows after the cause).
             onset = (behind[0] - 2 * self.sample_interval, behind[0])
             windows = [(self.fault_label(f), f.start, f.end if f.end is not None else self.end) for f in self.faults()]

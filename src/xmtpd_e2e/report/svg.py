@@ -96,8 +96,12 @@ class Svg:
         else:
             self.parts.append(f"<{tag} {attrs}/>")
 
-    def render(self, *, cls: str = "", data: dict[str, str] | None = None, label: str = "") -> str:
+    def render(self, *, cls: str = "", data: dict[str, str] | None = None, label: str = "", sized: bool = False) -> str:
+        """The svg element as text; ``sized`` gives it a width and height of its own (a file viewed alone)."""
         attrs = "".join(f' data-{k}="{_esc(v)}"' for k, v in (data or {}).items())
+        if sized:
+            attrs += f' width="{self.width}" height="{self.height:.0f}"'
+
         return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {self.width} {self.height:.0f}" '
                 f'class="{cls}" role="img" aria-label="{_esc(label)}" style="{_FONT}"{attrs}>'
                 + "".join(self.parts) + "</svg>")
@@ -388,7 +392,7 @@ def bar_chart(title: str, groups: Sequence[str], series: Sequence[tuple[str, Seq
     svg.line(left, 46, left, y, stroke="#999")
     svg.text(right, y + 14, f"{unit} (axis 0 – {peak:g})", size=10, fill="#666", anchor="end")
     svg.height = y + 22
-    return svg.render(label=title)
+    return svg.render(label=title, sized=True)
 
 
 def line_chart(title: str, series: Sequence[tuple[str, Sequence[tuple[float, float]]]], *, x_unit: str,
@@ -425,4 +429,4 @@ def line_chart(title: str, series: Sequence[tuple[str, Sequence[tuple[float, flo
     svg.text((left + right) / 2, height - 8, x_unit, size=10, fill="#666", anchor="middle")
     svg.text(left - 4, top - 6, y_unit, size=10, fill="#666", anchor="end")
     svg.height = height
-    return svg.render(label=title)
+    return svg.render(label=title, sized=True)

@@ -22,6 +22,7 @@ from pathlib import Path
 from types import FrameType
 
 from xmtpd_e2e.config import RunConfig
+from xmtpd_e2e.progress import WorkerProgressRelay
 from xmtpd_e2e.runner.results import RunResult, ScenarioResult, Status
 from xmtpd_e2e.runner.scenario import ScenarioInfo
 from xmtpd_e2e.record import new_run_id
@@ -53,6 +54,7 @@ def run_in_workers(
 
     previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
     finished: dict[str, ScenarioResult] = {}
+    relay = WorkerProgressRelay()
     try:
         while pending or running:
             while pending and len(running) < workers and not interrupted:
@@ -66,8 +68,11 @@ def run_in_workers(
                 progress("start", info, None)
             if interrupted and not running:
                 break
+            for info, _, _ in running.values():
+                relay.poll(info.name, log_dir / f"{info.name}.log")
             for process in [p for p in running if p.poll() is not None]:
                 info, output, started = running.pop(process)
+                relay.forget(info.name)
                 outcome = _collect(info, output, started, process.returncode, log_dir / f"{info.name}.log")
                 finished[info.name] = outcome
                 progress("finish", info, outcome)
