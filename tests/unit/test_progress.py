@@ -6,6 +6,7 @@ import io
 import logging
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -123,3 +124,18 @@ def test_live_status_line_keeps_log_lines_intact(monkeypatch: pytest.MonkeyPatch
     assert "⋯ waiting for a thing — now: 1/3" in out
     assert "\r\x1b[2Ka log line\n" in out  # the status line was cleared before the log line
     assert sys.stderr is terminal and handler.stream is terminal
+
+
+def test_a_parallel_workers_progress_lines_are_relayed_by_name(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    log = tmp_path / "payer-lifecycle.log"
+    log.write_text("10:00:00 INFO  xmtpd_e2e.scenario.payer-lifecycle: node-2000 ready\n"
+                   "10:00:30 INFO  xmtpd_e2e.scenario.payer-lifecycle.progress: waiting for node-2000: a report")
+    caplog.set_level(logging.INFO, logger="test.relay")
+    relay = progress.WorkerProgressRelay(logging.getLogger("test.relay"))
+    relay.poll("payer-lifecycle", log)
+    assert caplog.records == []  # the line is not complete yet
+    with log.open("a") as handle:
+        handle.write(" exists — now: no payer report yet\n")
+    relay.poll("payer-lifecycle", log)
+    assert [r.getMessage() for r in caplog.records] == [
+        "payer-lifecycle: waiting for node-2000: a report exists — now: no payer report yet"]

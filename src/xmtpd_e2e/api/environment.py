@@ -205,6 +205,7 @@ class Environment:
             write("chain.json", self._chain.facts)
         write("published.json", lambda: [e.as_dict() for e in self.published.all()])
         write("timeline.json", self.timeline.to_list)
+        write("observations.json", self.observations)
         if self._last_invariants is not None:
             report = self._last_invariants
             write(
