@@ -135,4 +135,7 @@ class NodeSampler:
         while not self._stop.is_set():
             began = time.monotonic()
             self.sample_once()
-            self._stop.wait(max(0.05, self._interval - (time.monotonic() - began)))
+            took = time.monotonic() - began
+            # A round that takes long (many nodes, a loaded machine) is followed by a rest as
+            # long as itself: the sampler never keeps the databases busy more than half the time.
+            self._stop.wait(max(self._interval - took, took, 0.05))
