@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 
-from xmtpd_e2e.report.model import ScenarioView
+from xmtpd_e2e.report.model import LAG_THRESHOLD, ScenarioView
 from xmtpd_e2e.timeline import TimelineEvent
 
 __all__ = ["Svg", "scenario_timeline", "bar_chart", "line_chart", "PALETTE", "TIMELINE_WIDTH", "PLOT_LEFT", "PLOT_RIGHT"]
@@ -279,7 +279,7 @@ def scenario_timeline(view: ScenarioView, colors: dict[str, str]) -> str:
             color = colors.get(name, "#444")
             points = [(x(t), top + height - (v / scale_max) * height) for t, v in zip(times, values, strict=True)]
             svg.polyline(points, stroke=color, title=f"{name} ({title})", cls="series")
-            if label_peaks and values and max(values) > 0:
+            if label_peaks and values and max(values) >= LAG_THRESHOLD:
                 index = values.index(max(values))
                 px, py = points[index]
                 svg.circle(px, py, 3, fill=color, title=f"{name}: {max(values):g} {unit} at {_clock(times[index])}")
