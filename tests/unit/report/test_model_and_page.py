@@ -23,6 +23,8 @@ def results(**scenario: Any) -> dict[str, Any]:
             {"id": 2, "kind": "fault", "name": "disconnect", "targets": ["node-300"], "params": {}, "start": T + 5, "end": T + 15},
             {"id": 3, "kind": "service", "name": "kill", "targets": ["node-200"], "params": {}, "start": T + 20, "end": T + 20},
             {"id": 4, "kind": "service", "name": "start", "targets": ["node-200"], "params": {}, "start": T + 22, "end": T + 23},
+            {"id": 5, "kind": "progress", "name": "replication to converge", "targets": [],
+             "params": {"since": T + 15, "outcome": "timeout", "detail": "node 300 is missing 240"}, "start": T + 25, "end": T + 30},
         ],
         "observations": {
             "samples": {"interval_seconds": 1.0, "nodes": {
@@ -60,6 +62,7 @@ def test_page_is_self_contained_and_escapes_logs(tmp_path: Path) -> None:
     assert 'class="fault-window"' in text and "<svg" in text
     assert "node-300 fell behind by up to 240 envelopes" in text
     assert "typical 20.0 s" in text
+    assert "waiting for replication to converge — node 300 is missing 240" in text  # a long wait, drawn from its start
     assert "</script><b>" not in text  # a log line cannot break out of its data block
     # nothing is fetched: no external scripts, styles, images or fonts
     assert not re.search(r'(src|href)="(https?:)?//', text)
