@@ -237,10 +237,20 @@ class NodeHandle:
             timeout=timeout,
             description=f"{self._alias}: {description}",
             max_interval=2.0,
-            detail=describe_report_counts,
+            detail=self._describe_reports,
             expected_at=lambda: next_worker_run(self._id),
             targets=(self._alias,),
         )
+
+    def _describe_reports(self, counts: PayerReportStatusCounts) -> str:
+        """The counts, and how far attestation of this node's newest unsettled report got."""
+        text = describe_report_counts(counts)
+        mine = [r for r in self.observer.report_attestations() if r.originator_node_id == self._id]
+        if mine:
+            report = mine[-1]
+            text += (f"; report {len(mine)} (sequence {report.start_sequence_id}-{report.end_sequence_id}) "
+                     f"attested {report.signatures}/{report.nodes}, quorum {report.quorum}")
+        return text
 
     def next_report_worker_run(self) -> tuple[str, float]:
         """Which of this node's payer-report workers (generator, submitter, settlement) runs

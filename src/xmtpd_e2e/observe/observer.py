@@ -19,6 +19,7 @@ __all__ = [
     "PayerReportStatusCounts",
     "PayerUsage",
     "SettledReport",
+    "ReportAttestations",
     "CLIENT_TOPIC_KINDS",
 ]
 
@@ -63,6 +64,22 @@ class PayerUsage:
 class SettledReport:
     originator_node_id: int
     report_index: int
+
+
+@dataclass(frozen=True)
+class ReportAttestations:
+    """How many nodes have signed one payer report, as this node has seen it."""
+
+    originator_node_id: int
+    start_sequence_id: int
+    end_sequence_id: int
+    signatures: int
+    nodes: int
+    """Nodes active when the report was made; a submission needs a majority of them."""
+
+    @property
+    def quorum(self) -> int:
+        return self.nodes // 2 + 1
 
 
 class NodeObserver:
@@ -192,6 +209,17 @@ class NodeObserver:
             "ORDER BY originator_node_id, submitted_report_index"
         )
         return [SettledReport(int(o), int(i)) for o, i in rows]
+
+    def report_attestations(self) -> list[ReportAttestations]:
+        """Signatures per payer report this node knows (oldest report first)."""
+        rows = self._rows(
+            "SELECT r.originator_node_id, r.start_sequence_id, r.end_sequence_id, "
+            "COALESCE(cardinality(r.active_node_ids), 0), count(a.node_id) "
+            "FROM payer_reports r LEFT JOIN payer_report_attestations a ON a.payer_report_id = r.id "
+            "GROUP BY r.id, r.originator_node_id, r.start_sequence_id, r.end_sequence_id, r.active_node_ids, "
+            "r.created_at ORDER BY r.created_at, r.originator_node_id"
+        )
+        return [ReportAttestations(int(o), int(s), int(e), int(signed), int(n)) for o, s, e, n, signed in rows]
 
     def node_id(self) -> int | None:
         rows = self._rows("SELECT node_id FROM node_info LIMIT 1")

@@ -55,6 +55,7 @@ def test_node_identity_lifecycle_and_observation(any_env: Environment) -> None:
     assert node.get_vector_clock().get(100, 0) >= 5
     assert node.get_payer_report_count() == 0 and node.get_payer_report_status_counts().total == 0
     assert node.get_settled_payer_reports() == []
+    assert node.observer.report_attestations() == []  # the query runs against the real schema
     usage = {u.address.lower(): u for u in any_env.node(100).get_unsettled_usage()}
     assert usage[any_env.client(100).payer_address.lower()].message_count == 5
 
@@ -67,6 +68,12 @@ def test_node_identity_lifecycle_and_observation(any_env: Environment) -> None:
     node.stop()
     node.start()
     any_env.wait_for_replication()
+    any_env.sampler.sample_once()  # one round now, so the check does not depend on the thread's timing
+    observed = any_env.observations()
+    sampled = observed["samples"]["nodes"]
+    assert set(sampled) == {"node-100", "node-200", "node-300"}
+    assert sampled["node-100"][-1][1] >= 10 and sampled["node-300"][-1][2] == 0  # count, and no lag
+    assert sum(observed["publishing"]["published"]) == 10 and observed["publishing"]["failed_total"] == 0
 
 
 def test_chaos_and_partition_on_a_node(any_env: Environment) -> None:
