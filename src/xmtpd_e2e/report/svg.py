@@ -272,7 +272,7 @@ def scenario_timeline(view: ScenarioView, colors: dict[str, str]) -> str:
         scale_max = _nice_ceiling(peak)
         lane_label(title, top, height, weight="bold")
         svg.text(PLOT_LEFT - 8, top + height / 2 + 17, f"0 – {scale_max:g} {unit}", size=9, fill="#666", anchor="end")
-        svg.rect(PLOT_LEFT, top, width, height, fill="#fafafa", stroke="#ddd")
+        svg.rect(PLOT_LEFT, top, width, height, fill="none", stroke="#ddd")
         for fraction in (0.5,):
             svg.line(PLOT_LEFT, top + height * fraction, PLOT_RIGHT, top + height * fraction, stroke="#eee")
         for name, times, values in series:
@@ -304,7 +304,7 @@ def scenario_timeline(view: ScenarioView, colors: dict[str, str]) -> str:
         peak = _nice_ceiling(max(max(published), max(failed, default=0), 1))
         lane_label("publishing", top, height, weight="bold")
         svg.text(PLOT_LEFT - 8, top + height / 2 + 17, f"0 – {peak:g} per {bucket:g} s", size=9, fill="#666", anchor="end")
-        svg.rect(PLOT_LEFT, top, width, height, fill="#fafafa", stroke="#ddd")
+        svg.rect(PLOT_LEFT, top, width, height, fill="none", stroke="#ddd")
         bar = max(bucket * per_second - 0.5, 0.8)
         for index, (ok, bad) in enumerate(zip(published, failed, strict=False)):
             moment = start + index * bucket

@@ -66,6 +66,16 @@ def test_a_failed_chaos_run_shows_who_fell_behind_during_which_fault(
     page.on("request", lambda request: requests.append(request.url))
     page.goto(path.as_uri())
 
+    # The picture a person sees first (before any filtering or clicking): headline and timeline.
+    shot = tmp_path / "report.png"
+    top, bottom = page.evaluate("""() => [
+        document.querySelector('section.scenario').getBoundingClientRect().top + window.scrollY,
+        document.querySelector('.legend').getBoundingClientRect().bottom + window.scrollY]""")
+    page.screenshot(path=str(shot), full_page=True, clip={"x": 0, "y": top, "width": 1280, "height": bottom - top + 8})
+    target = os.environ.get("XMTPD_E2E_REPORT_SCREENSHOT")
+    if target:
+        shutil.copyfile(shot, target)
+
     headline = page.locator("ul.headline").inner_text()
     assert "node-300 fell behind" in headline and "still" in headline, headline
     assert "node-200 fell behind" in headline and "during disconnect node-100" in headline, headline
@@ -108,13 +118,3 @@ def test_a_failed_chaos_run_shows_who_fell_behind_during_which_fault(
     fault = next(e for e in scenario["timeline"] if e["kind"] == "fault")
     assert fault["start"] - 1 <= float(hit.get_attribute("data-t") or 0) <= fault["end"] + 1
     assert errors == [] and all(url.startswith("file:") for url in requests), (errors, requests)
-
-    shot = tmp_path / "report.png"
-    page.evaluate("window.scrollTo(0, 0)")
-    top, bottom = page.evaluate("""() => [
-        document.querySelector('section.scenario').getBoundingClientRect().top + window.scrollY,
-        document.querySelector('.legend').getBoundingClientRect().bottom + window.scrollY]""")
-    page.screenshot(path=str(shot), full_page=True, clip={"x": 0, "y": top, "width": 1280, "height": bottom - top + 8})
-    target = os.environ.get("XMTPD_E2E_REPORT_SCREENSHOT")
-    if target:
-        shutil.copyfile(shot, target)
