@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import logging
 import sys
-import time
 from pathlib import Path
 
 import pytest
