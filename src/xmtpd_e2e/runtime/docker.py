@@ -83,13 +83,24 @@ class DockerService(ManagedService):
         return str(self._container.name)
 
     def host_address(self, port: int) -> tuple[str, int]:
+        """The published host port for ports of the spec; any other port (a toxiproxy listener
+        created later) at the container's address on the environment's bridge network, which a
+        Linux host routes to -- so a service can open any number of ports after it started."""
         with self._lock:
             if port not in self._ports:
                 self._container.reload()
-                bindings = (self._container.attrs["NetworkSettings"]["Ports"] or {}).get(f"{port}/tcp")
-                if not bindings:
-                    raise ServiceError(f"{self.spec.name}: port {port} is not published (is it running?)")
-                self._ports[port] = (bindings[0]["HostIp"] or "127.0.0.1", int(bindings[0]["HostPort"]))
+                settings = self._container.attrs["NetworkSettings"]
+                if port in self.spec.ports:
+                    bindings = (settings["Ports"] or {}).get(f"{port}/tcp")
+                    if not bindings:
+                        raise ServiceError(f"{self.spec.name}: port {port} is not published (is it running?)")
+                    self._ports[port] = (bindings[0]["HostIp"] or "127.0.0.1", int(bindings[0]["HostPort"]))
+                else:
+                    network = (settings.get("Networks") or {}).get(self._runtime.network_name) or {}
+                    if not network.get("IPAddress"):
+                        raise ServiceError(f"{self.spec.name} has no address on {self._runtime.network_name} "
+                                           "(is it running?)")
+                    self._ports[port] = (str(network["IPAddress"]), port)
             return self._ports[port]
 
     def _launch_description(self) -> str:
