@@ -266,16 +266,19 @@ class Environment:
     def add_nodes(
         self, count: int, *, image: str | None = None, env: Mapping[str, str] | None = None
     ) -> list[NodeHandle]:
-        """Add ``count`` nodes; registration is sequential (ids come from an on-chain counter),
-        the processes/containers start concurrently."""
+        """Add ``count`` nodes: registered on chain in one batch (ids come from an on-chain
+        counter, in nonce order), then their processes/containers start concurrently."""
         if count < 1:
             raise ValueError("count must be at least 1")
         self._require_started()
-        with self._timed(f"add_nodes[{len(self._nodes) + 1}..{len(self._nodes) + count}]"):
-            prepared = [self._register_node(image, dict(env or {})) for _ in range(count)]
-            with ThreadPoolExecutor(max_workers=count, thread_name_prefix=f"{self.env_id}-node") as pool:
-                futures = [pool.submit(self._start_node, *args) for args in prepared]
-                handles = [f.result() for f in futures]
+        span = f"[{len(self._nodes) + 1}..{len(self._nodes) + count}]"
+        with self._timed(f"add_nodes{span}"):
+            with self._timed(f"register_nodes{span}"):
+                prepared = self._register_nodes(count, image or self.config.images.xmtpd, dict(env or {}))
+            with self._timed(f"start_nodes{span}"):
+                with ThreadPoolExecutor(max_workers=count, thread_name_prefix=f"{self.env_id}-node") as pool:
+                    futures = [pool.submit(self._start_node, *args) for args in prepared]
+                    handles = [f.result() for f in futures]
         return handles
 
     def align_next_node_with_report_schedule(self, *, lead_seconds: float = 150.0, horizon: int = 60) -> int:
@@ -318,18 +321,27 @@ class Environment:
         """All nodes, in creation order."""
         return list(self._nodes.values())
 
-    def _register_node(self, image: str | None, env: dict[str, str]) -> tuple[int, Key, str, Any, dict[str, str]]:
+    def _register_nodes(
+        self, count: int, image: str, env: dict[str, str]
+    ) -> list[tuple[int, Key, str, Any, dict[str, str]]]:
+        """Create each node's proxy, register all of them and make them canonical, each step
+        in one batch of transactions; the ids are predicted to name the proxies, then checked."""
         chain, chaos = self.chain, self._require(self._chaos)
         with self._registration:
-            key = self.keys.next_node_key()
-            node_id = (len(chain.all_nodes()) + 1) * NODE_ID_INCREMENT
-            alias = f"node-{node_id}"
-            proxy = chaos.create_proxy(alias, self.runtime.internal_address(alias, NODE_API_PORT))
-            registered = chain.register_node(key.address, key, f"http://{proxy.internal_address}")
-            if registered != node_id:
-                raise E2EError(f"expected the chain to assign node id {node_id}, it assigned {registered}")
-            chain.add_to_canonical_network(node_id)
-        return node_id, key, image or self.config.images.xmtpd, proxy, env
+            keys = [self.keys.next_node_key() for _ in range(count)]
+            first = len(chain.all_nodes()) + 1
+            node_ids = [(first + i) * NODE_ID_INCREMENT for i in range(count)]
+            proxies = [
+                chaos.create_proxy(f"node-{node_id}", self.runtime.internal_address(f"node-{node_id}", NODE_API_PORT))
+                for node_id in node_ids
+            ]
+            registered = chain.register_nodes(
+                [(key.address, key, f"http://{proxy.internal_address}") for key, proxy in zip(keys, proxies, strict=True)]
+            )
+            if registered != node_ids:
+                raise E2EError(f"expected the chain to assign node ids {node_ids}, it assigned {registered}")
+            chain.add_all_to_canonical_network(node_ids)
+        return [(node_id, key, image, proxy, env) for node_id, key, proxy in zip(node_ids, keys, proxies, strict=True)]
 
     def _start_node(self, node_id: int, key: Key, image: str, proxy: Any, env: dict[str, str]) -> NodeHandle:
         alias = f"node-{node_id}"

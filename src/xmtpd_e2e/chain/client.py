@@ -132,20 +132,34 @@ class Chain:
         Like the CLI, a key that is already registered is not registered twice: its existing
         id is returned.  The node is *not* canonical until :meth:`add_to_canonical_network`.
         """
-        owner = checked_address(owner, "owner address")
-        public = signing_key.public_key_uncompressed if isinstance(signing_key, Key) else bytes(signing_key)
-        if len(public) != 65 or public[0] != 4:
-            raise ChainInputError("the signing key must be a 65-byte uncompressed secp256k1 public key",
-                                  "pass a Key or 0x04||X||Y bytes")
-        if not http_address.startswith(("http://", "https://")):
-            raise ChainInputError(f"http address {http_address!r} must start with http:// or https://",
-                                  "xmtpd ignores registry entries with other schemes")
-        for node in self.all_nodes():
-            if node.signing_public_key == public:
-                return node.node_id
-        sent = self._send("NodeRegistry", "addNode", owner, public, http_address)
-        events = self.contract("NodeRegistry").events.NodeAdded().process_receipt(sent.receipt, errors=DISCARD)
-        return int(events[0]["args"]["nodeId"])
+        return self.register_nodes([(owner, signing_key, http_address)])[0]
+
+    def register_nodes(self, nodes: Sequence[tuple[str, Key | bytes, str]]) -> list[int]:
+        """:meth:`register_node` for many (owner, signing key, http address) at once: the
+        registrations are sent together with consecutive nonces and confirmed together.  Ids
+        follow the order given; a key already registered keeps its id."""
+        entries = []
+        for owner, signing_key, http_address in nodes:
+            owner = checked_address(owner, "owner address")
+            public = signing_key.public_key_uncompressed if isinstance(signing_key, Key) else bytes(signing_key)
+            if len(public) != 65 or public[0] != 4:
+                raise ChainInputError("the signing key must be a 65-byte uncompressed secp256k1 public key",
+                                      "pass a Key or 0x04||X||Y bytes")
+            if not http_address.startswith(("http://", "https://")):
+                raise ChainInputError(f"http address {http_address!r} must start with http:// or https://",
+                                      "xmtpd ignores registry entries with other schemes")
+            entries.append((owner, public, http_address))
+        known = {node.signing_public_key: node.node_id for node in self.all_nodes()}
+        new: list[tuple[str, bytes, str]] = []
+        for owner, public, http_address in entries:
+            if public not in known and all(public != p for _, p, _ in new):
+                new.append((owner, public, http_address))
+        registry = self.contract("NodeRegistry")
+        sent = self.tx.send_many("NodeRegistry", [registry.functions.addNode(o, p, a) for o, p, a in new], self.admin)
+        for (_, public, _), transaction in zip(new, sent, strict=True):
+            events = registry.events.NodeAdded().process_receipt(transaction.receipt, errors=DISCARD)
+            known[public] = int(events[0]["args"]["nodeId"])
+        return [known[public] for _, public, _ in entries]
 
     def require_node(self, node_id: int) -> NodeRecord:
         for node in self.all_nodes():
@@ -158,8 +172,17 @@ class Chain:
         return self.require_node(node_id)
 
     def add_to_canonical_network(self, node_id: int) -> None:
-        self.require_node(node_id)
-        self._send("NodeRegistry", "addToNetwork", node_id)
+        self.add_all_to_canonical_network([node_id])
+
+    def add_all_to_canonical_network(self, node_ids: Sequence[int]) -> None:
+        """Make every node of ``node_ids`` canonical, the transactions sent together."""
+        registered = {node.node_id for node in self.all_nodes()}
+        for node_id in node_ids:
+            if node_id not in registered:
+                raise ChainInputError(f"node {node_id} is not registered",
+                                      f"use one of the registered node ids {sorted(registered)}")
+        registry = self.contract("NodeRegistry")
+        self.tx.send_many("NodeRegistry", [registry.functions.addToNetwork(i) for i in node_ids], self.admin)
 
     def remove_from_canonical_network(self, node_id: int) -> None:
         self.require_node(node_id)

@@ -52,6 +52,24 @@ def test_registration_canonical_network_and_clear_errors(chain: Chain) -> None:
     assert revert.value.error_name == "NotAdmin"
 
 
+def test_many_nodes_register_in_one_batch_in_the_order_given(chain: Chain) -> None:
+    keys = [Key.generate() for _ in range(12)]
+    ids = chain.register_nodes([(k.address, k, f"http://node-{i}:5050") for i, k in enumerate(keys)])
+    assert ids == list(range(ids[0], ids[0] + 100 * len(keys), 100))
+    records = {n.node_id: n for n in chain.all_nodes()}
+    for i, (key, node_id) in enumerate(zip(keys, ids, strict=True)):
+        assert (records[node_id].signer, records[node_id].http_address) == (key.address, f"http://node-{i}:5050")
+    chain.add_all_to_canonical_network(ids)
+    assert set(ids) <= set(chain.canonical_node_ids())
+    # a key already registered keeps its id; one given twice in a batch is registered once
+    fresh = Key.generate()
+    again = chain.register_nodes([(keys[0].address, keys[0], "http://x:1"), (fresh.address, fresh, "http://y:1"),
+                                  (fresh.address, fresh, "http://y:1")])
+    assert again == [ids[0], ids[-1] + 100, ids[-1] + 100]
+    with pytest.raises(ChainInputError, match="node 99900 is not registered"):
+        chain.add_all_to_canonical_network([ids[0], 99900])
+
+
 def test_generated_keys_are_funded(chain: Chain) -> None:
     keys = KeyManager(lambda a: chain.fund_gas(a, 1000 * 10**18))
     for _ in range(5):
