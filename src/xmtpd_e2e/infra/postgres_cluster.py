@@ -34,8 +34,12 @@ host all all ::1/128 scram-sha-256
 host all all 172.16.0.0/12 scram-sha-256
 host all all 192.168.0.0/16 scram-sha-256
 """
+MAX_CONNECTIONS = 1000
+"""Every xmtpd node holds a pgx pool of max(4, CPUs) connections to its database and the
+framework one more per node (measured: 5 per node on 2 CPUs, 250 for a 50-node cluster --
+``bench/scale.py``); 1000 leaves room for a 50-node cluster beside parallel suites."""
 _SETTINGS = (
-    "listen_addresses='*'", f"port={PORT}", "max_connections=500", "fsync=off",
+    "listen_addresses='*'", f"port={PORT}", f"max_connections={MAX_CONNECTIONS}", "fsync=off",
     "synchronous_commit=off", "full_page_writes=off", "shared_buffers=256MB",
 )
 
@@ -88,9 +92,14 @@ class PostgresCluster:
         return self._run([_pg_bin("pg_ctl"), "-D", str(self.data_dir), "status"]).returncode == 0
 
     def ensure_running(self) -> str:
-        """Initialise and start the cluster if needed; returns what was done."""
+        """Initialise and start the cluster if needed; returns what was done.
+
+        A running cluster of ours started with fewer than :data:`MAX_CONNECTIONS` is restarted
+        to take the new setting -- but only while no other session is open, so tests running
+        against it are never cut off; otherwise it keeps running and the answer says so.
+        """
         if self.accepts_connections():
-            return "already running"
+            return self._ensure_settings()
         if not port_is_free(PORT) and not self.is_ours_running():
             raise SetupError(
                 f"port {PORT} is taken by something that does not accept postgres/xmtp",
@@ -102,16 +111,40 @@ class PostgresCluster:
             self._init()
             done.append("initialised")
         if not self.is_ours_running():
-            started = self._run([_pg_bin("pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log_file), "-w", "-t", "60",
-                                 "-o", " ".join(f"-c {s}" for s in _SETTINGS) + f" -c unix_socket_directories={self.directory}",
-                                 "start"])
-            if started.returncode != 0:
-                raise SetupError(f"Postgres did not start: {started.stderr.strip() or started.stdout.strip()}",
-                                 f"see {self.log_file}")
+            self._pg_ctl("start")
             done.append("started")
         if not self.accepts_connections():
             raise SetupError(f"Postgres runs in {self.data_dir} but refuses postgres/xmtp", f"see {self.log_file}")
         return " and ".join(done) or "running"
+
+    def _pg_ctl(self, action: str) -> None:
+        """``pg_ctl start`` or ``restart`` with :data:`_SETTINGS` (command-line settings win over
+        the configuration files, so a restart is what changes them)."""
+        mode = ["-m", "fast"] if action == "restart" else []
+        completed = self._run([_pg_bin("pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log_file), "-w", "-t", "60",
+                               *mode, "-o", " ".join(f"-c {s}" for s in _SETTINGS)
+                               + f" -c unix_socket_directories={self.directory}", action])
+        if completed.returncode != 0:
+            raise SetupError(f"Postgres did not {action}: {completed.stderr.strip() or completed.stdout.strip()}",
+                             f"see {self.log_file}")
+
+    def _ensure_settings(self) -> str:
+        with psycopg.connect(ADMIN_DSN, connect_timeout=3, autocommit=True) as conn:
+            current = int(conn.execute("SHOW max_connections").fetchone()[0])  # type: ignore[index]
+            others = int(conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
+            ).fetchone()[0])  # type: ignore[index]
+        if current >= MAX_CONNECTIONS:
+            return "already running"
+        if not self.is_ours_running():
+            return (f"already running (max_connections={current}, not ours to restart; clusters beyond "
+                    f"{current // 5} nodes in all need max_connections={MAX_CONNECTIONS})")
+        if others:
+            return (f"already running with max_connections={current}; not restarted to raise it to "
+                    f"{MAX_CONNECTIONS} while {others} other sessions are open (run `xmtpd-e2e infra up` again "
+                    "when no test runs)")
+        self._pg_ctl("restart")
+        return f"restarted to raise max_connections from {current} to {MAX_CONNECTIONS}"
 
     def _init(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
