@@ -1,0 +1,382 @@
+"""Benchmark: how a cluster's cost grows with its size (3, 10, 25, 50 nodes and a gateway).
+
+For each size, one environment is built as the runner builds it, and measured:
+
+* time to ready (environment started, every node registered and answering, the gateway up), with
+  registration and node start as separate phases;
+* replication: 100 envelopes published into the first node until all of them are stored on every
+  node, then 10 into every node (all at once) until all of those are on every node;
+* peak memory: the runner plus every service process of the run (resident memory, sampled each
+  second); on docker also the sum of the containers' own cgroup peaks (``memory.max_usage_in_bytes``,
+  which counts page cache too);
+* Postgres: peak connections of the whole server and of this run's databases (pg_stat_activity),
+  the most any one node database held, and the server's ``max_connections``;
+* CPU seconds each service used (user + system, from /proc/<pid>/stat), per node and in total,
+  and the cores each kind of service (nodes, anvil, toxiproxy, the Postgres backends serving the
+  node databases, ...) uses while the ready cluster idles for ``--idle-seconds``;
+* file descriptors held by toxiproxy (every sync stream crosses it twice) and its limit;
+* the 1-minute load average before and after (the machine may be shared: read numbers with it).
+
+A size that fails is recorded with its error (what broke) and the next size still runs.
+
+    nice -n 5 .venv/bin/python bench/scale.py --runtime local --sizes 3,10,25,50
+    nice -n 5 .venv/bin/python bench/scale.py --runtime docker --sizes 3,10,25,50
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import docker
+import psycopg
+from environments import bench_config, bench_environment
+from recording import save
+from smoke_phases import rss_kib, service_pids
+
+from xmtpd_e2e.api.environment import Environment
+from xmtpd_e2e.api.node_handle import NodeHandle
+from xmtpd_e2e.config import RunConfig
+
+SAMPLE_SECONDS = 1.0
+CONVERGENCE_TIMEOUT = 600.0
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of ``pid`` and its waited-for children."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return sum(int(fields[i]) for i in (11, 12, 13, 14)) / CLOCK_TICKS
+
+
+def open_files(pid: int) -> int:
+    try:
+        return len(os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        return 0
+
+
+def open_files_limit(pid: int) -> int | None:
+    try:
+        for line in Path(f"/proc/{pid}/limits").read_text().splitlines():
+            if line.startswith("Max open files"):
+                return int(line.split()[3])
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def cgroup_file(pid: int, controller: str, name: str) -> Path | None:
+    """``name`` in the cgroup (v1) of ``controller`` that holds ``pid``."""
+    try:
+        for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
+            _, controllers, path = line.split(":", 2)
+            if controller in controllers.split(","):
+                return Path("/sys/fs/cgroup") / controller / path.lstrip("/") / name
+    except OSError:
+        pass
+    return None
+
+
+class ServicePids:
+    """The main pid of every service of an environment, by service name."""
+
+    def __init__(self, env: Environment) -> None:
+        self._env = env
+        self._docker = docker.from_env() if env.runtime.name == "docker" else None
+
+    def __call__(self) -> dict[str, int]:
+        pids: dict[str, int] = {}
+        for name, service in self._env.runtime.services().items():
+            if self._docker is None:
+                pid = getattr(service, "pid", None)
+            else:
+                try:
+                    container = self._docker.containers.get(getattr(service, "container_name"))
+                    pid = int(container.attrs["State"]["Pid"]) or None
+                except docker.errors.DockerException:
+                    pid = None
+            if pid:
+                pids[name] = pid
+        return pids
+
+    def close(self) -> None:
+        if self._docker is not None:
+            self._docker.close()
+
+
+class ResourceSampler:
+    """Samples memory, Postgres connections and toxiproxy's descriptors every second."""
+
+    def __init__(self, env: Environment, admin_dsn: str) -> None:
+        self._env = env
+        self._run_id = env.run_state.run_id
+        self._db_prefix = f"e2e_{self._run_id}_{env.env_id}_"
+        self._admin_dsn = admin_dsn
+        self._docker = docker.from_env() if env.runtime.name == "docker" else None
+        self.pids = ServicePids(env)
+        self.peak_rss_kib = 0
+        self.peak_connections_server = 0
+        self.peak_connections_run = 0
+        self.peak_connections_one_node = 0
+        self.peak_toxiproxy_fds = 0
+        self.max_connections: int | None = None
+        self.errors: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="scale-sampler", daemon=True)
+
+    def __enter__(self) -> ResourceSampler:
+        with psycopg.connect(self._admin_dsn, autocommit=True) as conn:
+            row = conn.execute("SHOW max_connections").fetchone()
+            self.max_connections = int(row[0]) if row else None
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.pids.close()
+        if self._docker is not None:
+            self._docker.close()
+
+    def _run(self) -> None:
+        with psycopg.connect(self._admin_dsn, autocommit=True) as conn:
+            while not self._stop.wait(SAMPLE_SECONDS):
+                try:
+                    self._sample(conn)
+                except Exception as error:  # a failed sample must not end the measurement
+                    if len(self.errors) < 5:
+                        self.errors.append(repr(error))
+
+    def _sample(self, conn: psycopg.Connection[Any]) -> None:
+        runtime = self._env.runtime.name
+        pids = service_pids(runtime, self._run_id, self._docker)
+        total = rss_kib(os.getpid()) + sum(rss_kib(pid) for pid in pids)
+        self.peak_rss_kib = max(self.peak_rss_kib, total)
+        rows = conn.execute("SELECT datname, count(*) FROM pg_stat_activity GROUP BY datname").fetchall()
+        self.peak_connections_server = max(self.peak_connections_server, sum(int(n) for _, n in rows))
+        ours = [int(n) for name, n in rows if name and str(name).startswith(self._db_prefix)]
+        self.peak_connections_run = max(self.peak_connections_run, sum(ours))
+        self.peak_connections_one_node = max(self.peak_connections_one_node, max(ours, default=0))
+        toxiproxy = self.pids().get("toxiproxy")
+        if toxiproxy:
+            self.peak_toxiproxy_fds = max(self.peak_toxiproxy_fds, open_files(toxiproxy))
+
+
+def container_memory_peaks_mib(pids: Iterable[int]) -> float:
+    """Sum of the containers' own peak memory (cgroup v1 ``memory.max_usage_in_bytes``)."""
+    total = 0
+    for pid in pids:
+        path = cgroup_file(pid, "memory", "memory.max_usage_in_bytes")
+        try:
+            total += int(path.read_text()) if path else 0
+        except (OSError, ValueError):
+            pass
+    return round(total / 2**20, 1)
+
+
+def wait_everywhere(nodes: list[NodeHandle], expected: set[tuple[int, int]], timeout: float) -> dict[str, Any]:
+    """Seconds until every node stores every envelope of ``expected``; what was missing if not."""
+    began = time.monotonic()
+    pending = {node.id: node for node in nodes}
+    done_at: dict[int, float] = {}
+    missing: dict[int, int] = {}
+    while pending and time.monotonic() - began < timeout:
+        for node_id, node in list(pending.items()):
+            lacking = len(expected - node.observer.envelope_keys(client_only=True))
+            if lacking:
+                missing[node_id] = lacking
+            else:
+                missing.pop(node_id, None)
+                done_at[node_id] = time.monotonic() - began
+                del pending[node_id]
+        if pending:
+            time.sleep(0.2)
+    result: dict[str, Any] = {"envelopes": len(expected), "converged": not pending}
+    if done_at:
+        result["seconds_until_last_node"] = round(max(done_at.values()), 2)
+        result["seconds_until_first_node"] = round(min(done_at.values()), 2)
+    if pending:
+        result["missing_after_timeout"] = {str(n): missing.get(n, len(expected)) for n in sorted(pending)}
+    return result
+
+
+def publish_into_every_node(env: Environment, nodes: list[NodeHandle], count: int) -> dict[str, Any]:
+    """``count`` envelopes into each node at once (one client per node): the seconds it took and
+    which publishes failed (the envelopes acknowledged are still checked for convergence)."""
+    clients = [env.new_client(node.id, name=f"scale-client-{node.id}") for node in nodes]
+    began = time.monotonic()
+    failures: dict[str, str] = {}
+    with ThreadPoolExecutor(max_workers=min(len(clients), 16), thread_name_prefix="scale-publish") as pool:
+        futures = {pool.submit(c.publish_envelopes, count): c for c in clients}
+        for future, client in futures.items():
+            error = future.exception()
+            if error is not None:
+                failures[client.name] = str(error)[:300]
+    result: dict[str, Any] = {"seconds": round(time.monotonic() - began, 2), "failed_publishes": len(failures)}
+    if failures:
+        result["failures"] = dict(list(failures.items())[:5])
+    return result
+
+
+def cpu_by_service(pids: dict[str, int]) -> dict[str, Any]:
+    seconds = {name: round(cpu_seconds(pid), 2) for name, pid in pids.items()}
+    nodes = [v for k, v in seconds.items() if k.startswith("node-")]
+    return {
+        "per_node_mean": round(sum(nodes) / len(nodes), 2) if nodes else None,
+        "per_node_max": max(nodes, default=None),
+        "nodes_total": round(sum(nodes), 1),
+        "others": {k: v for k, v in seconds.items() if not k.startswith("node-")},
+        "runner": round(cpu_seconds(os.getpid()), 1),
+    }
+
+
+def postgres_backend_pids(admin_dsn: str, env: Environment) -> list[int]:
+    """Server processes serving this environment's node databases."""
+    prefix = f"e2e_{env.run_state.run_id}_{env.env_id}_"
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname LIKE %s", (prefix + "%",)).fetchall()
+    return [int(row[0]) for row in rows]
+
+
+def idle_cores(env: Environment, sampler: ResourceSampler, admin_dsn: str, seconds: float) -> dict[str, float]:
+    """CPU cores each kind of service uses while the cluster only idles (syncs, polls the chain)."""
+    pids = sampler.pids()
+    backends = postgres_backend_pids(admin_dsn, env)
+
+    def totals() -> dict[str, float]:
+        kinds: dict[str, float] = {"nodes": 0.0, "postgres_backends": 0.0}
+        for name, pid in pids.items():
+            kind = "nodes" if name.startswith("node-") else name
+            kinds[kind] = kinds.get(kind, 0.0) + cpu_seconds(pid)
+        kinds["postgres_backends"] = sum(cpu_seconds(pid) for pid in backends)
+        kinds["runner"] = cpu_seconds(os.getpid())
+        return kinds
+
+    before = totals()
+    time.sleep(seconds)
+    after = totals()
+    return {kind: round((after[kind] - before[kind]) / seconds, 3) for kind in after}
+
+
+def keep_artifacts(env: Environment, runtime: str, size: int) -> str:
+    directory = Path(os.environ.get("TMPDIR", "/tmp")) / f"scale-artifacts-{runtime}-{size}-{env.run_state.run_id}"
+    try:
+        env.collect_artifacts(directory)
+    except Exception as error:  # the measurement's own error matters more
+        return f"could not collect artifacts: {error!r}"
+    return str(directory)
+
+
+def measure(config: RunConfig, size: int, idle_seconds: float) -> dict[str, Any]:
+    result: dict[str, Any] = {"nodes": size, "gateways": 1, "load_average_before": os.getloadavg()[0]}
+    phase = "environment"
+    began = time.monotonic()
+    try:
+        with bench_environment(config, f"bench-scale-{size}") as (env, _):
+            with ResourceSampler(env, config.postgres_dsn) as sampler:
+                try:
+                    env.start()
+                    phase = "nodes"
+                    nodes = env.add_nodes(size)
+                    phase = "gateway"
+                    env.add_gateway()
+                    result["ready_seconds"] = round(time.monotonic() - began, 2)
+                    result["phases_seconds"] = {k: round(v, 3) for k, v in env.timings.items()}
+                    phase = "idle"
+                    result["idle_cores"] = idle_cores(env, sampler, config.postgres_dsn, idle_seconds)
+                    phase = "100 into one node"
+                    published = time.monotonic()
+                    env.new_client(nodes[0].id).publish_envelopes(100, batch_size=10)
+                    result["publish_100_into_one_seconds"] = round(time.monotonic() - published, 2)
+                    result["replicate_100_from_one"] = wait_everywhere(nodes, set(env.published.keys()),
+                                                                       CONVERGENCE_TIMEOUT)
+                    phase = "10 into every node"
+                    result["publish_10_into_each"] = publish_into_every_node(env, nodes, 10)
+                    result["replicate_10_from_each"] = wait_everywhere(nodes, set(env.published.keys()),
+                                                                       CONVERGENCE_TIMEOUT)
+                    phase = "invariants"
+                    result["invariant_violations"] = env.check_invariants()[:5]
+                except Exception:
+                    result["artifacts"] = keep_artifacts(env, config.runtime, size)
+                    raise
+                finally:
+                    pids = sampler.pids()
+                    result["cpu_seconds"] = cpu_by_service(pids)
+                    toxiproxy = pids.get("toxiproxy")
+                    result["toxiproxy_open_files"] = {
+                        "at_end": open_files(toxiproxy) if toxiproxy else None,
+                        "limit": open_files_limit(toxiproxy) if toxiproxy else None,
+                    }
+                    if env.runtime.name == "docker":
+                        result["container_memory_peaks_mib"] = container_memory_peaks_mib(pids.values())
+            phase = "teardown"
+            closing = time.monotonic()
+        result["teardown_seconds"] = round(time.monotonic() - closing, 2)
+    except Exception as error:
+        result["error"] = {"phase": phase, "message": str(error)[:2000],
+                           "traceback_tail": traceback.format_exc().splitlines()[-6:]}
+    finally:
+        result["peak_memory_mib"] = round(sampler.peak_rss_kib / 1024, 1) if "sampler" in locals() else None
+        if "sampler" in locals():
+            result["postgres_connections"] = {
+                "max_connections": sampler.max_connections,
+                "peak_server": sampler.peak_connections_server,
+                "peak_this_run": sampler.peak_connections_run,
+                "peak_one_node_database": sampler.peak_connections_one_node,
+            }
+            result["toxiproxy_open_files_peak"] = sampler.peak_toxiproxy_fds
+            if sampler.errors:
+                result["sampler_errors"] = sampler.errors
+        result["wall_seconds"] = round(time.monotonic() - began, 1)
+        result["load_average_after"] = os.getloadavg()[0]
+    return result
+
+
+def describe(result: dict[str, Any]) -> str:
+    if "error" in result:
+        return f"{result['nodes']} nodes: FAILED in {result['error']['phase']}: {result['error']['message'][:300]}"
+    one, each = result["replicate_100_from_one"], result["replicate_10_from_each"]
+    return (f"{result['nodes']} nodes: ready {result['ready_seconds']}s, idle {result['idle_cores']}, 100 from one "
+            f"everywhere {one.get('seconds_until_last_node')}s, 10 from each everywhere "
+            f"{each.get('seconds_until_last_node')}s ({result['publish_10_into_each']['failed_publishes']} failed), "
+            f"peak {result['peak_memory_mib']} MiB, Postgres {result['postgres_connections']['peak_this_run']} "
+            f"connections, {result['cpu_seconds']['per_node_mean']} CPU s per node; load "
+            f"{result['load_average_before']:.1f} -> {result['load_average_after']:.1f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runtime", choices=("local", "docker"), required=True)
+    parser.add_argument("--sizes", default="3,10,25,50")
+    parser.add_argument("--output", default=None, help="result name (default scale-<runtime>)")
+    parser.add_argument("--idle-seconds", type=float, default=10.0, help="window measuring an idle cluster's CPU")
+    args = parser.parse_args()
+    config = bench_config(args.runtime)
+    results = []
+    for size in (int(s) for s in args.sizes.split(",")):
+        result = measure(config, size, args.idle_seconds)
+        print(f"{args.runtime}: {describe(result)}", flush=True)
+        results.append(result)
+    report = {
+        "note": ("each size ran once; the machine (2 cores) was shared with other engineers' test runs, "
+                 "so wall-clock numbers carry their load: see load_average_before/after of each size"),
+        "sizes": results,
+    }
+    path = save(args.output or f"scale-{args.runtime}", " ".join(["python", *sys.argv]), report)
+    print(f"recorded in {path}")
+
+
+if __name__ == "__main__":
+    main()
