@@ -21,5 +21,7 @@ CATALOGUE_ORDER = (
     "sustained_load",
     "rate_registry_change",
     "stuck_state_detection",
+    "large_cluster",
 )
-"""Upstream's registration order (``list`` and run order), with gateway-client-flow added."""
+"""Upstream's registration order (``list`` and run order), with gateway-client-flow and
+large-cluster added."""
