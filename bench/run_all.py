@@ -28,6 +28,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--upstream-bin", type=Path, default=os.environ.get("XMTPD_E2E_UPSTREAM_BIN"))
     parser.add_argument("--summary-only", action="store_true")
+    parser.add_argument("--scale", action="store_true",
+                        help="also run bench/scale.py (clusters of up to 50 nodes: long, loads the machine)")
     args = parser.parse_args()
     if not args.summary_only:
         repeat = "2" if args.quick else "5"
@@ -37,6 +39,8 @@ def main() -> None:
             run("smoke_phases.py", "--runtime", runtime, "--repeat", repeat)
             run("throughput.py", "--runtime", runtime, "--seconds", "10" if args.quick else "20")
             run("suite.py", "--runtime", runtime, "--parallel", "1,2", "--repeat", "1")
+            if args.scale:
+                run("scale.py", "--runtime", runtime, "--sizes", "3,10,25,50")
         if args.upstream_bin:
             run("upstream_comparison.py", "--upstream-bin", str(args.upstream_bin), "--repeat", "1" if args.quick else "3")
         else:
