@@ -226,14 +226,15 @@ def wait_everywhere(nodes: list[NodeHandle], expected: set[tuple[int, int]], tim
     return result
 
 
-def publish_into_every_node(env: Environment, nodes: list[NodeHandle], count: int) -> dict[str, Any]:
-    """``count`` envelopes into each node at once (one client per node): the seconds it took and
-    which publishes failed (the envelopes acknowledged are still checked for convergence)."""
-    clients = [env.new_client(node.id, name=f"scale-client-{node.id}") for node in nodes]
+def publish_into(env: Environment, nodes: list[NodeHandle], count: int, name: str) -> dict[str, Any]:
+    """``count`` envelopes into each node of ``nodes`` at once (one client per node, batches of
+    10): the seconds it took and which publishes failed (a client stops at its first failure;
+    the envelopes acknowledged are still checked for convergence)."""
+    clients = [env.new_client(node.id, name=f"{name}-{node.id}") for node in nodes]
     began = time.monotonic()
     failures: dict[str, str] = {}
     with ThreadPoolExecutor(max_workers=min(len(clients), 16), thread_name_prefix="scale-publish") as pool:
-        futures = {pool.submit(c.publish_envelopes, count): c for c in clients}
+        futures = {pool.submit(c.publish_envelopes, count, batch_size=10): c for c in clients}
         for future, client in futures.items():
             error = future.exception()
             if error is not None:
@@ -264,10 +265,21 @@ def postgres_backend_pids(admin_dsn: str, env: Environment) -> list[int]:
     return [int(row[0]) for row in rows]
 
 
+def transactions(admin_dsn: str, env: Environment) -> int:
+    """Transactions committed so far in this environment's node databases (pg_stat_database)."""
+    prefix = f"e2e_{env.run_state.run_id}_{env.env_id}_"
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        row = conn.execute("SELECT coalesce(sum(xact_commit + xact_rollback), 0) FROM pg_stat_database "
+                           "WHERE datname LIKE %s", (prefix + "%",)).fetchone()
+    return int(row[0]) if row else 0
+
+
 def idle_cores(env: Environment, sampler: ResourceSampler, admin_dsn: str, seconds: float) -> dict[str, float]:
-    """CPU cores each kind of service uses while the cluster only idles (syncs, polls the chain)."""
+    """CPU cores each kind of service uses while the cluster only idles (syncs, polls the chain),
+    and the database transactions per second the nodes run meanwhile."""
     pids = sampler.pids()
     backends = postgres_backend_pids(admin_dsn, env)
+    transactions_before = transactions(admin_dsn, env)
 
     def totals() -> dict[str, float]:
         kinds: dict[str, float] = {"nodes": 0.0, "postgres_backends": 0.0}
@@ -281,7 +293,9 @@ def idle_cores(env: Environment, sampler: ResourceSampler, admin_dsn: str, secon
     before = totals()
     time.sleep(seconds)
     after = totals()
-    return {kind: round((after[kind] - before[kind]) / seconds, 3) for kind in after}
+    cores = {kind: round((after[kind] - before[kind]) / seconds, 3) for kind in after}
+    cores["database_transactions_per_second"] = round((transactions(admin_dsn, env) - transactions_before) / seconds)
+    return cores
 
 
 def keep_artifacts(env: Environment, runtime: str, size: int) -> str:
@@ -311,13 +325,11 @@ def measure(config: RunConfig, size: int, idle_seconds: float) -> dict[str, Any]
                     phase = "idle"
                     result["idle_cores"] = idle_cores(env, sampler, config.postgres_dsn, idle_seconds)
                     phase = "100 into one node"
-                    published = time.monotonic()
-                    env.new_client(nodes[0].id).publish_envelopes(100, batch_size=10)
-                    result["publish_100_into_one_seconds"] = round(time.monotonic() - published, 2)
+                    result["publish_100_into_one"] = publish_into(env, nodes[:1], 100, "scale-one")
                     result["replicate_100_from_one"] = wait_everywhere(nodes, set(env.published.keys()),
                                                                        CONVERGENCE_TIMEOUT)
                     phase = "10 into every node"
-                    result["publish_10_into_each"] = publish_into_every_node(env, nodes, 10)
+                    result["publish_10_into_each"] = publish_into(env, nodes, 10, "scale-each")
                     result["replicate_10_from_each"] = wait_everywhere(nodes, set(env.published.keys()),
                                                                        CONVERGENCE_TIMEOUT)
                     phase = "invariants"

@@ -33,6 +33,12 @@ def _converged(row: Row, key: str) -> float | None:
     return float(value) if value is not None and (row.get(key) or {}).get("converged") else None
 
 
+def _failed_publishes(row: Row) -> int | None:
+    phases: list[dict[str, Any]] = [row[key] for key in ("publish_100_into_one", "publish_10_into_each")
+                                    if isinstance(row.get(key), dict)]
+    return sum(int(phase.get("failed_publishes", 0)) for phase in phases) if phases else None
+
+
 COLUMNS: tuple[tuple[str, Callable[[Row], Any]], ...] = (
     ("nodes", lambda r: r["nodes"]),
     ("ready s", lambda r: r.get("ready_seconds")),
@@ -40,12 +46,13 @@ COLUMNS: tuple[tuple[str, Callable[[Row], Any]], ...] = (
     ("start s", lambda r: _phase(r, "start_nodes")),
     ("100 from one, s", lambda r: _converged(r, "replicate_100_from_one")),
     ("10 from each, s", lambda r: _converged(r, "replicate_10_from_each")),
-    ("failed publishes", lambda r: (r.get("publish_10_into_each") or {}).get("failed_publishes")),
+    ("failed publishes", lambda r: _failed_publishes(r)),
     ("peak MiB", lambda r: r.get("peak_memory_mib")),
     ("MiB/node", lambda r: round(r["peak_memory_mib"] / r["nodes"], 1) if r.get("peak_memory_mib") else None),
     ("PG conns", lambda r: (r.get("postgres_connections") or {}).get("peak_this_run")),
     ("idle cores: nodes", lambda r: _idle(r, "nodes")),
     ("idle cores: Postgres", lambda r: _idle(r, "postgres_backends")),
+    ("idle DB tx/s", lambda r: _idle(r, "database_transactions_per_second")),
     ("CPU s/node", lambda r: (r.get("cpu_seconds") or {}).get("per_node_mean")),
     ("toxiproxy fds", lambda r: r.get("toxiproxy_open_files_peak")),
     ("load before→after", lambda r: f"{r.get('load_average_before', 0):.0f}→{r.get('load_average_after', 0):.0f}"),
@@ -92,17 +99,20 @@ def scale_section() -> list[str]:
             out[runtime] = [by_size.get(size) for size in sizes]
         return out
 
-    charts = {
-        "scale-ready.svg": ("Time to ready", "seconds", series(lambda r: r.get("ready_seconds"))),
+    cpus = max(int(report.get("machine", {}).get("cpus") or 0) for report in reports.values())
+    charts: dict[str, tuple[str, str, dict[str, list[float | None]], tuple[str, float] | None]] = {
+        "scale-ready.svg": ("Time to ready", "seconds", series(lambda r: r.get("ready_seconds")), None),
         "scale-replication.svg": ("10 envelopes into every node: until on all nodes", "seconds",
-                                  series(lambda r: _converged(r, "replicate_10_from_each"))),
-        "scale-memory.svg": ("Peak memory, runner + services", "MiB", series(lambda r: r.get("peak_memory_mib"))),
+                                  series(lambda r: _converged(r, "replicate_10_from_each")), None),
+        "scale-memory.svg": ("Peak memory, runner + services", "MiB", series(lambda r: r.get("peak_memory_mib")),
+                             None),
         "scale-idle-cores.svg": ("CPU of an idle cluster (nodes + their Postgres backends)", "cores",
                                  series(lambda r: None if _idle(r, "nodes") is None
-                                        else round((_idle(r, "nodes") or 0) + (_idle(r, "postgres_backends") or 0), 2))),
+                                        else round((_idle(r, "nodes") or 0) + (_idle(r, "postgres_backends") or 0), 2)),
+                                 (f"{cpus} cores: the whole machine", float(cpus)) if cpus else None),
     }
-    for name, (title, unit, data) in charts.items():
-        (CHARTS / name).write_text(line_chart(title, "nodes", unit, [float(s) for s in sizes], data))
+    for name, (title, unit, data, reference) in charts.items():
+        (CHARTS / name).write_text(line_chart(title, "nodes", unit, [float(s) for s in sizes], data, reference))
         lines += [f"![{title}](charts/{name})", ""]
     return lines
 

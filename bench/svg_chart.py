@@ -38,9 +38,11 @@ def line_chart(
     y_label: str,
     xs: Sequence[float],
     series: Mapping[str, Sequence[float | None]],
+    reference: tuple[str, float] | None = None,
 ) -> str:
-    """An SVG document plotting every series of ``series`` (same length as ``xs``) over ``xs``."""
-    values = [y for ys in series.values() for y in ys if y is not None]
+    """An SVG document plotting every series of ``series`` (same length as ``xs``) over ``xs``;
+    ``reference`` = (label, y) draws a dashed horizontal line, e.g. the machine's cores."""
+    values = [y for ys in series.values() for y in ys if y is not None] + ([reference[1]] if reference else [])
     top = _nice_ceiling(max(values, default=1.0))
     x_min, x_max = min(xs), max(xs)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
@@ -69,6 +71,11 @@ def line_chart(
     parts.append(f'<text x="{LEFT + plot_w / 2:.1f}" y="{HEIGHT - 8}" text-anchor="middle">{escape(x_label)}</text>')
     parts.append(f'<text transform="translate(14 {TOP + plot_h / 2:.1f}) rotate(-90)" text-anchor="middle">'
                  f'{escape(y_label)}</text>')
+    if reference is not None:
+        y = py(reference[1])
+        parts.append(f'<line x1="{LEFT}" y1="{y:.1f}" x2="{LEFT + plot_w}" y2="{y:.1f}" stroke="#555" '
+                     'stroke-dasharray="5,4"/>')
+        parts.append(f'<text x="{LEFT + 4}" y="{y - 4:.1f}" fill="#555">{escape(reference[0])}</text>')
     for index, (name, ys) in enumerate(series.items()):
         colour = COLOURS[index % len(COLOURS)]
         points = [(px(x), py(y)) for x, y in zip(xs, ys, strict=True) if y is not None]
