@@ -23,6 +23,10 @@ __all__ = [
     "CLIENT_TOPIC_KINDS",
 ]
 
+CONNECT_TIMEOUT = 30
+"""Seconds to wait for a connection.  A busy server forks each backend slowly: with a 25-node
+cluster polling its databases on a shared 2-core machine, 5 s expired (``bench/scale.py``)."""
+
 CLIENT_TOPIC_KINDS = (0, 1, 2, 3)
 """Topic kinds published by clients; 4 and 5 are payer reports and attestations nodes publish."""
 
@@ -100,7 +104,7 @@ class NodeObserver:
         with self._lock:
             for attempt in (1, 2):
                 if self._conn is None or self._conn.closed:
-                    self._conn = psycopg.connect(self.dsn, autocommit=True, connect_timeout=5)
+                    self._conn = psycopg.connect(self.dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
                 try:
                     return list(self._conn.execute(sql, params).fetchall())
                 except psycopg.OperationalError:
