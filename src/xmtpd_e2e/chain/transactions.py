@@ -65,15 +65,14 @@ class TransactionSender:
         transaction (registering 50 nodes).  Each call is simulated first against the current
         state, so each must be valid on its own, not only after the ones before it."""
         simulated = [self.call_as(contract, fn, key.address, value) for fn in fns]
-        if self._chain_id is None:
-            self._chain_id = self._w3.eth.chain_id
+        fees = self._fees()
         hashes = []
         with self._locks[key.address]:
             nonce = self._pending_nonce(key)
             for fn in fns:
                 for attempt in range(4):
                     try:
-                        hashes.append(self._submit(fn, key, value, nonce))
+                        hashes.append(self._submit(fn, key, value, nonce, fees))
                         break
                     except Web3RPCError as exc:
                         if attempt < 3 and any(m in str(exc).lower() for m in _NONCE_CLASHES):
@@ -93,20 +92,36 @@ class TransactionSender:
     def _pending_nonce(self, key: Key) -> int:
         return int(self._w3.eth.get_transaction_count(key.address, "pending"))  # type: ignore[arg-type]
 
-    def _submit(self, fn: ContractFunction, key: Key, value: int, nonce: int) -> Any:
+    @property
+    def chain_id(self) -> int:
+        if self._chain_id is None:
+            self._chain_id = int(self._w3.eth.chain_id)
+        return self._chain_id
+
+    def _fees(self) -> tuple[int, int]:
+        """(max fee, priority fee) per gas for the transactions about to be sent, asked once per
+        batch rather than once per transaction: twice the latest base fee plus the tip, the
+        rule web3 applies itself."""
+        priority = int(self._w3.eth.max_priority_fee)
+        base = int(self._w3.eth.get_block("latest").get("baseFeePerGas", 0))
+        return 2 * base + priority, priority
+
+    def _submit(self, fn: ContractFunction, key: Key, value: int, nonce: int, fees: tuple[int, int]) -> Any:
         params: TxParams = {
             "from": key.address,
             "nonce": Nonce(nonce),
             "gas": GAS_LIMIT,
             "value": value,  # type: ignore[typeddict-item]
-            "chainId": self._w3.eth.chain_id if self._chain_id is None else self._chain_id,
+            "chainId": self.chain_id,
+            "maxFeePerGas": fees[0],  # type: ignore[typeddict-item]
+            "maxPriorityFeePerGas": fees[1],  # type: ignore[typeddict-item]
         }
         signed = self._w3.eth.account.sign_transaction(fn.build_transaction(params), key.private_key)
         return self._w3.eth.send_raw_transaction(signed.raw_transaction)
 
     def call_as(self, contract: str, fn: ContractFunction, sender: str, value: int = 0, block: int | None = None) -> Any:
         try:
-            params: dict[str, Any] = {"from": sender, "value": value, "gas": GAS_LIMIT}
+            params: dict[str, Any] = {"from": sender, "value": value, "gas": GAS_LIMIT, "chainId": self.chain_id}
             return fn.call(params, block_identifier=block if block is not None else "latest")  # type: ignore[arg-type]
         except (ContractCustomError, ContractLogicError) as exc:
             raise self._revert(contract, fn, exc) from None

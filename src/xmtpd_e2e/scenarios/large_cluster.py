@@ -6,6 +6,12 @@ publish straight into four nodes spread over the cluster and a fifth through the
 one node in the middle is killed (SIGKILL) and restarted on its data.  Nothing may fail, the
 restarted node must catch up on what it missed, and the global invariants then hold on all 25.
 The scale benchmark (``bench/scale.py``) measures what such a cluster costs.
+
+Payer-report workers are off here.  With them on, every report a node generates is attested by
+all 25 nodes and every attestation is replicated to all 25, so node-originated envelopes keep
+arriving for minutes after the traffic stops and the 25 vector clocks are never identical at one
+instant (seen on docker: they differed by one attestation on several originators for the whole
+check).  Reports and their quorum have their own scenarios.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ TRAFFIC_SECONDS = 30
     timeout_seconds=1500,
 )
 def large_cluster(env: Environment) -> None:
-    nodes, _ = standard_cluster(env, nodes=NODES)
+    nodes, _ = standard_cluster(env, nodes=NODES, node_env={"XMTPD_PAYER_REPORT_RUN_WORKERS": "false"})
     senders = [nodes[0], nodes[6], nodes[18], nodes[24]]
     victim = nodes[12]
     clients = [env.new_client(node.id) for node in senders] + [env.new_client(via_gateway=0)]
