@@ -90,30 +90,19 @@ def cgroup_file(pid: int, controller: str, name: str) -> Path | None:
 
 
 class ServicePids:
-    """The main pid of every service of an environment, by service name."""
+    """The host pid of every running service of an environment, by service name."""
 
     def __init__(self, env: Environment) -> None:
         self._env = env
-        self._docker = docker.from_env() if env.runtime.name == "docker" else None
 
     def __call__(self) -> dict[str, int]:
         pids: dict[str, int] = {}
         for name, service in self._env.runtime.services().items():
-            if self._docker is None:
-                pid = getattr(service, "pid", None)
-            else:
-                try:
-                    container = self._docker.containers.get(getattr(service, "container_name"))
-                    pid = int(container.attrs["State"]["Pid"]) or None
-                except docker.errors.DockerException:
-                    pid = None
+            main_pid = getattr(service, "main_pid", None)
+            pid = main_pid() if callable(main_pid) else None
             if pid:
-                pids[name] = pid
+                pids[name] = int(pid)
         return pids
-
-    def close(self) -> None:
-        if self._docker is not None:
-            self._docker.close()
 
 
 class ResourceSampler:
@@ -147,7 +136,6 @@ class ResourceSampler:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
-        self.pids.close()
         if self._docker is not None:
             self._docker.close()
 

@@ -96,9 +96,9 @@ class DockerService(ManagedService):
                         raise ServiceError(f"{self.spec.name}: port {port} is not published (is it running?)")
                     self._ports[port] = (bindings[0]["HostIp"] or "127.0.0.1", int(bindings[0]["HostPort"]))
                 else:
-                    network = (settings.get("Networks") or {}).get(self._runtime.network_name) or {}
+                    network = (settings.get("Networks") or {}).get(self.runtime.network_name) or {}
                     if not network.get("IPAddress"):
-                        raise ServiceError(f"{self.spec.name} has no address on {self._runtime.network_name} "
+                        raise ServiceError(f"{self.spec.name} has no address on {self.runtime.network_name} "
                                            "(is it running?)")
                     self._ports[port] = (str(network["IPAddress"]), port)
             return self._ports[port]
