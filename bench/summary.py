@@ -15,7 +15,7 @@ from typing import Any
 
 from recording import RESULTS
 
-from xmtpd_e2e.report.svg import bar_chart
+from xmtpd_e2e.report.svg import bar_chart, line_chart
 
 BENCH = Path(__file__).resolve().parent
 CHARTS = BENCH / "charts"
@@ -169,6 +169,90 @@ def _upstream(reports: dict[str, dict[str, Any]]) -> Section:
              _chart_link("upstream-comparison.svg", "upstream comparison"), ""], [("upstream-comparison.svg", svg)])
 
 
+def _scale_phase(row: dict[str, Any], prefix: str) -> float | None:
+    return next((float(v) for k, v in (row.get("phases_seconds") or {}).items() if k.startswith(prefix)), None)
+
+
+def _scale_converged(row: dict[str, Any], key: str) -> float | None:
+    phase = row.get(key) or {}
+    return float(phase["seconds_until_last_node"]) if phase.get("converged") and "seconds_until_last_node" in phase else None
+
+
+def _scale_failed_publishes(row: dict[str, Any]) -> int | None:
+    phases = [row[k] for k in ("publish_100_into_one", "publish_10_into_each") if isinstance(row.get(k), dict)]
+    return sum(int(p.get("failed_publishes", 0)) for p in phases) if phases else None
+
+
+def _scale_idle(row: dict[str, Any], kind: str) -> float | None:
+    value = (row.get("idle_cores") or {}).get(kind)
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+_SCALE_COLUMNS: list[tuple[str, Callable[[dict[str, Any]], Any]]] = [
+    ("nodes", lambda r: r["nodes"]),
+    ("ready s", lambda r: r.get("ready_seconds")),
+    ("register s", lambda r: _scale_phase(r, "register_nodes")),
+    ("start s", lambda r: _scale_phase(r, "start_nodes")),
+    ("idle cores: nodes", lambda r: _scale_idle(r, "nodes")),
+    ("idle cores: Postgres", lambda r: _scale_idle(r, "postgres_backends")),
+    ("idle DB tx/s", lambda r: _scale_idle(r, "database_transactions_per_second")),
+    ("100 from one → all, s", lambda r: _scale_converged(r, "replicate_100_from_one")),
+    ("10 into each → all, s", lambda r: _scale_converged(r, "replicate_10_from_each")),
+    ("failed publishes", _scale_failed_publishes),
+    ("peak MiB", lambda r: r.get("peak_memory_mib")),
+    ("MiB / node", lambda r: round(r["peak_memory_mib"] / r["nodes"], 1) if r.get("peak_memory_mib") else None),
+    ("Postgres conns", lambda r: (r.get("postgres_connections") or {}).get("peak_this_run")),
+    ("toxiproxy fds", lambda r: r.get("toxiproxy_open_files_peak")),
+    ("CPU s / node", lambda r: (r.get("cpu_seconds") or {}).get("per_node_mean")),
+    ("load 1 min before → after", lambda r: f"{r.get('load_average_before', 0):.0f} → {r.get('load_average_after', 0):.0f}"),
+]
+
+
+def _scale(reports: dict[str, dict[str, Any]]) -> Section:
+    runtimes = [r for r in ("local", "docker") if f"scale-{r}" in reports]
+    lines = ["Clusters of N nodes and a gateway (`bench/scale.py`): time to ready, the CPU an idle cluster",
+             "uses, replication of 100 envelopes published into one node and of 10 into every node, peak",
+             "memory of the runner and every service, Postgres connections, toxiproxy's open files.", ""]
+    charts: list[tuple[str, str]] = []
+    points: dict[str, dict[str, list[tuple[float, float]]]] = {}
+    cpus = 0
+    for runtime in runtimes:
+        report = reports[f"scale-{runtime}"]
+        cpus = max(cpus, int((report.get("machine") or {}).get("cpus") or 0))
+        rows = list((report.get("results") or {}).get("sizes") or [])
+        lines += [f"**{runtime}** — {(report.get('results') or {}).get('note', '')}", "",
+                  *_table([name for name, _ in _SCALE_COLUMNS],
+                          [["—" if get(row) is None else str(get(row)) for _, get in _SCALE_COLUMNS] for row in rows])]
+        for row in rows:
+            if "error" in row:
+                lines += [f"- {runtime}, {row['nodes']} nodes, failed in {row['error']['phase']}: "
+                          f"`{row['error']['message'].splitlines()[0][:240]}`"]
+        lines.append("")
+        for row in rows:
+            n = float(row["nodes"])
+            measures = {
+                "ready": row.get("ready_seconds"),
+                "idle": None if _scale_idle(row, "nodes") is None
+                else (_scale_idle(row, "nodes") or 0) + (_scale_idle(row, "postgres_backends") or 0),
+                "memory": row.get("peak_memory_mib"),
+            }
+            for measure, value in measures.items():
+                if isinstance(value, (int, float)):
+                    points.setdefault(measure, {}).setdefault(runtime, []).append((n, float(value)))
+    titles = {"ready": ("scale-ready.svg", "Cluster ready (seconds)", "s"),
+              "idle": ("scale-idle-cores.svg", "CPU of an idle cluster: nodes + their Postgres backends (cores)", "cores"),
+              "memory": ("scale-memory.svg", "Peak memory, runner + services (MiB)", "MiB")}
+    for measure, (file_name, title, unit) in titles.items():
+        series = list(points.get(measure, {}).items())
+        if measure == "idle" and cpus and series:
+            xs = [x for _, pts in series for x, _ in pts]
+            series.append((f"all {cpus} cores of the machine", [(min(xs), float(cpus)), (max(xs), float(cpus))]))
+        if series:
+            charts.append((file_name, line_chart(title, series, x_unit="nodes", y_unit=unit)))
+            lines += [_chart_link(file_name, title), ""]
+    return lines, charts
+
+
 def _catalogue_runs(reports: dict[str, dict[str, Any]]) -> Section:
     names = sorted(n for n, r in reports.items() if "schema_version" in r and "scenarios" in r)
     scenarios: list[str] = []
@@ -214,6 +298,7 @@ _VIEWS: list[tuple[str, Callable[[str], bool], Callable[[dict[str, dict[str, Any
     ("Reliability", lambda n: n.startswith("flakiness-"), _flakiness),
     ("Chain operations", lambda n: n == "chain-operations", _chain),
     ("Against upstream", lambda n: n == "upstream-comparison-smoke", _upstream),
+    ("Scale: cost as the cluster grows", lambda n: n in ("scale-local", "scale-docker"), _scale),
 ]
 
 
