@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 
-from xmtpd_e2e.report.model import LAG_THRESHOLD, ScenarioView
+from xmtpd_e2e.report.model import ScenarioView
 from xmtpd_e2e.timeline import TimelineEvent
 
 __all__ = ["Svg", "scenario_timeline", "bar_chart", "line_chart", "PALETTE", "TIMELINE_WIDTH", "PLOT_LEFT", "PLOT_RIGHT"]
@@ -279,7 +279,7 @@ def scenario_timeline(view: ScenarioView, colors: dict[str, str]) -> str:
             color = colors.get(name, "#444")
             points = [(x(t), top + height - (v / scale_max) * height) for t, v in zip(times, values, strict=True)]
             svg.polyline(points, stroke=color, title=f"{name} ({title})", cls="series")
-            if label_peaks and values and max(values) >= LAG_THRESHOLD:
+            if label_peaks and name in lagging and values:
                 index = values.index(max(values))
                 px, py = points[index]
                 svg.circle(px, py, 3, fill=color, title=f"{name}: {max(values):g} {unit} at {_clock(times[index])}")
@@ -288,6 +288,7 @@ def scenario_timeline(view: ScenarioView, colors: dict[str, str]) -> str:
         y = top + height + 6
 
     nodes = list(view.series.values())
+    lagging = {finding.alias for finding in view.fell_behind()}
     if nodes:
         chart("envelopes stored", 90, [(s.alias, s.times, [float(v) for v in s.envelopes]) for s in nodes],
               unit="", label_peaks=False)
