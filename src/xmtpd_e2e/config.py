@@ -10,12 +10,13 @@ from typing import Any
 from xmtpd_e2e.versions import CONTRACTS_VERSION, LOCAL_IMAGE_REVISION, REDIS_VERSION, TOXIPROXY_VERSION, XMTPD_VERSION
 
 __all__ = [
-    "AUTO_RUNTIME", "Images", "RunConfig", "UPSTREAM_IMAGES", "LOCAL_IMAGES", "local_images", "default_home", "XMTPD_VERSION",
+    "AUTO_RUNTIME", "LOCAL_NETWORKS", "Images", "RunConfig", "UPSTREAM_IMAGES", "LOCAL_IMAGES", "local_images", "default_home", "XMTPD_VERSION",
 ]
 
 AUTO_RUNTIME = "auto"
 """``--runtime auto``: the first registered runtime that can run here (see runtime.registry)."""
-
+LOCAL_NETWORKS = ("auto", "namespaces", "loopback")
+"""``--local-network`` choices (see :attr:`RunConfig.local_network`)."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,10 @@ class RunConfig:
 
     runtime: str = AUTO_RUNTIME
     """``auto`` or the name of a registered runtime (runtime.registry.RUNTIMES)."""
+    local_network: str = "auto"
+    """Local runtime only: ``namespaces`` (a network namespace per service, which network faults
+    need; root), ``loopback`` (every service on the host's loopback), ``auto`` (namespaces when
+    possible)."""
     images: Images = UPSTREAM_IMAGES
     xmtpd_bin: Path | None = None
     gateway_bin: Path | None = None

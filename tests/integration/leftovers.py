@@ -12,6 +12,7 @@ from pathlib import Path
 import docker
 import psycopg
 
+from xmtpd_e2e.runtime.netns import links_of_run, namespaces_of_run
 from xmtpd_e2e.record import RunState
 from xmtpd_e2e.runtime.labels import RUN as RUN_LABEL
 from xmtpd_e2e.runtime.processes import processes_of_run
@@ -23,6 +24,8 @@ def system_leftovers(run_id: str, home: Path, postgres_dsn: str | None = None) -
     """Every kind of thing of ``run_id`` still present, by kind; empty when nothing is left."""
     found: dict[str, list[str]] = {"processes": [str(pid) for pid in processes_of_run(run_id)]}
     found["directories"] = [str(p) for p in RunState.directory(home).glob(f"{run_id}*") if p.is_dir()]
+    found["namespaces"] = namespaces_of_run(run_id)
+    found["links"] = links_of_run(run_id)
     if postgres_dsn is not None:
         with psycopg.connect(postgres_dsn, autocommit=True) as conn:
             rows = conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", (f"e2e_{run_id}%",)).fetchall()

@@ -14,7 +14,7 @@ import click
 from rich.console import Console
 
 from xmtpd_e2e.cli.options import choice_option, option
-from xmtpd_e2e.config import AUTO_RUNTIME, UPSTREAM_IMAGES, RunConfig, XMTPD_VERSION, default_home, local_images
+from xmtpd_e2e.config import AUTO_RUNTIME, LOCAL_NETWORKS, UPSTREAM_IMAGES, RunConfig, XMTPD_VERSION, default_home, local_images
 from xmtpd_e2e.errors import SetupError
 from xmtpd_e2e.logs import LEVELS, configure_logging
 from xmtpd_e2e.runner.scenario import SUITES, Registry, ScenarioInfo
@@ -92,6 +92,8 @@ def list_command(output_format: str, suite: str | None, scenario_modules: tuple[
 @option("--test", "tests", multiple=True, help="scenario name (repeatable, or comma-separated)")
 @option("--suite", type=click.Choice(SUITES), default=None, help="run a whole suite (default: fast, unless --test)")
 @choice_option("--runtime", RUNTIMES.choices(), AUTO_RUNTIME, _RUNTIME_HELP)
+@choice_option("--local-network", LOCAL_NETWORKS, "auto",
+               "local runtime: a network namespace per service (auto: when root; network faults need it)")
 @choice_option("--image-set", ("upstream", "local"), "upstream", "default images: upstream's, or built by `infra build-images`")
 @option("--xmtpd-image", default=None, help="node image (docker runtime)")
 @option("--gateway-image", default=None, help="gateway image (docker runtime)")
@@ -111,7 +113,8 @@ def list_command(output_format: str, suite: str | None, scenario_modules: tuple[
 @option("--html", "html_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
         help="also write a self-contained HTML report (timeline, node samples, interleaved logs) here")
 @click.pass_context
-def run_command(ctx: click.Context, tests: tuple[str, ...], suite: str | None, runtime: str, image_set: str,
+def run_command(ctx: click.Context, tests: tuple[str, ...], suite: str | None, runtime: str, local_network: str,
+                image_set: str,
                 xmtpd_image: str | None, gateway_image: str | None, chain_image: str | None,
                 xmtpd_bin: Path | None, gateway_bin: Path | None, xmtpd_version: str, output_format: str,
                 output_file: Path | None, timeout: float | None, artifacts: Path, artifacts_always: bool,
@@ -125,7 +128,7 @@ def run_command(ctx: click.Context, tests: tuple[str, ...], suite: str | None, r
     images = replace(images, **{k: v for k, v in {"xmtpd": xmtpd_image, "gateway": gateway_image,
                                                     "chain": chain_image}.items() if v})
     config = RunConfig(
-        runtime=runtime, images=images, xmtpd_bin=xmtpd_bin, gateway_bin=gateway_bin, postgres_dsn=postgres_dsn,
+        runtime=runtime, local_network=local_network, images=images, xmtpd_bin=xmtpd_bin, gateway_bin=gateway_bin, postgres_dsn=postgres_dsn,
         home=default_home(), artifacts_dir=artifacts.resolve(), artifacts_always=artifacts_always,
         scenario_timeout=timeout or RunConfig.scenario_timeout, timeout_given=timeout is not None,
         log_level=ctx.obj["log_level"], log_encoding=ctx.obj["log_encoding"], xmtpd_version=xmtpd_version,

@@ -116,6 +116,11 @@ class RunningService(abc.ABC):
         (``/proc/<pid>/ns/net`` of its main process), while it runs; None when not running or
         when the runtime cannot give one."""
 
+    def network_address(self) -> str | None:
+        """Its IP address on the environment's own network (``None`` when services share the
+        host's network, or it is not running)."""
+        return None
+
     def host_url(self, port: int, scheme: str = "http") -> str:
         host, mapped = self.host_address(port)
         return f"{scheme}://{host}:{mapped}"
@@ -167,6 +172,16 @@ class Runtime(abc.ABC):
 
         ``fast`` skips graceful stops (second Ctrl-C) but still removes everything.
         """
+
+    def reach_host_port(self, port: int) -> tuple[str, int]:
+        """Host and port under which services reach ``port`` of the host (Postgres)."""
+        return (self.host_gateway, port)
+
+    def host_network_address(self) -> str | None:
+        """The host's address on the environment's network, from which services see the
+        framework's connections come; ``None`` when services share the host's network (then no
+        service has a network namespace of its own, and network faults cannot be applied)."""
+        return None
 
     def describe(self) -> dict[str, str]:
         """A short summary for reports."""

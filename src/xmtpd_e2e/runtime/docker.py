@@ -147,6 +147,14 @@ class DockerService(ManagedService):
         except APIError as error:
             raise ServiceError(f"{'pausing' if pause else 'resuming'} {self.spec.name} failed: {error}") from error
 
+    def network_address(self) -> str | None:
+        try:
+            self._container.reload()
+        except NotFound:
+            return None
+        network = self._container.attrs["NetworkSettings"]["Networks"].get(self.runtime.network_name) or {}
+        return str(network.get("IPAddress") or "") or None
+
     def main_pid(self) -> int | None:
         try:
             self._container.reload()
@@ -198,6 +206,12 @@ class DockerRuntime(ManagedRuntime):
 
     def describe(self) -> dict[str, str]:
         return {**super().describe(), "network": self.network_name}
+
+    def host_network_address(self) -> str | None:
+        """The network's gateway: docker-proxy forwards published ports from it."""
+        self._network.reload()
+        configs = self._network.attrs.get("IPAM", {}).get("Config") or [{}]
+        return str(configs[0].get("Gateway") or "") or None
 
     def _create(self, spec: ServiceSpec) -> DockerService:
         self._ensure_image(spec.image)

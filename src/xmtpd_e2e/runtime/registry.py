@@ -113,14 +113,16 @@ def _create_local(request: RuntimeRequest) -> Runtime:
     from xmtpd_e2e.runtime.local import LocalRuntime
 
     return LocalRuntime(
-        request.run_state, request.env_id, request.log_dir, binary_resolver(request.config), request.logger
+        request.run_state, request.env_id, request.log_dir, binary_resolver(request.config), request.logger,
+        network=request.config.local_network,
     )
 
 
 def _local_reclaimers() -> Sequence[Reclaimer]:
+    from xmtpd_e2e.runtime.netns import NETWORK_NAMESPACES
     from xmtpd_e2e.runtime.processes import PROCESSES
 
-    return (PROCESSES,)
+    return (PROCESSES, NETWORK_NAMESPACES)
 
 
 # -- docker: one container per service on a network per environment -----------------------
@@ -154,5 +156,5 @@ RUNTIMES.register(RuntimeEntry(
     _docker_reclaimers,
 ))
 RUNTIMES.register(RuntimeEntry(
-    LOCAL, "host processes on loopback ports (no Docker needed)", _create_local, lambda: None, _local_reclaimers,
+    LOCAL, "host processes, a network namespace each when root (no Docker needed)", _create_local, lambda: None, _local_reclaimers,
 ))

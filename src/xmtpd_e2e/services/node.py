@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from xmtpd_e2e.runtime.base import RunningService, Runtime, ServiceSpec
 from xmtpd_e2e.services.chain import ChainEndpoints
@@ -51,12 +52,13 @@ def accepts_connections(service: RunningService) -> bool:
 
 
 def node_spec(runtime: Runtime, config: NodeConfig, chain: ChainEndpoints, admin_dsn: str) -> ServiceSpec:
+    db_host, db_port = runtime.reach_host_port(urlsplit(admin_dsn).port or 5432)
     port = runtime.listen_port(config.alias, NODE_API_PORT)
     defaults = {**_DEFAULTS, **chain_env(chain), "VERSION": config.version}
     enforced = {
         "XMTPD_API_PORT": str(port),
         "XMTPD_SIGNER_PRIVATE_KEY": config.signer_private_key,
-        "XMTPD_DB_WRITER_CONNECTION_STRING": dsn_with(admin_dsn, host=runtime.host_gateway),
+        "XMTPD_DB_WRITER_CONNECTION_STRING": dsn_with(admin_dsn, host=db_host, port=db_port),
         "XMTPD_DB_NAME_OVERRIDE": config.db_name,
     }
     return ServiceSpec(

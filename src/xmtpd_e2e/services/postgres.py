@@ -26,14 +26,15 @@ _MAX_NAME = 32  # xmtpd's limit for XMTPD_DB_NAME_OVERRIDE
 _UNSAFE = re.compile(r"[^a-z0-9_]")
 
 
-def dsn_with(dsn: str, *, host: str | None = None, database: str | None = None) -> str:
-    """``dsn`` with its host and/or database replaced (port, user, options kept)."""
+def dsn_with(dsn: str, *, host: str | None = None, database: str | None = None, port: int | None = None) -> str:
+    """``dsn`` with its host, port and/or database replaced (user, options kept)."""
     parts = urlsplit(dsn)
     netloc = parts.netloc
-    if host is not None:
+    if host is not None or port is not None:
         userinfo, _, hostport = netloc.rpartition("@")
-        _, _, port = hostport.rpartition(":")
-        netloc = f"{userinfo}@{host}:{port}" if userinfo else f"{host}:{port}"
+        old_host, _, old_port = hostport.rpartition(":")
+        new = f"{host or old_host}:{port or old_port}"
+        netloc = f"{userinfo}@{new}" if userinfo else new
     path = f"/{database}" if database is not None else parts.path
     return urlunsplit((parts.scheme, netloc, path, parts.query, parts.fragment))
 

@@ -27,7 +27,7 @@ from xmtpd_e2e.errors import ServiceError, ServiceNotReady
 from xmtpd_e2e.polling import wait_until
 from xmtpd_e2e.runner.cleanup import finish_run
 from xmtpd_e2e.runtime.base import RunningService, ServiceState
-from xmtpd_e2e.runtime.lifecycle import START_MARKER
+from xmtpd_e2e.runtime.lifecycle import START_MARKER, ManagedService
 
 pytestmark = pytest.mark.integration
 
@@ -44,9 +44,11 @@ def _host(service: RunningService) -> tuple[str, int]:
 
 
 def _pid_of(service: RunningService) -> int:
-    namespace = service.network_namespace()
-    assert namespace is not None, "a running service has a network namespace"
-    return int(namespace.parts[2])
+    assert service.network_namespace() is not None, "a running service has a network namespace"
+    assert isinstance(service, ManagedService)
+    pid = service.main_pid()
+    assert pid is not None, "a running service has a main process"
+    return pid
 
 
 def _process_state(pid: int) -> str:
@@ -220,6 +222,12 @@ def test_run_id_is_on_everything_the_runtime_creates(harness: Harness) -> None:
         elif resource.kind in ("container", "network"):
             assert run_id in resource.ident, resource
             assert resource.ident in on_system.get(f"{resource.kind}s", []), f"{resource} not labelled with the run id"
+        elif resource.kind == "netns":
+            assert run_id in resource.ident and resource.ident in on_system.get("namespaces", []), resource
+        elif resource.kind == "link":  # interface names are too short for a run id: its alias has it
+            assert resource.ident in on_system.get("links", []), f"{resource} has no alias naming the run"
+        elif resource.kind == "host-rule":
+            assert run_id in resource.ident, resource
         else:
             assert resource.kind == "directory" and run_id in resource.ident, resource
     assert len([r for r in recorded if r.kind != "directory"]) >= len(services)
