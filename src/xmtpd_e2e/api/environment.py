@@ -14,7 +14,7 @@ import logging
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from xmtpd_e2e.api.client_handle import ClientHandle
+from xmtpd_e2e.api.faults import EnvironmentFaults, ParticipantRef
 from xmtpd_e2e.api.gateway_handle import GatewayHandle
 from xmtpd_e2e.api.node_handle import NodeHandle
 from xmtpd_e2e.api.require import Require
@@ -30,13 +31,14 @@ from xmtpd_e2e.chain.keys import Key, KeyManager
 from xmtpd_e2e.client.ledger import PublishLedger
 from xmtpd_e2e.config import RunConfig
 from xmtpd_e2e.errors import CheckFailed, E2EError
+from xmtpd_e2e.faults.controller import Fault, FaultController
 from xmtpd_e2e.observe.invariants import InvariantReport, check_invariants
 from xmtpd_e2e.observe.observer import NodeObserver
 from xmtpd_e2e.observe.report_schedule import next_firing
 from xmtpd_e2e.observe.sampler import NodeSampler
 from xmtpd_e2e.progress import Progress
 from xmtpd_e2e.record import RunState
-from xmtpd_e2e.runtime.base import Runtime, ServiceState
+from xmtpd_e2e.runtime.base import RunningService, Runtime, ServiceState
 from xmtpd_e2e.runtime.registry import RuntimeRequest, create_runtime
 from xmtpd_e2e.services.chain import ChainEndpoints, start_chain
 from xmtpd_e2e.services.chaos import ChaosController, start_toxiproxy
@@ -101,6 +103,8 @@ class Environment:
         self._chain: Chain | None = None
         self._keys: KeyManager | None = None
         self._databases = Databases(config.postgres_dsn, run_state, env_id)
+        self.faults = EnvironmentFaults(self, FaultController(self.timeline, logger.getChild("faults")))
+        """Network and process faults (also reachable as env.partition, env.cut, node.pause...)."""
 
     # ==========================================================================================
     # lifecycle (driven by the runner)
@@ -139,7 +143,6 @@ class Environment:
         if self._teardown_complete:
             return
         self._closed = True  # no new services from here on; a fast close may follow a graceful one
-        self.timeline.finish_all("fault", ended_by="teardown")
         errors: list[BaseException] = []
 
         def attempt(step: Callable[[], None]) -> None:
@@ -151,6 +154,8 @@ class Environment:
         attempt(self.sampler.stop)
         if self._release_progress is not None:
             attempt(self._release_progress)
+        attempt(self.faults.heal)  # paused services must run again to stop gracefully
+        self.timeline.finish_all("fault", ended_by="teardown")
         for client in list(self._clients.values()):
             attempt(client.close)
         attempt(lambda: self._stop_all([g.service for g in self._gateways], fast))
@@ -367,6 +372,7 @@ class Environment:
             proxy=proxy,
             chaos=self._require(self._chaos),
             chain=self.chain,
+            faults=self.faults,
             observer=observer,
             db_name=db_name,
             logger=self.log.getChild(alias),
@@ -418,6 +424,7 @@ class Environment:
             proxy=proxy,
             chaos=chaos,
             chain=self.chain,
+            faults=self.faults,
             logger=self.log.getChild(name),
             timeline=self.timeline,
         )
@@ -444,9 +451,14 @@ class Environment:
         via_gateway: int | None = None,
         payer_key: Key | str | None = None,
         name: str | None = None,
+        publish_timeout: float | None = None,
     ) -> ClientHandle:
         """A client publishing to node ``node_id`` directly (signing as its own payer, with
-        ``payer_key`` or the default client key), or through gateway ``via_gateway``."""
+        ``payer_key`` or the default client key), or through gateway ``via_gateway``.
+
+        ``publish_timeout``: seconds one publish request may take before it fails with
+        DEADLINE_EXCEEDED (default 35 s to a node, 60 s to a gateway, which retries nodes itself).
+        """
         from xmtpd_e2e.client.publisher import DirectPublisher, GatewayPublisher
 
         if (node_id is None) == (via_gateway is None):
@@ -461,6 +473,7 @@ class Environment:
                 key=key,
                 ledger=self.published,
                 client_name=client_name,
+                timeout=publish_timeout,
             )
         else:
             assert via_gateway is not None
@@ -472,6 +485,7 @@ class Environment:
                 payer_address=gateway.address,
                 ledger=self.published,
                 client_name=client_name,
+                timeout=publish_timeout,
             )
         client = ClientHandle(
             name=client_name,
@@ -588,6 +602,35 @@ class Environment:
     def advance_chain_time(self, seconds: int) -> None:
         """Move anvil's clock forward (waiting periods are crossed explicitly, never slept)."""
         self.chain.increase_time(seconds)
+
+    # ==========================================================================================
+    # faults (see xmtpd_e2e.api.faults; node and gateway handles offer the per-service ones)
+    # ==========================================================================================
+    def partition(self, *groups: Iterable[ParticipantRef]) -> Fault:
+        """Two-way partition between ``groups`` (unnamed nodes and gateways form one more group)."""
+        return self.faults.partition(*groups)
+
+    def cut(self, source: ParticipantRef, destination: ParticipantRef) -> Fault:
+        """One-way cut: ``source`` can no longer reach ``destination``; the reverse still works."""
+        return self.faults.cut(source, destination)
+
+    def add_packet_loss(self, percent: float, between: Sequence[ParticipantRef]) -> Fault:
+        """Random loss of ``percent`` % of the packets between two participants, both ways."""
+        return self.faults.add_packet_loss(percent, between)
+
+    def heal(self) -> None:
+        """End every fault begun through the fault API (partitions, cuts, loss, shaping, pauses)."""
+        self.faults.heal()
+
+    @property
+    def chaos_service(self) -> RunningService:
+        """The toxiproxy service every node's and gateway's proxy lives in."""
+        return self._require(self._chaos).service
+
+    @property
+    def chain_service(self) -> RunningService:
+        """The anvil service."""
+        return self._require(self._chain_endpoints).service
 
     # ==========================================================================================
     # helpers

@@ -5,19 +5,21 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from xmtpd_e2e.api.service_faults import ServiceFaults
 from xmtpd_e2e.api.payer_operations import PayerOperations
 from xmtpd_e2e.runtime.base import RunningService, ServiceState
 from xmtpd_e2e.services.chaos import ChaosController, ProxyInfo
 from xmtpd_e2e.timeline import Timeline
 
 if TYPE_CHECKING:
+    from xmtpd_e2e.api.faults import EnvironmentFaults
     from xmtpd_e2e.chain.client import Chain
     from xmtpd_e2e.chain.keys import Key
 
 __all__ = ["GatewayHandle"]
 
 
-class GatewayHandle(PayerOperations):
+class GatewayHandle(PayerOperations, ServiceFaults):
     """A gateway as a scenario sees it.  It is a payer: its key signs the payer envelopes."""
 
     def __init__(
@@ -30,6 +32,7 @@ class GatewayHandle(PayerOperations):
         proxy: ProxyInfo,
         chaos: ChaosController,
         chain: Chain,
+        faults: EnvironmentFaults | None = None,
         logger: logging.Logger,
         timeline: Timeline | None = None,
     ) -> None:
@@ -40,6 +43,7 @@ class GatewayHandle(PayerOperations):
         self._proxy = proxy
         self._chaos = chaos
         self._chain = chain
+        self._faults = faults
         self._log = logger
         self._timeline = timeline or Timeline()
 
@@ -83,11 +87,15 @@ class GatewayHandle(PayerOperations):
         self._log.info("stopping %s%s", self._alias, " (kill)" if kill else "")
         self._timeline.instant("service", "kill" if kill else "stop", (self._alias,))
         self._service.stop(graceful=not kill)
+        if self._faults is not None:
+            self._faults.service_stopped(self._alias)
 
     def start(self) -> None:
         self._log.info("starting %s", self._alias)
         with self._timeline.span("service", "start", (self._alias,)):
             self._service.start()
+        if self._faults is not None:
+            self._faults.service_restarted(self._alias)
 
     def state(self) -> ServiceState:
         return self._service.state()
@@ -100,8 +108,10 @@ class GatewayHandle(PayerOperations):
         return self._service.logs()
 
     # -- chaos on the client -> gateway path ---------------------------------------------------
-    def add_latency(self, latency_ms: int) -> None:
-        self._chaos.add_latency(self._proxy.name, latency_ms)
+    def add_latency(self, latency_ms: int, jitter_ms: int = 0) -> None:
+        """Delay what flows back out of this service's proxy by ``latency_ms`` +- ``jitter_ms``
+        (toxiproxy: per service, not per link; the kernel here has no netem)."""
+        self._chaos.add_latency(self._proxy.name, latency_ms, jitter_ms)
 
     def add_bandwidth_limit(self, kb_per_second: int) -> None:
         self._chaos.add_bandwidth_limit(self._proxy.name, kb_per_second)

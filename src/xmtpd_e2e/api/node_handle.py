@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
+from xmtpd_e2e.api.service_faults import ServiceFaults
 from xmtpd_e2e.observe.observer import (
     NodeObserver,
     PayerReportStatusCounts,
@@ -20,13 +21,14 @@ from xmtpd_e2e.services.chaos import ChaosController, ProxyInfo
 from xmtpd_e2e.timeline import Timeline
 
 if TYPE_CHECKING:
+    from xmtpd_e2e.api.faults import EnvironmentFaults
     from xmtpd_e2e.chain.client import Chain
     from xmtpd_e2e.chain.keys import Key
 
 __all__ = ["NodeHandle"]
 
 
-class NodeHandle:
+class NodeHandle(ServiceFaults):
     """A node as a scenario sees it.  Obtained from ``env.add_node()`` / ``env.node(id)``."""
 
     def __init__(
@@ -39,6 +41,7 @@ class NodeHandle:
         proxy: ProxyInfo,
         chaos: ChaosController,
         chain: Chain,
+        faults: EnvironmentFaults | None = None,
         observer: NodeObserver,
         db_name: str,
         logger: logging.Logger,
@@ -51,6 +54,7 @@ class NodeHandle:
         self._proxy = proxy
         self._chaos = chaos
         self._chain = chain
+        self._faults = faults
         self.observer = observer
         self._db_name = db_name
         self._log = logger
@@ -110,12 +114,16 @@ class NodeHandle:
         self._log.info("stopping %s%s", self._alias, " (kill)" if kill else "")
         self._timeline.instant("service", "kill" if kill else "stop", (self._alias,))
         self._service.stop(graceful=not kill)
+        if self._faults is not None:
+            self._faults.service_stopped(self._alias)
 
     def start(self) -> None:
         """Start a stopped node again: same identity, key and database; waits until ready."""
         self._log.info("starting %s", self._alias)
         with self._timeline.span("service", "start", (self._alias,)):
             self._service.start()
+        if self._faults is not None:
+            self._faults.service_restarted(self._alias)
 
     def state(self) -> ServiceState:
         return self._service.state()
@@ -157,8 +165,10 @@ class NodeHandle:
         return self._chain.withdraw_from_distribution_manager(self._key, self._id)
 
     # -- chaos (on this node's proxy: affects how others reach it) ----------------------------
-    def add_latency(self, latency_ms: int) -> None:
-        self._chaos.add_latency(self._proxy.name, latency_ms)
+    def add_latency(self, latency_ms: int, jitter_ms: int = 0) -> None:
+        """Delay what flows back out of this service's proxy by ``latency_ms`` +- ``jitter_ms``
+        (toxiproxy: per service, not per link; the kernel here has no netem)."""
+        self._chaos.add_latency(self._proxy.name, latency_ms, jitter_ms)
 
     def add_bandwidth_limit(self, kb_per_second: int) -> None:
         self._chaos.add_bandwidth_limit(self._proxy.name, kb_per_second)

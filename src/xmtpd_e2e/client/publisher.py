@@ -53,9 +53,9 @@ class Publisher(abc.ABC):
 class DirectPublisher(Publisher):
     def __init__(
         self, *, resolve_address: Callable[[], str], node_id: int, key: Key, ledger: PublishLedger,
-        client_name: str, payload_size: int = 256,
+        client_name: str, payload_size: int = 256, timeout: float | None = None,
     ) -> None:
-        self._api = NodeApi(resolve_address)
+        self._api = NodeApi(resolve_address) if timeout is None else NodeApi(resolve_address, timeout=timeout)
         self._node_id = node_id
         self._key = key
         self._ledger = ledger
@@ -87,9 +87,9 @@ class DirectPublisher(Publisher):
 class GatewayPublisher(Publisher):
     def __init__(
         self, *, resolve_address: Callable[[], str], gateway_alias: str, payer_address: str, ledger: PublishLedger,
-        client_name: str, payload_size: int = 256,
+        client_name: str, payload_size: int = 256, timeout: float | None = None,
     ) -> None:
-        self._api = GatewayApi(resolve_address)
+        self._api = GatewayApi(resolve_address) if timeout is None else GatewayApi(resolve_address, timeout=timeout)
         self._alias = gateway_alias
         self._ledger = ledger
         self._payload_size = payload_size
