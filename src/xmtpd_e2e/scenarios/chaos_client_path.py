@@ -1,0 +1,56 @@
+"""chaos-client-path: faults between the publishing clients and the node or gateway they use.
+
+The framework's clients run on the host; a cut of the client path drops their packets inside
+the target's namespace (by the host's address and the API port), so peers and the gateway still
+reach the node.  While node 100 is cut off from clients, a publish to it fails with a timeout,
+publishing elsewhere keeps working, and after healing the client's retry succeeds.  Then 30 %
+of the packets between clients and the gateway are dropped: publishing through it is slower and
+still succeeds.  No acknowledged envelope may be lost.
+"""
+
+from __future__ import annotations
+
+from xmtpd_e2e.api.client_handle import ClientHandle
+from xmtpd_e2e.api.environment import Environment
+from xmtpd_e2e.client.errors import PublishError
+from xmtpd_e2e.runner.scenario import scenario
+from xmtpd_e2e.scenarios._topology import standard_cluster
+
+
+@scenario(
+    "chaos-client-path",
+    "Cut the clients' path to node 100 (publishes time out, others unaffected), heal and retry; 30% loss to the gateway",
+    suites=("fast",),
+    typical_seconds=45,
+)
+def chaos_client_path(env: Environment) -> None:
+    standard_cluster(env)
+    client = env.new_client(100, publish_timeout=5)
+    client.publish_envelopes(5)
+
+    cut = env.cut("clients", 100)
+    try:
+        client.publish_envelopes(5)
+    except PublishError as error:
+        env.require.true(error.unreachable, f"a cut client path looks unreachable, got {error}")
+    else:
+        raise AssertionError("publishing across a cut client path must fail")
+    env.new_client(200).publish_envelopes(5)
+    env.new_client(via_gateway=0).publish_envelopes(5)  # the gateway reaches node 100 through its proxy
+    cut.heal()
+    env.require.eventually(lambda: _retry(client), timeout=60, description="the client's retry after healing")
+
+    loss = env.faults.add_packet_loss(30, ("clients", "gateway-0"))
+    gateway_client = env.new_client(via_gateway=0)
+    for _ in range(4):
+        gateway_client.publish_envelopes(5)
+    loss.heal()
+    env.wait_for_replication(timeout=120)
+
+
+def _retry(client: ClientHandle) -> bool:
+    try:
+        client.publish_envelopes(5)
+    except PublishError:
+        return False
+    return True
