@@ -20,6 +20,7 @@ from environments import bench_config, bench_environment
 from recording import save, summarize
 
 from xmtpd_e2e.config import RunConfig
+from xmtpd_e2e.runtime.registry import RUNTIMES
 
 
 def bring_up(config: RunConfig, nodes: int) -> tuple[float, dict[str, float]]:
@@ -32,7 +33,7 @@ def bring_up(config: RunConfig, nodes: int) -> tuple[float, dict[str, float]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runtime", choices=("local", "docker"), required=True)
+    parser.add_argument("--runtime", choices=RUNTIMES.names(), required=True)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--sizes", default="1,3,5")
     args = parser.parse_args()

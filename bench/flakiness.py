@@ -16,11 +16,12 @@ from typing import Any
 
 from recording import save
 from suite import run_suite
+from xmtpd_e2e.runtime.registry import RUNTIMES
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runtime", choices=("local", "docker"), required=True)
+    parser.add_argument("--runtime", choices=RUNTIMES.names(), required=True)
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--parallel", type=int, default=2)
     args = parser.parse_args()

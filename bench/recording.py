@@ -35,7 +35,9 @@ def machine() -> dict[str, Any]:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                             cwd=RESULTS.parent).stdout.strip()
     return {"cpus": os.cpu_count(), "cpu_model": model, "memory_gib": round(memory_kib / 2**20, 1),
-            "platform": platform.platform(), "python": platform.python_version(), "commit": commit}
+            "platform": platform.platform(), "python": platform.python_version(), "commit": commit,
+            # The machine may be shared: a number measured under load must say so.
+            "load_average_1_5_15_min": [round(load, 2) for load in os.getloadavg()]}
 
 
 def summarize(samples: list[float], digits: int = 3) -> dict[str, Any]:

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from summary import write_summary
 
+from xmtpd_e2e.runtime.registry import DOCKER, LOCAL
+
 BENCH = Path(__file__).resolve().parent
 
 
@@ -34,7 +36,7 @@ def main() -> None:
     if not args.summary_only:
         repeat = "2" if args.quick else "5"
         run("chain_operations.py", "--repeat", repeat)
-        for runtime in ("local", "docker"):
+        for runtime in (LOCAL, DOCKER):
             run("bring_up.py", "--runtime", runtime, "--repeat", repeat)
             run("smoke_phases.py", "--runtime", runtime, "--repeat", repeat)
             run("throughput.py", "--runtime", runtime, "--seconds", "10" if args.quick else "20")

@@ -28,6 +28,7 @@ from xmtpd_e2e.config import RunConfig
 from xmtpd_e2e.runtime.labels import RUN as RUN_LABEL
 from xmtpd_e2e.runtime.processes import processes_of_run
 from xmtpd_e2e.scenarios._topology import standard_cluster
+from xmtpd_e2e.runtime.registry import DOCKER, LOCAL
 
 
 def rss_kib(pid: int) -> int:
@@ -41,7 +42,7 @@ def rss_kib(pid: int) -> int:
 
 
 def service_pids(runtime: str, run_id: str, client: docker.DockerClient | None) -> list[int]:
-    if runtime == "local":
+    if runtime == LOCAL:
         return processes_of_run(run_id)
     assert client is not None
     containers = client.containers.list(filters={"label": f"{RUN_LABEL}={run_id}"})
@@ -52,7 +53,7 @@ class MemorySampler:
     def __init__(self, runtime: str, run_id: str) -> None:
         self.peak_kib = 0
         self._stop = threading.Event()
-        self._client = docker.from_env() if runtime == "docker" else None
+        self._client = docker.from_env() if runtime == DOCKER else None
         self._pids: Callable[[], list[int]] = lambda: service_pids(runtime, run_id, self._client)
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -106,7 +107,7 @@ def one_smoke(config: RunConfig) -> tuple[dict[str, float], float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runtime", choices=("local", "docker"), required=True)
+    parser.add_argument("--runtime", choices=(LOCAL, DOCKER), required=True)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     config = bench_config(args.runtime)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from recording import save, summarize
+from xmtpd_e2e.runtime.registry import RUNTIMES
 
 # The runner, with its own peak RSS reported on exit (ru_maxrss is KiB on Linux).
 _WRAPPED_CLI = (
@@ -52,7 +53,7 @@ def run_suite(runtime: str, parallel: int) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runtime", choices=("local", "docker"), required=True)
+    parser.add_argument("--runtime", choices=RUNTIMES.names(), required=True)
     parser.add_argument("--parallel", default="1,2")
     parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args()

@@ -21,11 +21,12 @@ from typing import Any
 
 from environments import bench_config, bench_environment
 from recording import save
+from xmtpd_e2e.runtime.registry import RUNTIMES
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runtime", choices=("local", "docker"), required=True)
+    parser.add_argument("--runtime", choices=RUNTIMES.names(), required=True)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--xmtpd-version", default=None, help="installed xmtpd version (default: the pinned one)")
     args = parser.parse_args()
