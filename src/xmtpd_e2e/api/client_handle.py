@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from xmtpd_e2e.chain.client import Chain
     from xmtpd_e2e.chain.keys import Key
     from xmtpd_e2e.client.ledger import PublishedEnvelope
+    from xmtpd_e2e.client.proto.envelopes_pb2 import ClientEnvelope
     from xmtpd_e2e.client.publisher import Publisher
     from xmtpd_e2e.client.traffic import TrafficGenerator
 
@@ -89,6 +90,13 @@ class ClientHandle(PayerOperations):
             published.extend(self._publisher.publish(min(size, count - len(published))))
         self._log.info("%s published %d envelopes", self._name, len(published))
         return published
+
+    def publish_client_envelopes(self, envelopes: list[ClientEnvelope]) -> list[PublishedEnvelope]:
+        """Publish envelopes built by the caller (e.g. with ``client.envelopes.group_message_envelope``)
+        in one request; the caller then knows every envelope's topic even if the request fails."""
+        if not envelopes:
+            raise ValueError("envelopes must not be empty")
+        return self._publisher.send(envelopes)
 
     def generate_traffic(
         self,

@@ -26,10 +26,19 @@ __all__ = ["Publisher", "DirectPublisher", "GatewayPublisher"]
 class Publisher(abc.ABC):
     client_name: str
     payer_address: str
+    payload_size: int = 256
+
+    def publish(self, count: int) -> list[PublishedEnvelope]:
+        """Publish ``count`` fresh group messages in one request; raises PublishError."""
+        return self.send([group_message_envelope(payload_size=self.payload_size) for _ in range(count)])
 
     @abc.abstractmethod
-    def publish(self, count: int) -> list[PublishedEnvelope]:
-        """Publish ``count`` group messages in one request; raises PublishError."""
+    def send(self, client_envelopes: list[envelopes_pb2.ClientEnvelope]) -> list[PublishedEnvelope]:
+        """Publish these client envelopes in one request; raises PublishError.
+
+        Callers that build the envelopes themselves know each one's topic before the request,
+        so a failed or timed-out request can still be traced in the nodes' databases.
+        """
 
     @abc.abstractmethod
     def close(self) -> None: ...
@@ -59,16 +68,14 @@ class DirectPublisher(Publisher):
         self._node_id = node_id
         self._key = key
         self._ledger = ledger
-        self._payload_size = payload_size
+        self.payload_size = payload_size
         self.client_name = client_name
         self.payer_address = key.address
 
-    def publish(self, count: int) -> list[PublishedEnvelope]:
+    def send(self, client_envelopes: list[envelopes_pb2.ClientEnvelope]) -> list[PublishedEnvelope]:
+        count = len(client_envelopes)
         payer_envelopes = [
-            sign_payer_envelope(
-                group_message_envelope(payload_size=self._payload_size).SerializeToString(), self._key, self._node_id
-            )
-            for _ in range(count)
+            sign_payer_envelope(envelope.SerializeToString(), self._key, self._node_id) for envelope in client_envelopes
         ]
         target = f"node-{self._node_id}"
         try:
@@ -92,12 +99,12 @@ class GatewayPublisher(Publisher):
         self._api = GatewayApi(resolve_address) if timeout is None else GatewayApi(resolve_address, timeout=timeout)
         self._alias = gateway_alias
         self._ledger = ledger
-        self._payload_size = payload_size
+        self.payload_size = payload_size
         self.client_name = client_name
         self.payer_address = payer_address
 
-    def publish(self, count: int) -> list[PublishedEnvelope]:
-        client_envelopes = [group_message_envelope(payload_size=self._payload_size) for _ in range(count)]
+    def send(self, client_envelopes: list[envelopes_pb2.ClientEnvelope]) -> list[PublishedEnvelope]:
+        count = len(client_envelopes)
         try:
             envelopes = self._api.publish_client_envelopes(client_envelopes)
         except grpc.RpcError as error:

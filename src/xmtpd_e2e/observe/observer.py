@@ -136,6 +136,32 @@ class NodeObserver:
         )
         return {(int(o), int(s)) for o, s in rows}
 
+    def client_envelope_rows(self) -> list[tuple[int, int, str, str | None]]:
+        """(originator, sequence id, topic hex, payer address) of every stored client envelope.
+
+        The topic identifies a client envelope independently of the sequence id a node gave it:
+        the framework's clients use a fresh random group id, hence topic, per envelope.  So one
+        topic under two keys is the same client envelope stored twice.
+        """
+        rows = self._rows(
+            "SELECT m.originator_node_id, m.originator_sequence_id, encode(m.topic, 'hex'), p.address "
+            "FROM gateway_envelopes_meta m LEFT JOIN payers p ON p.id = m.payer_id "
+            "WHERE get_byte(m.topic, 0) < 4"
+        )
+        return [(int(o), int(s), str(t), None if a is None else str(a)) for o, s, t, a in rows]
+
+    def sequence_ids(self) -> dict[int, list[int]]:
+        """Originator -> every stored sequence id, ascending (all topic kinds: payer reports and
+        attestations share their originator's sequence)."""
+        rows = self._rows(
+            "SELECT originator_node_id, originator_sequence_id FROM gateway_envelopes_meta "
+            "ORDER BY originator_node_id, originator_sequence_id"
+        )
+        result: dict[int, list[int]] = {}
+        for originator, sequence_id in rows:
+            result.setdefault(int(originator), []).append(int(sequence_id))
+        return result
+
     def envelope_bytes(self, originator_node_id: int, sequence_id: int) -> bytes | None:
         """The stored serialized OriginatorEnvelope, byte for byte."""
         for table in ("gateway_envelope_blobs", "gateway_envelopes_blob"):
@@ -205,6 +231,15 @@ class NodeObserver:
             "GROUP BY p.address ORDER BY 2 DESC"
         )
         return [PayerUsage(str(a), int(s), int(c)) for a, s, c in rows]
+
+    def usage_by_originator(self) -> list[tuple[str, int, int, int]]:
+        """(payer address, originator, message count, spend in picodollars) of unsettled usage."""
+        rows = self._rows(
+            "SELECT p.address, u.originator_id, COALESCE(SUM(u.message_count), 0), "
+            "COALESCE(SUM(u.spend_picodollars), 0) FROM unsettled_usage u JOIN payers p ON u.payer_id = p.id "
+            "GROUP BY p.address, u.originator_id ORDER BY 1, 2"
+        )
+        return [(str(a), int(o), int(c), int(s)) for a, o, c, s in rows]
 
     def settled_payer_reports(self) -> list[SettledReport]:
         rows = self._rows(

@@ -1,0 +1,103 @@
+"""The faults the explorer may draw: one registry entry per kind.
+
+An entry says how to draw its parameters from the schedule's random generator (pure, so the same
+seed gives the same schedule) and how to apply it to a live environment, returning the action
+that heals it.  Adding a fault kind to the explorer is adding one :func:`register` call here.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from xmtpd_e2e.api.environment import Environment
+    from xmtpd_e2e.api.node_handle import NodeHandle
+
+__all__ = ["FaultKind", "FAULT_KINDS", "register", "fault_kind", "node_of"]
+
+Heal = Callable[[], None]
+
+
+@dataclass(frozen=True)
+class FaultKind:
+    name: str
+    description: str
+    draw: Callable[[random.Random], dict[str, Any]]
+    """Parameters for one occurrence, drawn from the schedule's generator."""
+    apply: Callable[[Environment, str, Mapping[str, Any]], Heal]
+    """Inject the fault on the target (a node alias) and return what heals it."""
+    stops_service: bool = False
+    """The target is down while the fault lasts (its publishes fail by design)."""
+
+
+FAULT_KINDS: dict[str, FaultKind] = {}
+
+
+def register(kind: FaultKind) -> FaultKind:
+    if kind.name in FAULT_KINDS:
+        raise ValueError(f"fault kind {kind.name!r} is registered twice")
+    FAULT_KINDS[kind.name] = kind
+    return kind
+
+
+def fault_kind(name: str) -> FaultKind:
+    try:
+        return FAULT_KINDS[name]
+    except KeyError:
+        raise ValueError(f"unknown fault kind {name!r}; known: {', '.join(FAULT_KINDS)}") from None
+
+
+def node_of(env: Environment, alias: str) -> NodeHandle:
+    """The node handle for an alias such as ``node-200``."""
+    return env.node(int(alias.removeprefix("node-")))
+
+
+def _no_params(rng: random.Random) -> dict[str, Any]:
+    return {}
+
+
+def _stopped(kill: bool) -> Callable[[Environment, str, Mapping[str, Any]], Heal]:
+    def apply(env: Environment, target: str, params: Mapping[str, Any]) -> Heal:
+        node = node_of(env, target)
+        node.stop(kill=kill)
+        return node.start
+
+    return apply
+
+
+def _toxic(add: Callable[[NodeHandle, Mapping[str, Any]], None]) -> Callable[[Environment, str, Mapping[str, Any]], Heal]:
+    def apply(env: Environment, target: str, params: Mapping[str, Any]) -> Heal:
+        node = node_of(env, target)
+        add(node, params)
+        return node.remove_all_toxics
+
+    return apply
+
+
+def _disconnect(env: Environment, target: str, params: Mapping[str, Any]) -> Heal:
+    node = node_of(env, target)
+    node.disconnect()
+    return node.reconnect
+
+
+register(FaultKind("kill", "SIGKILL the node, restart it on its data when the fault ends",
+                   _no_params, _stopped(kill=True), stops_service=True))
+register(FaultKind("stop", "stop the node gracefully, start it again when the fault ends",
+                   _no_params, _stopped(kill=False), stops_service=True))
+register(FaultKind("latency", "toxiproxy latency on what the node's proxy sends (peers, gateways)",
+                   lambda rng: {"latency_ms": rng.choice((200, 500, 1000, 2000))},
+                   _toxic(lambda node, p: node.add_latency(int(p["latency_ms"])))))
+register(FaultKind("bandwidth", "toxiproxy bandwidth limit on the node's proxy",
+                   lambda rng: {"kb_per_second": rng.choice((1, 5, 20, 100))},
+                   _toxic(lambda node, p: node.add_bandwidth_limit(int(p["kb_per_second"])))))
+register(FaultKind("reset", "toxiproxy resets TCP connections through the node's proxy",
+                   lambda rng: {"timeout_ms": rng.choice((0, 100, 1000))},
+                   _toxic(lambda node, p: node.add_connection_reset(int(p["timeout_ms"])))))
+register(FaultKind("timeout", "toxiproxy black-holes traffic through the node's proxy",
+                   lambda rng: {"timeout_ms": rng.choice((0, 2000))},
+                   _toxic(lambda node, p: node.add_timeout(int(p["timeout_ms"])))))
+register(FaultKind("disconnect", "the node's proxy is disabled: peers and gateways cannot reach it",
+                   _no_params, _disconnect))

@@ -1,0 +1,162 @@
+"""The history of one exploration: every client operation and every timed event.
+
+An operation is one publish request: invoked at a time, then completed as
+
+* ``ok`` -- acknowledged; the node returned a (originator, sequence id) for every envelope;
+* ``fail`` -- refused for sure (the node validated and rejected it; nothing can be stored);
+* ``unknown`` -- the outcome cannot be known from the client (timeout, connection lost, internal
+  error): the envelopes may or may not be stored, but never twice.
+
+Each envelope is identified by its topic, which the client draws at random per envelope, so it can
+be found in the nodes' databases whatever happened to the request.  Events (faults, service
+actions, phases) come from the environment's timeline with their start and end times.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Operation", "Event", "History", "HistoryRecorder", "OUTCOMES", "DEFINITE_FAILURE_CODES"]
+
+OUTCOMES = ("ok", "fail", "unknown")
+
+DEFINITE_FAILURE_CODES = frozenset({
+    "INVALID_ARGUMENT", "FAILED_PRECONDITION", "PERMISSION_DENIED", "UNAUTHENTICATED", "UNIMPLEMENTED",
+    "NOT_FOUND", "ALREADY_EXISTS", "OUT_OF_RANGE",
+})
+"""gRPC codes with which a server refuses a request before storing anything.  Every other error
+(DEADLINE_EXCEEDED, UNAVAILABLE, INTERNAL, UNKNOWN, ...) leaves the outcome unknown."""
+
+
+@dataclass
+class Operation:
+    id: int
+    process: str
+    """The publisher that issued it (one request in flight per publisher)."""
+    target: str
+    invoke: float
+    topics: list[str]
+    """Hex topic of each envelope sent, in request order."""
+    complete: float | None = None
+    outcome: str | None = None
+    keys: list[tuple[int, int]] = field(default_factory=list)
+    """(originator, sequence id) per topic, for ``ok`` operations."""
+    error: str | None = None
+    error_code: str | None = None
+
+    @property
+    def latency(self) -> float | None:
+        return None if self.complete is None else self.complete - self.invoke
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "process": self.process, "target": self.target, "invoke": round(self.invoke, 4),
+            "complete": None if self.complete is None else round(self.complete, 4), "outcome": self.outcome,
+            "topics": self.topics, "keys": [list(k) for k in self.keys], "error": self.error,
+            "error_code": self.error_code,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Operation:
+        return cls(
+            id=int(data["id"]), process=str(data["process"]), target=str(data["target"]),
+            invoke=float(data["invoke"]), topics=list(data["topics"]),
+            complete=None if data.get("complete") is None else float(data["complete"]),
+            outcome=data.get("outcome"), keys=[(int(o), int(s)) for o, s in data.get("keys", [])],
+            error=data.get("error"), error_code=data.get("error_code"),
+        )
+
+
+@dataclass(frozen=True)
+class Event:
+    """A timed fault, service action or phase (the shape of a timeline event)."""
+
+    kind: str
+    name: str
+    targets: tuple[str, ...]
+    start: float
+    end: float | None
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def active_during(self, start: float, end: float) -> bool:
+        return self.start <= end and (self.end is None or self.end >= start)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "name": self.name, "targets": list(self.targets), "start": round(self.start, 4),
+                "end": None if self.end is None else round(self.end, 4), "params": dict(self.params)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Event:
+        return cls(str(data["kind"]), str(data["name"]), tuple(data.get("targets", ())), float(data["start"]),
+                   None if data.get("end") is None else float(data["end"]), dict(data.get("params", {})))
+
+
+@dataclass
+class History:
+    operations: list[Operation]
+    events: list[Event]
+    started_at: float
+    """When the workload began (the schedule's time 0)."""
+    workload_ended_at: float
+    healed_at: float
+    """When every fault had been undone and every node was running again."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "started_at": round(self.started_at, 4), "workload_ended_at": round(self.workload_ended_at, 4),
+            "healed_at": round(self.healed_at, 4),
+            "operations": [op.to_dict() for op in self.operations],
+            "events": [e.to_dict() for e in self.events],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> History:
+        return cls(
+            operations=[Operation.from_dict(o) for o in data["operations"]],
+            events=[Event.from_dict(e) for e in data["events"]],
+            started_at=float(data["started_at"]), workload_ended_at=float(data["workload_ended_at"]),
+            healed_at=float(data["healed_at"]),
+        )
+
+    def counts(self) -> dict[str, int]:
+        counts = dict.fromkeys((*OUTCOMES, "pending"), 0)
+        for op in self.operations:
+            counts[op.outcome or "pending"] += 1
+        return counts
+
+    def acknowledged_envelopes(self) -> int:
+        return sum(len(op.keys) for op in self.operations if op.outcome == "ok")
+
+
+class HistoryRecorder:
+    """Thread-safe recording of operations by publisher threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._operations: list[Operation] = []
+
+    def invoke(self, process: str, target: str, topics: Sequence[str]) -> Operation:
+        with self._lock:
+            op = Operation(next(self._ids), process, target, time.time(), list(topics))
+            self._operations.append(op)
+        return op
+
+    def ok(self, op: Operation, keys: Sequence[tuple[int, int]]) -> None:
+        with self._lock:
+            op.complete, op.outcome, op.keys = time.time(), "ok", list(keys)
+
+    def failed(self, op: Operation, code: str, error: str) -> None:
+        with self._lock:
+            op.complete = time.time()
+            op.outcome = "fail" if code in DEFINITE_FAILURE_CODES else "unknown"
+            op.error, op.error_code = error, code
+
+    def operations(self) -> list[Operation]:
+        with self._lock:
+            return list(self._operations)
