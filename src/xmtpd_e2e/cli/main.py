@@ -1,4 +1,4 @@
-"""The ``xmtpd-e2e`` command: ``list``, ``run``, ``cleanup`` and ``infra``.
+"""The ``xmtpd-e2e`` command: ``list``, ``run``, ``explore``, ``cleanup`` and ``infra``.
 
 Exit codes: 0 all scenarios passed; 1 a scenario failed; 2 a usage or setup error.
 """
@@ -280,9 +280,11 @@ def cleanup_command(run_id: str | None, all_runs: bool) -> None:
 
 
 def _mount_infra() -> None:
+    from xmtpd_e2e.cli.explore import explore_command
     from xmtpd_e2e.infra.cli import infra
 
     cli.add_command(infra)
+    cli.add_command(explore_command)
 
 
 _mount_infra()

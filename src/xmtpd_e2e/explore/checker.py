@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from xmtpd_e2e.explore.final_state import FinalState, NodeState
-from xmtpd_e2e.explore.history import Event, History, Operation
+from xmtpd_e2e.explore.history import History, Operation
+from xmtpd_e2e.timeline import TimelineEvent
 
 __all__ = ["Violation", "Verdict", "CheckOptions", "check", "VIOLATION_KINDS"]
 
@@ -272,13 +273,13 @@ def _usage(nodes: Mapping[int, NodeState]) -> list[Violation]:
 
 # -- liveness --------------------------------------------------------------------------------------
 
-def _faulted(op: Operation, faults: list[Event], grace: float, end: float) -> bool:
+def _faulted(op: Operation, faults: list[TimelineEvent], grace: float, end: float) -> bool:
     """Whether a fault could excuse ``op``: one on its target (any, for gateway publishes, which
     may use every node) active from ``grace`` seconds before the request to its end."""
     via_gateway = op.target.startswith("gateway-")
     for event in faults:
         touches = via_gateway or not event.targets or op.target in event.targets
-        if touches and event.active_during(op.invoke - grace, end):
+        if touches and event.overlaps(op.invoke - grace, end):
             return True
     return False
 

@@ -9,7 +9,7 @@ An operation is one publish request: invoked at a time, then completed as
 
 Each envelope is identified by its topic, which the client draws at random per envelope, so it can
 be found in the nodes' databases whatever happened to the request.  Events (faults, service
-actions, phases) come from the environment's timeline with their start and end times.
+actions, phases) come from the environment's timeline (:mod:`xmtpd_e2e.timeline`) with their start and end times.
 """
 
 from __future__ import annotations
@@ -21,7 +21,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Operation", "Event", "History", "HistoryRecorder", "OUTCOMES", "DEFINITE_FAILURE_CODES"]
+from xmtpd_e2e.timeline import TimelineEvent
+
+__all__ = ["Operation", "History", "HistoryRecorder", "OUTCOMES", "DEFINITE_FAILURE_CODES"]
 
 OUTCOMES = ("ok", "fail", "unknown")
 
@@ -72,34 +74,11 @@ class Operation:
         )
 
 
-@dataclass(frozen=True)
-class Event:
-    """A timed fault, service action or phase (the shape of a timeline event)."""
-
-    kind: str
-    name: str
-    targets: tuple[str, ...]
-    start: float
-    end: float | None
-    params: Mapping[str, Any] = field(default_factory=dict)
-
-    def active_during(self, start: float, end: float) -> bool:
-        return self.start <= end and (self.end is None or self.end >= start)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "name": self.name, "targets": list(self.targets), "start": round(self.start, 4),
-                "end": None if self.end is None else round(self.end, 4), "params": dict(self.params)}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Event:
-        return cls(str(data["kind"]), str(data["name"]), tuple(data.get("targets", ())), float(data["start"]),
-                   None if data.get("end") is None else float(data["end"]), dict(data.get("params", {})))
-
-
 @dataclass
 class History:
     operations: list[Operation]
-    events: list[Event]
+    events: list[TimelineEvent]
+    """The environment's timeline: faults, service actions, phases."""
     started_at: float
     """When the workload began (the schedule's time 0)."""
     workload_ended_at: float
@@ -118,7 +97,7 @@ class History:
     def from_dict(cls, data: Mapping[str, Any]) -> History:
         return cls(
             operations=[Operation.from_dict(o) for o in data["operations"]],
-            events=[Event.from_dict(e) for e in data["events"]],
+            events=[TimelineEvent.from_dict(e) for e in data["events"]],
             started_at=float(data["started_at"]), workload_ended_at=float(data["workload_ended_at"]),
             healed_at=float(data["healed_at"]),
         )

@@ -258,12 +258,17 @@ def _draw_targets(rng: random.Random, count: int, aliases: Sequence[str], gatewa
 def _draw_windows(rng: random.Random, duration: float, bursts: Iterable[tuple[float, float]]) -> tuple[Window, ...]:
     """A steady background window (most publishers) and the bursts this publisher joins."""
     windows: list[Window] = []
-    joined = [b for b in bursts if rng.random() < 0.6]
+    joined: list[tuple[float, float]] = []
+    for start, end in sorted(b for b in bursts if rng.random() < 0.6):
+        if joined and start <= joined[-1][1]:
+            joined[-1] = (joined[-1][0], max(end, joined[-1][1]))  # overlapping bursts: one window
+        else:
+            joined.append((start, end))
     steady = rng.random() < 0.6 or not joined
     if steady:
         interval = rng.choice(STEADY_INTERVALS)
         cursor = 0.0
-        for start, end in sorted(joined):
+        for start, end in joined:
             if start > cursor:
                 windows.append(Window(round(cursor, 1), start, interval))
             cursor = max(cursor, end)

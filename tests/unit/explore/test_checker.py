@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from xmtpd_e2e.explore.checker import CheckOptions, Verdict, check
 from xmtpd_e2e.explore.final_state import FinalState, NodeState, StoredEnvelope, UsageRow
-from xmtpd_e2e.explore.history import Event, History, Operation
+from xmtpd_e2e.explore.history import History, Operation
+from xmtpd_e2e.timeline import TimelineEvent
 
 PAYER = "0xPayer"
 T0 = 1000.0
@@ -16,7 +17,7 @@ def op(op_id: int, topics: list[str], keys: list[tuple[int, int]] | None, *, inv
                      None if outcome == "ok" else "UNKNOWN")
 
 
-def history(*operations: Operation, events: tuple[Event, ...] = ()) -> History:
+def history(*operations: Operation, events: tuple[TimelineEvent, ...] = ()) -> History:
     return History(list(operations), list(events), T0, T0 + 60, T0 + 61)
 
 
@@ -159,7 +160,7 @@ def test_a_failed_or_slow_publish_with_no_fault_is_a_liveness_violation() -> Non
 
 
 def test_failures_during_or_shortly_after_a_fault_on_the_target_are_excused() -> None:
-    kill = Event("fault", "kill", ("node-100",), T0 + 20, T0 + 28)
+    kill = TimelineEvent(1, "fault", "kill", ("node-100",), {}, T0 + 20, T0 + 28)
     during = op(4, ["x"], None, invoke=25, complete=25.1, outcome="unknown")
     after = op(5, ["y"], None, invoke=40, complete=40.1, outcome="unknown")  # within 20 s grace
     late = op(6, ["z"], None, invoke=55, complete=55.1, outcome="unknown")
@@ -171,7 +172,7 @@ def test_failures_during_or_shortly_after_a_fault_on_the_target_are_excused() ->
 
 
 def test_a_fault_anywhere_excuses_publishes_through_a_gateway() -> None:
-    kill = Event("fault", "kill", ("node-200",), T0 + 20, None)
+    kill = TimelineEvent(1, "fault", "kill", ("node-200",), {}, T0 + 20, None)
     gateway_op = op(4, ["x"], None, invoke=25, complete=25.1, outcome="unknown", target="gateway-0")
     assert check(history(*VALID.operations, gateway_op, events=(kill,)), final(node(100, STORED))).ok
 
@@ -179,7 +180,7 @@ def test_a_fault_anywhere_excuses_publishes_through_a_gateway() -> None:
 def test_history_and_state_round_trip_through_json() -> None:
     import json
 
-    hist = history(*VALID.operations, events=(Event("fault", "latency", ("node-100",), T0, T0 + 1, {"ms": 5}),))
+    hist = history(*VALID.operations, events=(TimelineEvent(1, "fault", "latency", ("node-100",), {"ms": 5}, T0, T0 + 1),))
     state = final(node(100, STORED), NodeState(300, False, True, error="gone"))
     hist2 = History.from_dict(json.loads(json.dumps(hist.to_dict())))
     state2 = FinalState.from_dict(json.loads(json.dumps(state.to_dict())))

@@ -1,0 +1,325 @@
+"""Running a schedule against a real environment, and one exploration through the runner.
+
+:func:`execute_schedule` is what a scenario calls: it builds the cluster the schedule names, starts
+one thread per publisher, injects and heals the faults at their times (from the main thread, so
+Ctrl-C and the scenario timeout interrupt it), then heals everything, waits for replication to
+converge and reads every node's database.  :func:`explore_once` runs that as a scenario through
+the runner, so an exploration gets the runner's crash-safe run state, signal handling, artifacts
+and guaranteed teardown: explore leaves nothing behind either.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from xmtpd_e2e.client.envelopes import group_message_envelope
+from xmtpd_e2e.client.errors import PublishError
+from xmtpd_e2e.errors import CheckFailed
+from xmtpd_e2e.explore.checker import CheckOptions, Verdict, check
+from xmtpd_e2e.explore.fault_kinds import fault_kind
+from xmtpd_e2e.explore.final_state import FinalState, read_node_state
+from xmtpd_e2e.explore.history import History, HistoryRecorder
+from xmtpd_e2e.explore.schedule import FaultSpec, PublisherSpec, Schedule, node_alias
+
+if TYPE_CHECKING:
+    from xmtpd_e2e.api.client_handle import ClientHandle
+    from xmtpd_e2e.api.environment import Environment
+    from xmtpd_e2e.config import RunConfig
+
+__all__ = ["ExecutionOptions", "Exploration", "execute_schedule", "run_schedule", "explore_once"]
+
+log = logging.getLogger("xmtpd_e2e.explore")
+ERROR_PAUSE = 0.5
+"""A publisher waits this long after an error before its next request (no hammering of a dead node)."""
+
+
+@dataclass(frozen=True)
+class ExecutionOptions:
+    convergence_timeout: float = 45.0
+    """How long to wait after heal for every node to hold every acknowledged envelope."""
+    drain_timeout: float = 45.0
+    """How long in-flight publishes may take to finish once the workload ends."""
+
+
+# -- the workload ------------------------------------------------------------------------------------
+
+def _publish(spec: PublisherSpec, client: ClientHandle, recorder: HistoryRecorder, t0: float,
+             stop: threading.Event) -> None:
+    for window in sorted(spec.windows, key=lambda w: w.start):
+        if stop.wait(max(0.0, t0 + window.start - time.time())):
+            return
+        while not stop.is_set() and time.time() < t0 + window.end:
+            envelopes = [group_message_envelope() for _ in range(spec.batch_size)]
+            topics = [e.aad.target_topic.hex() for e in envelopes]
+            op = recorder.invoke(spec.name, spec.target, topics)
+            try:
+                published = client.publish_client_envelopes(envelopes)
+            except PublishError as error:
+                recorder.failed(op, error.code, str(error))
+                stop.wait(ERROR_PAUSE)
+                continue
+            except Exception as error:  # any other failure leaves the outcome unknown
+                recorder.failed(op, type(error).__name__, str(error))
+                stop.wait(ERROR_PAUSE)
+                continue
+            key_of = {p.topic: p.key for p in published}
+            if all(t in key_of for t in topics):
+                recorder.ok(op, [key_of[t] for t in topics])
+            else:
+                recorder.failed(op, "INCOMPLETE", f"{len(key_of)} of {len(topics)} envelopes acknowledged")
+            if window.interval:
+                stop.wait(window.interval)
+
+
+def _clients(env: Environment, schedule: Schedule) -> dict[str, ClientHandle]:
+    payers = [env.new_payer_key() for _ in range(schedule.payers)]
+    clients = {}
+    for spec in schedule.publishers:
+        if spec.via_gateway:
+            clients[spec.name] = env.new_client(via_gateway=int(spec.target.removeprefix("gateway-")), name=spec.name)
+        else:
+            node_id = int(spec.target.removeprefix("node-"))
+            clients[spec.name] = env.new_client(node_id, payer_key=payers[spec.payer], name=spec.name)
+    return clients
+
+
+def _build_cluster(env: Environment, schedule: Schedule) -> None:
+    """Nodes in id order; consecutive nodes with the same overrides start together."""
+    groups: list[tuple[dict[str, str], int]] = []
+    for node in schedule.cluster.nodes:
+        overrides = dict(node.env)
+        if groups and groups[-1][0] == overrides:
+            groups[-1] = (overrides, groups[-1][1] + 1)
+        else:
+            groups.append((overrides, 1))
+    for overrides, count in groups:
+        env.add_nodes(count, env=overrides or None)
+    for _ in range(schedule.cluster.gateways):
+        env.add_gateway()
+
+
+# -- faults ------------------------------------------------------------------------------------------
+
+@dataclass
+class _Nemesis:
+    """Applies and heals the schedule's faults; each one is a ``fault`` span on the timeline."""
+
+    env: Environment
+    errors: list[str] = field(default_factory=list)
+    _active: dict[int, tuple[Callable[[], None], Any]] = field(default_factory=dict)
+
+    def apply(self, index: int, fault: FaultSpec) -> None:
+        event = self.env.timeline.begin("fault", fault.kind, (fault.target,), **dict(fault.params))
+        try:
+            heal = fault_kind(fault.kind).apply(self.env, fault.target, fault.params)
+        except Exception as error:
+            self.env.timeline.finish(event, error=str(error))
+            self.errors.append(f"applying {fault.kind} to {fault.target} failed: {error}")
+            return
+        self._active[index] = (heal, event)
+
+    def heal(self, index: int) -> None:
+        entry = self._active.pop(index, None)
+        if entry is None:
+            return
+        heal, event = entry
+        try:
+            heal()
+        except Exception as error:
+            self.errors.append(f"healing {event.name} on {', '.join(event.targets)} failed: {error}")
+        finally:
+            self.env.timeline.finish(event)
+
+    def heal_all(self) -> None:
+        for index in list(self._active):
+            self.heal(index)
+
+
+def _run_faults(nemesis: _Nemesis, schedule: Schedule, t0: float) -> None:
+    actions = sorted(
+        [(f.start, 1, i, f) for i, f in enumerate(schedule.faults)]
+        + [(f.end, 0, i, f) for i, f in enumerate(schedule.faults)],
+        key=lambda a: (a[0], a[1]),
+    )
+    for at, is_apply, index, fault in actions:
+        if at >= schedule.duration:
+            continue
+        delay = t0 + at - time.time()
+        if delay > 0:
+            time.sleep(delay)
+        if is_apply:
+            log.info("t=%.1fs fault %s on %s %s", at, fault.kind, fault.target, dict(fault.params))
+            nemesis.apply(index, fault)
+        else:
+            log.info("t=%.1fs heal %s on %s", at, fault.kind, fault.target)
+            nemesis.heal(index)
+    remaining = t0 + schedule.duration - time.time()
+    if remaining > 0:
+        time.sleep(remaining)
+
+
+# -- after the workload --------------------------------------------------------------------------------
+
+def _checked_nodes(env: Environment) -> list[Any]:
+    canonical = set(env.chain.canonical_node_ids())
+    return [n for n in env.nodes() if n.is_running and n.id in canonical]
+
+
+def _wait_for_convergence(env: Environment, acknowledged: set[tuple[int, int]], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            nodes = _checked_nodes(env)
+            complete = all(not (acknowledged - n.observer.envelope_keys(client_only=True)) for n in nodes)
+            clocks = {tuple(sorted(n.observer.vector_clock().items())) for n in nodes}
+            if complete and len(clocks) <= 1:
+                return True
+        except Exception as error:  # a database briefly unreachable: keep waiting
+            log.debug("convergence probe failed: %s", error)
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(1.0)
+
+
+def _final_state(env: Environment) -> FinalState:
+    canonical = set(env.chain.canonical_node_ids())
+    return FinalState(
+        {n.id: read_node_state(n.id, n.observer, running=n.is_running, canonical=n.id in canonical)
+         for n in env.nodes()},
+        time.time(),
+    )
+
+
+def execute_schedule(env: Environment, schedule: Schedule, options: ExecutionOptions | None = None
+                     ) -> tuple[History, FinalState, list[str]]:
+    """Run ``schedule`` on ``env`` (started, empty); returns the history, the healed databases and
+    the errors met while injecting or healing faults."""
+    options = options or ExecutionOptions()
+    _build_cluster(env, schedule)
+    clients = _clients(env, schedule)
+    recorder = HistoryRecorder()
+    nemesis = _Nemesis(env)
+    stop = threading.Event()
+    t0 = time.time()
+    threads = [
+        threading.Thread(target=_publish, args=(spec, clients[spec.name], recorder, t0, stop),
+                         name=f"explore-{spec.name}", daemon=True)
+        for spec in schedule.publishers
+    ]
+    workload = env.timeline.begin("phase", "explore-workload", (), seed=schedule.seed)
+    try:
+        for thread in threads:
+            thread.start()
+        _run_faults(nemesis, schedule, t0)
+    except BaseException:
+        stop.set()  # interrupted or timed out: teardown follows, nothing to heal or wait for
+        raise
+    stop.set()
+    drain_deadline = time.monotonic() + options.drain_timeout
+    for thread in threads:
+        thread.join(max(0.0, drain_deadline - time.monotonic()))
+    env.timeline.finish(workload)
+    workload_ended = time.time()
+    nemesis.heal_all()
+    for node in env.nodes():
+        if not node.is_running:
+            node.start()
+    healed = time.time()
+    operations = recorder.operations()
+    acknowledged = {k for op in operations if op.outcome == "ok" for k in op.keys}
+    with env.timeline.span("phase", "explore-convergence"):
+        converged = _wait_for_convergence(env, acknowledged, options.convergence_timeout)
+    log.info("workload done: %s; %s after heal", recorder_summary(operations),
+             "converged" if converged else f"not converged within {options.convergence_timeout:g}s")
+    final = _final_state(env)
+    history = History(operations, env.timeline.events(), t0, workload_ended, healed)
+    return history, final, nemesis.errors
+
+
+def recorder_summary(operations: list[Any]) -> str:
+    counts: dict[str, int] = {}
+    for op in operations:
+        counts[op.outcome or "pending"] = counts.get(op.outcome or "pending", 0) + 1
+    return ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "no operations"
+
+
+def run_schedule(env: Environment, schedule: Schedule, *, check_options: CheckOptions | None = None,
+                 execution: ExecutionOptions | None = None) -> tuple[History, FinalState, Verdict]:
+    """Execute and check; errors injecting or healing faults are violations of kind ``fault-error``."""
+    from xmtpd_e2e.explore.checker import Violation
+
+    history, final, errors = execute_schedule(env, schedule, execution)
+    verdict = check(history, final, check_options)
+    verdict.violations += [Violation("fault-error", message) for message in errors]
+    return history, final, verdict
+
+
+# -- one exploration through the runner -------------------------------------------------------------------
+
+@dataclass
+class Exploration:
+    """One execution of a schedule: what happened, what the databases held, and the verdict."""
+
+    schedule: Schedule
+    status: str
+    """The runner's status: PASS, FAIL (violations), ERROR, TIMEOUT, INTERRUPTED, SETUP_ERROR."""
+    history: History | None = None
+    final: FinalState | None = None
+    verdict: Verdict | None = None
+    error: str | None = None
+    run_id: str = ""
+    artifacts: list[str] = field(default_factory=list)
+    duration_seconds: float = 0.0
+    environment: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> bool:
+        """A violation was found (as opposed to passing, or not getting that far)."""
+        return self.verdict is not None and not self.verdict.ok
+
+    def to_dict(self, *, with_history: bool = True) -> dict[str, Any]:
+        return {
+            "status": self.status, "error": self.error, "run_id": self.run_id,
+            "duration_seconds": round(self.duration_seconds, 1), "artifacts": self.artifacts,
+            "environment": self.environment,
+            "schedule": self.schedule.to_dict(),
+            "verdict": None if self.verdict is None else self.verdict.to_dict(),
+            "history": None if self.history is None or not with_history else self.history.to_dict(),
+            "final_state": None if self.final is None or not with_history else self.final.to_dict(),
+        }
+
+
+def explore_once(config: RunConfig, schedule: Schedule, *, check_options: CheckOptions | None = None,
+                 execution: ExecutionOptions | None = None) -> Exploration:
+    """Run ``schedule`` once in a fresh environment, through the runner (see module docstring)."""
+    from xmtpd_e2e.runner.execution import Runner
+    from xmtpd_e2e.runner.lifecycle import default_environment_factory
+    from xmtpd_e2e.runner.scenario import ScenarioInfo
+
+    outcome = Exploration(schedule, "ERROR")
+
+    def scenario(env: Environment) -> None:
+        history, final, verdict = run_schedule(env, schedule, check_options=check_options, execution=execution)
+        outcome.history, outcome.final, outcome.verdict = history, final, verdict
+        if not verdict.ok:
+            raise CheckFailed("; ".join(v.message for v in verdict.violations[:3]))
+
+    info = ScenarioInfo(
+        name=f"explore-{schedule.seed}", description="explore: seeded workload and faults", func=scenario,
+        invariants_skipped="explore checks its own properties on the history",
+        timeout_seconds=schedule.duration + 600, module=__name__,
+    )
+    result = Runner(config, default_environment_factory()).run([info])
+    scenario_result = result.scenarios[0]
+    outcome.status = scenario_result.status.value
+    outcome.error = scenario_result.error if outcome.verdict is None or outcome.status != "FAIL" else None
+    outcome.run_id = result.run_id
+    outcome.artifacts = scenario_result.artifacts
+    outcome.duration_seconds = scenario_result.duration_seconds
+    outcome.environment = scenario_result.environment
+    return outcome
