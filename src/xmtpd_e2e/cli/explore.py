@@ -74,14 +74,14 @@ def _fault_kinds(value: str | None) -> tuple[str, ...] | None:
 @option("--nodes", type=click.IntRange(min=1, max=12), default=None, help="cluster size (default: drawn, 2-4)")
 @option("--gateways", type=click.IntRange(min=0, max=3), default=None, help="gateways (default: drawn, 0-1)")
 @option("--faults", "faults", default=None, help="fault kinds to draw from, comma-separated, or none (default: all)")
-@option("--max-publishers", type=click.IntRange(min=1), default=6, show_default=True, help="publishers at most")
+@option("--max-publishers", type=click.IntRange(min=1), default=8, show_default=True, help="publishers at most")
 @option("--max-concurrent-publishers-per-node", "per_node", type=click.IntRange(min=1), default=None,
         help="never more publishers into one node than this (gateway publishers count against every node)")
 @option("--node-env", "node_env", multiple=True, help="ID:VAR=VALUE, an override for one node (repeatable)")
 @option("--replay", type=click.Path(path_type=Path), default=None, help="run the schedule of this record again")
 @option("--no-shrink", is_flag=True, default=False, help="report a failure without shrinking it")
 @option("--shrink-budget", type=click.IntRange(min=1), default=12, show_default=True, help="runs shrinking may use")
-@option("--slow-seconds", type=click.FloatRange(min=0.1), default=5.0, show_default=True,
+@option("--slow-seconds", type=click.FloatRange(min=0.1), default=15.0, show_default=True,
         help="a publish to a healthy node slower than this is a liveness violation")
 @option("--grace-seconds", type=click.FloatRange(min=0), default=20.0, show_default=True,
         help="publishes this soon after a fault on their target are excused")

@@ -83,8 +83,10 @@ class Verdict:
 class CheckOptions:
     grace_seconds: float = 20.0
     """How long after a fault on a target its publishes are still excused (reconnects, restarts)."""
-    slow_seconds: float = 5.0
-    """A publish to a healthy target taking longer than this is a liveness violation."""
+    slow_seconds: float = 15.0
+    """A publish to a healthy target taking longer than this is a liveness violation.  Generous:
+    on a loaded machine a healthy publish can take seconds; xmtpd's own database statements
+    time out after 10 s, so a stalled node fails its publishes well before this."""
 
 
 def _keys(keys: Iterable[tuple[int, int]]) -> str:

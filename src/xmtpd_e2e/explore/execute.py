@@ -314,10 +314,14 @@ def explore_once(config: RunConfig, schedule: Schedule, *, check_options: CheckO
         invariants_skipped="explore checks its own properties on the history",
         timeout_seconds=schedule.duration + 600, module=__name__,
     )
-    result = Runner(config, default_environment_factory()).run([info])
+    runner = Runner(config, default_environment_factory())
+    result = runner.run([info])
     scenario_result = result.scenarios[0]
-    outcome.status = scenario_result.status.value
+    # A signal during teardown leaves a FAIL as it was; exploring must still stop there.
+    outcome.status = "INTERRUPTED" if runner.guard.interrupted else scenario_result.status.value
     outcome.error = scenario_result.error if outcome.verdict is None or outcome.status != "FAIL" else None
+    if runner.guard.interrupted and not outcome.error:
+        outcome.error = f"interrupted by {runner.guard.interrupted}"
     outcome.run_id = result.run_id
     outcome.artifacts = scenario_result.artifacts
     outcome.duration_seconds = scenario_result.duration_seconds

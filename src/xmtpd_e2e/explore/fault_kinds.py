@@ -8,7 +8,7 @@ that heals it.  Adding a fault kind to the explorer is adding one :func:`registe
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -25,8 +25,9 @@ Heal = Callable[[], None]
 class FaultKind:
     name: str
     description: str
-    draw: Callable[[random.Random], dict[str, Any]]
-    """Parameters for one occurrence, drawn from the schedule's generator."""
+    draw: Callable[[random.Random, str, Sequence[str]], dict[str, Any]]
+    """Parameters for one occurrence on a target node, given every node alias, drawn from the
+    schedule's generator."""
     apply: Callable[[Environment, str, Mapping[str, Any]], Heal]
     """Inject the fault on the target (a node alias) and return what heals it."""
     stops_service: bool = False
@@ -55,7 +56,7 @@ def node_of(env: Environment, alias: str) -> NodeHandle:
     return env.node(int(alias.removeprefix("node-")))
 
 
-def _no_params(rng: random.Random) -> dict[str, Any]:
+def _no_params(rng: random.Random, target: str, aliases: Sequence[str]) -> dict[str, Any]:
     return {}
 
 
@@ -88,16 +89,16 @@ register(FaultKind("kill", "SIGKILL the node, restart it on its data when the fa
 register(FaultKind("stop", "stop the node gracefully, start it again when the fault ends",
                    _no_params, _stopped(kill=False), stops_service=True))
 register(FaultKind("latency", "toxiproxy latency on what the node's proxy sends (peers, gateways)",
-                   lambda rng: {"latency_ms": rng.choice((200, 500, 1000, 2000))},
+                   lambda rng, target, aliases: {"latency_ms": rng.choice((200, 500, 1000, 2000))},
                    _toxic(lambda node, p: node.add_latency(int(p["latency_ms"])))))
 register(FaultKind("bandwidth", "toxiproxy bandwidth limit on the node's proxy",
-                   lambda rng: {"kb_per_second": rng.choice((1, 5, 20, 100))},
+                   lambda rng, target, aliases: {"kb_per_second": rng.choice((1, 5, 20, 100))},
                    _toxic(lambda node, p: node.add_bandwidth_limit(int(p["kb_per_second"])))))
 register(FaultKind("reset", "toxiproxy resets TCP connections through the node's proxy",
-                   lambda rng: {"timeout_ms": rng.choice((0, 100, 1000))},
+                   lambda rng, target, aliases: {"timeout_ms": rng.choice((0, 100, 1000))},
                    _toxic(lambda node, p: node.add_connection_reset(int(p["timeout_ms"])))))
 register(FaultKind("timeout", "toxiproxy black-holes traffic through the node's proxy",
-                   lambda rng: {"timeout_ms": rng.choice((0, 2000))},
+                   lambda rng, target, aliases: {"timeout_ms": rng.choice((0, 2000))},
                    _toxic(lambda node, p: node.add_timeout(int(p["timeout_ms"])))))
 register(FaultKind("disconnect", "the node's proxy is disabled: peers and gateways cannot reach it",
                    _no_params, _disconnect))

@@ -220,7 +220,7 @@ class GenerationOptions:
     """Fixed number of gateways, or drawn from 0..1."""
     fault_kinds: tuple[str, ...] = ()
     """Kinds to draw from; empty = every registered kind."""
-    max_publishers: int = 6
+    max_publishers: int = 8
     max_publishers_per_node: int | None = None
     """Upper bound on publishers sending into one node at once (gateway publishers count against
     every node, since the gateway picks the node).  None = unbounded."""
@@ -237,8 +237,12 @@ def _node_count(rng: random.Random, options: GenerationOptions) -> int:
 
 def _draw_targets(rng: random.Random, count: int, aliases: Sequence[str], gateways: int,
                   cap: int | None) -> list[str]:
-    """Each publisher's target; with a cap, no node receives more than ``cap`` publishers."""
+    """Each publisher's target; with a cap, no node receives more than ``cap`` publishers.
+
+    Load is uneven, as in production: one "hot" node is as likely a target as all others together.
+    """
     load = dict.fromkeys(aliases, 0)
+    hot = rng.choice(list(aliases))
     targets: list[str] = []
     for _ in range(count):
         if gateways and rng.random() < 0.25 and (cap is None or all(v < cap for v in load.values())):
@@ -249,7 +253,7 @@ def _draw_targets(rng: random.Random, count: int, aliases: Sequence[str], gatewa
         free = [a for a in aliases if cap is None or load[a] < cap]
         if not free:
             break
-        alias = rng.choice(free)
+        alias = rng.choices(free, weights=[max(1, len(free) - 1) if a == hot else 1 for a in free])[0]
         load[alias] += 1
         targets.append(alias)
     return targets
@@ -259,7 +263,7 @@ def _draw_windows(rng: random.Random, duration: float, bursts: Iterable[tuple[fl
     """A steady background window (most publishers) and the bursts this publisher joins."""
     windows: list[Window] = []
     joined: list[tuple[float, float]] = []
-    for start, end in sorted(b for b in bursts if rng.random() < 0.6):
+    for start, end in sorted(b for b in bursts if rng.random() < 0.7):
         if joined and start <= joined[-1][1]:
             joined[-1] = (joined[-1][0], max(end, joined[-1][1]))  # overlapping bursts: one window
         else:
@@ -296,7 +300,7 @@ def _draw_faults(rng: random.Random, options: GenerationOptions, aliases: Sequen
             continue
         target = rng.choice(list(aliases))
         kind = rng.choice(kinds)
-        candidate = FaultSpec(kind, target, start, length, fault_kind(kind).draw(rng))
+        candidate = FaultSpec(kind, target, start, length, fault_kind(kind).draw(rng, target, aliases))
         if any(f.target == target and f.start < candidate.end and candidate.start < f.end for f in faults):
             continue
         faults.append(candidate)
