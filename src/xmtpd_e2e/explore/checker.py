@@ -16,6 +16,8 @@ Properties (each violation names its kind, the node and the envelopes or operati
 * ``usage-mismatch`` -- unsettled usage per (payer, originator) differs between nodes or from the
   envelopes the node stores;
 * ``staged-leftover`` -- accepted envelopes never left the staging table;
+* ``fault-error`` -- (added by the executor) a fault could not be injected or healed, e.g. a
+  killed node that does not come back;
 * ``liveness`` -- a publish to a healthy target (no fault on it for ``grace`` seconds before and
   during the request) failed or took longer than ``slow_seconds``.
 """
@@ -36,7 +38,7 @@ __all__ = ["Violation", "Verdict", "CheckOptions", "check", "VIOLATION_KINDS"]
 
 VIOLATION_KINDS = (
     "missing", "mismatch", "duplicate", "failed-stored", "sequence-gap", "sequence-order", "clock-divergence",
-    "usage-mismatch", "staged-leftover", "liveness",
+    "usage-mismatch", "staged-leftover", "liveness", "fault-error",
 )
 _LISTED = 10
 

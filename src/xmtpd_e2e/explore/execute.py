@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from xmtpd_e2e.client.envelopes import group_message_envelope
 from xmtpd_e2e.client.errors import PublishError
 from xmtpd_e2e.errors import CheckFailed
-from xmtpd_e2e.explore.checker import CheckOptions, Verdict, check
+from xmtpd_e2e.explore.checker import CheckOptions, Verdict, Violation, check
 from xmtpd_e2e.explore.fault_kinds import fault_kind
 from xmtpd_e2e.explore.final_state import FinalState, read_node_state
 from xmtpd_e2e.explore.history import History, HistoryRecorder
@@ -234,14 +234,14 @@ def execute_schedule(env: Environment, schedule: Schedule, options: ExecutionOpt
     acknowledged = {k for op in operations if op.outcome == "ok" for k in op.keys}
     with env.timeline.span("phase", "explore-convergence"):
         converged = _wait_for_convergence(env, acknowledged, options.convergence_timeout)
-    log.info("workload done: %s; %s after heal", recorder_summary(operations),
+    log.info("workload done: %s; %s after heal", _outcome_counts(operations),
              "converged" if converged else f"not converged within {options.convergence_timeout:g}s")
     final = _final_state(env)
     history = History(operations, env.timeline.events(), t0, workload_ended, healed)
     return history, final, nemesis.errors
 
 
-def recorder_summary(operations: list[Any]) -> str:
+def _outcome_counts(operations: list[Any]) -> str:
     counts: dict[str, int] = {}
     for op in operations:
         counts[op.outcome or "pending"] = counts.get(op.outcome or "pending", 0) + 1
@@ -251,8 +251,6 @@ def recorder_summary(operations: list[Any]) -> str:
 def run_schedule(env: Environment, schedule: Schedule, *, check_options: CheckOptions | None = None,
                  execution: ExecutionOptions | None = None) -> tuple[History, FinalState, Verdict]:
     """Execute and check; errors injecting or healing faults are violations of kind ``fault-error``."""
-    from xmtpd_e2e.explore.checker import Violation
-
     history, final, errors = execute_schedule(env, schedule, execution)
     verdict = check(history, final, check_options)
     verdict.violations += [Violation("fault-error", message) for message in errors]
