@@ -15,11 +15,12 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 from rich.console import Console
 
+from xmtpd_e2e.cli.errors import fail_setup
 from xmtpd_e2e.cli.options import choice_option, option
 from xmtpd_e2e.config import UPSTREAM_IMAGES, XMTPD_VERSION, RunConfig, default_home, local_images
 from xmtpd_e2e.errors import SetupError
@@ -27,13 +28,6 @@ from xmtpd_e2e.errors import SetupError
 __all__ = ["explore_command"]
 
 stderr = Console(stderr=True, soft_wrap=True)
-
-
-def _fail_setup(error: SetupError) -> NoReturn:
-    stderr.print(f"[bold red]error:[/] {error.problem}")
-    if error.fix:
-        stderr.print(f"[bold]fix:[/] {error.fix}")
-    sys.exit(2)
 
 
 def _node_env(values: tuple[str, ...]) -> dict[str, dict[str, str]]:
@@ -81,7 +75,7 @@ def _fault_kinds(value: str | None) -> tuple[str, ...] | None:
 @option("--replay", type=click.Path(path_type=Path), default=None, help="run the schedule of this record again")
 @option("--no-shrink", is_flag=True, default=False, help="report a failure without shrinking it")
 @option("--shrink-budget", type=click.IntRange(min=1), default=12, show_default=True, help="runs shrinking may use")
-@option("--slow-seconds", type=click.FloatRange(min=0.1), default=15.0, show_default=True,
+@option("--slow-seconds", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
         help="a publish to a healthy node slower than this is a liveness violation")
 @option("--grace-seconds", type=click.FloatRange(min=0), default=20.0, show_default=True,
         help="publishes this soon after a fault on their target are excused")
@@ -140,7 +134,7 @@ def explore_command(ctx: click.Context, seed: int | None, runs: int, duration: f
         try:
             replayed, recorded = load_schedule(replay)
         except SetupError as error:
-            _fail_setup(error)
+            fail_setup(error)
         schedules = [replayed]
         settings["replayed_from"] = str(replay)
         settings["recorded_settings"] = recorded

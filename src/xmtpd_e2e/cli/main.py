@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from xmtpd_e2e.cli.errors import fail_setup
 from xmtpd_e2e.cli.options import choice_option, option
 from xmtpd_e2e.config import AUTO_RUNTIME, LOCAL_NETWORKS, UPSTREAM_IMAGES, RunConfig, XMTPD_VERSION, default_home, local_images
 from xmtpd_e2e.errors import SetupError
@@ -32,21 +33,13 @@ _RUNTIME_HELP = "where services run: " + "; ".join(
 )
 
 
-def _setup_error(error: SetupError) -> None:
-    stderr.print(f"[bold red]error:[/] {error.problem}")
-    if error.fix:
-        stderr.print(f"[bold]fix:[/] {error.fix}")
-    sys.exit(2)
-
-
 def _load(modules: tuple[str, ...]) -> Registry:
     from xmtpd_e2e.runner.discovery import load_scenarios
 
     try:
         return load_scenarios(modules)
     except SetupError as error:
-        _setup_error(error)
-        raise  # unreachable
+        fail_setup(error)
 
 
 def _duration(seconds: float) -> str:
@@ -149,7 +142,7 @@ def run_command(ctx: click.Context, tests: tuple[str, ...], suite: str | None, r
         try:
             factory = default_environment_factory()
         except SetupError as error:
-            _setup_error(error)
+            fail_setup(error)
         result = Runner(config, factory, progress=_progress).run(selected)
     restore_stderr()
     _emit(result, output_format, output_file)

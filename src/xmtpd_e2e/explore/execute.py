@@ -318,8 +318,8 @@ def explore_once(config: RunConfig, schedule: Schedule, *, check_options: CheckO
     # A signal during teardown leaves a FAIL as it was; exploring must still stop there.
     outcome.status = "INTERRUPTED" if runner.guard.interrupted else scenario_result.status.value
     outcome.error = scenario_result.error if outcome.verdict is None or outcome.status != "FAIL" else None
-    if runner.guard.interrupted and not outcome.error:
-        outcome.error = f"interrupted by {runner.guard.interrupted}"
+    if outcome.status == "INTERRUPTED" and not outcome.error:
+        outcome.error = f"interrupted by {runner.guard.interrupted or 'a signal'}"
     outcome.run_id = result.run_id
     outcome.artifacts = scenario_result.artifacts
     outcome.duration_seconds = scenario_result.duration_seconds

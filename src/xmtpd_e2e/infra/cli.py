@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 from rich.console import Console
 from rich.table import Table
 
+from xmtpd_e2e.cli.errors import fail_setup
 from xmtpd_e2e.config import XMTPD_VERSION, local_images
 from xmtpd_e2e.errors import SetupError
 from xmtpd_e2e.infra.binaries import KNOWN_BINARIES, resolve_binary
@@ -15,13 +14,6 @@ from xmtpd_e2e.infra.binaries import KNOWN_BINARIES, resolve_binary
 __all__ = ["infra"]
 
 console = Console(stderr=True, soft_wrap=True)
-
-
-def _fail(error: SetupError) -> None:
-    console.print(f"[bold red]error:[/] {error.problem}")
-    if error.fix:
-        console.print(f"[bold]fix:[/] {error.fix}")
-    sys.exit(2)
 
 
 @click.group()
@@ -41,7 +33,7 @@ def up(docker: bool) -> None:
         if docker:
             console.print(f"docker: {ensure_docker_engine()}")
     except SetupError as error:
-        _fail(error)
+        fail_setup(error)
 
 
 @infra.command("down")
@@ -64,7 +56,7 @@ def build_images_command(xmtpd_version: str, force: bool) -> None:
     try:
         build_images(xmtpd_version, force=force, log=lambda line: console.print(line))
     except SetupError as error:
-        _fail(error)
+        fail_setup(error)
     console.print("select them with `xmtpd-e2e run --runtime docker --image-set local`")
 
 
