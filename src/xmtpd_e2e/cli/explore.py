@@ -75,6 +75,8 @@ def _fault_kinds(value: str | None) -> tuple[str, ...] | None:
 @option("--replay", type=click.Path(path_type=Path), default=None, help="run the schedule of this record again")
 @option("--no-shrink", is_flag=True, default=False, help="report a failure without shrinking it")
 @option("--shrink-budget", type=click.IntRange(min=1), default=12, show_default=True, help="runs shrinking may use")
+@option("--shrink-attempts", type=click.IntRange(min=1), default=1, show_default=True,
+        help="runs of a smaller schedule before it counts as passing (for failures that show only sometimes)")
 @option("--slow-seconds", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
         help="a publish to a healthy node slower than this is a liveness violation")
 @option("--grace-seconds", type=click.FloatRange(min=0), default=20.0, show_default=True,
@@ -98,7 +100,7 @@ def _fault_kinds(value: str | None) -> tuple[str, ...] | None:
 @click.pass_context
 def explore_command(ctx: click.Context, seed: int | None, runs: int, duration: float, nodes: int | None,
                     gateways: int | None, faults: str | None, max_publishers: int, per_node: int | None,
-                    node_env: tuple[str, ...], replay: Path | None, no_shrink: bool, shrink_budget: int,
+                    node_env: tuple[str, ...], replay: Path | None, no_shrink: bool, shrink_budget: int, shrink_attempts: int,
                     slow_seconds: float, grace_seconds: float, convergence_timeout: float, record_dir: Path,
                     runtime: str, image_set: str, xmtpd_image: str | None, gateway_image: str | None,
                     xmtpd_bin: Path | None, gateway_bin: Path | None, xmtpd_version: str, output_format: str,
@@ -159,7 +161,8 @@ def explore_command(ctx: click.Context, seed: int | None, runs: int, duration: f
         outcome = explore_once(config, schedule, check_options=check_options, execution=execution)
         color = "green" if outcome.status == "PASS" else "red"
         kinds_found = ", ".join(sorted(outcome.verdict.kinds())) if outcome.verdict else outcome.error
-        stderr.print(f"[{color}]■ {outcome.status}[/] in {outcome.duration_seconds:.0f}s"
+        stderr.print(f"[{color}]■ {outcome.status}[/] in {outcome.duration_seconds:.0f}s "
+                     f"(load average {outcome.load_average[0]:g} → {outcome.load_average[1]:g})"
                      + (f": {kinds_found}" if outcome.status != "PASS" else ""))
         return outcome
 
@@ -171,7 +174,8 @@ def explore_command(ctx: click.Context, seed: int | None, runs: int, duration: f
         path = write_record(record_dir / f"explore-{schedule.seed}.json", record)
         entry: dict[str, Any] = {"seed": schedule.seed, "status": exploration.status, "record": str(path),
                                  "verdict": record["verdict"], "error": exploration.error,
-                                 "run_id": exploration.run_id, "artifacts": exploration.artifacts}
+                                 "run_id": exploration.run_id, "artifacts": exploration.artifacts,
+                                 "load_average": list(exploration.load_average)}
         summary["runs"].append(entry)
         if exploration.status == "SETUP_ERROR":
             _emit(summary, output_format, output_file)
@@ -184,7 +188,7 @@ def explore_command(ctx: click.Context, seed: int | None, runs: int, duration: f
             continue
         exit_code = 1
         if exploration.failed and not no_shrink:
-            result = shrink(exploration, lambda s: execute(s, "shrink"), budget=shrink_budget)
+            result = shrink(exploration, lambda s: execute(s, "shrink"), budget=shrink_budget, attempts=shrink_attempts)
             minimal = result.exploration
             minimal_record = record_of(minimal, command=command, settings={**settings, "shrunk_from": str(path)})
             minimal_path = write_record(record_dir / f"explore-{schedule.seed}-min.json", minimal_record)

@@ -11,6 +11,7 @@ and guaranteed teardown: explore leaves nothing behind either.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -274,6 +275,9 @@ class Exploration:
     artifacts: list[str] = field(default_factory=list)
     duration_seconds: float = 0.0
     environment: dict[str, Any] = field(default_factory=dict)
+    load_average: tuple[float, float] = (0.0, 0.0)
+    """The machine's 1-minute load average when the run began and ended: latencies and liveness
+    verdicts mean little on a machine far beyond its cores."""
 
     @property
     def failed(self) -> bool:
@@ -284,6 +288,7 @@ class Exploration:
         return {
             "status": self.status, "error": self.error, "run_id": self.run_id,
             "duration_seconds": round(self.duration_seconds, 1), "artifacts": self.artifacts,
+            "load_average": list(self.load_average),
             "environment": self.environment,
             "schedule": self.schedule.to_dict(),
             "verdict": None if self.verdict is None else self.verdict.to_dict(),
@@ -313,7 +318,9 @@ def explore_once(config: RunConfig, schedule: Schedule, *, check_options: CheckO
         timeout_seconds=schedule.duration + 600, module=__name__,
     )
     runner = Runner(config, default_environment_factory())
+    load_before = os.getloadavg()[0]
     result = runner.run([info])
+    outcome.load_average = (round(load_before, 1), round(os.getloadavg()[0], 1))
     scenario_result = result.scenarios[0]
     # A signal during teardown leaves a FAIL as it was; exploring must still stop there.
     outcome.status = "INTERRUPTED" if runner.guard.interrupted else scenario_result.status.value

@@ -69,8 +69,13 @@ def candidates(schedule: Schedule) -> Iterator[tuple[str, Schedule]]:
             yield f"publisher {publisher.name}: batches of {smaller[-1]}", schedule.with_batch_size(i, smaller[-1])
 
 
-def shrink(failing: Exploration, run: Callable[[Schedule], Exploration], *, budget: int) -> ShrinkResult:
-    """Search for a smaller schedule than ``failing.schedule`` that ``run`` still finds failing."""
+def shrink(failing: Exploration, run: Callable[[Schedule], Exploration], *, budget: int,
+           attempts: int = 1) -> ShrinkResult:
+    """Search for a smaller schedule than ``failing.schedule`` that ``run`` still finds failing.
+
+    ``attempts``: runs of a candidate before it counts as passing, for failures that show only
+    sometimes (a race); every run counts against ``budget``.
+    """
     assert failing.verdict is not None and not failing.verdict.ok, "shrink needs a failing exploration"
     wanted = failing.verdict.kinds()
     result = ShrinkResult(failing.schedule, failing)
@@ -78,20 +83,26 @@ def shrink(failing: Exploration, run: Callable[[Schedule], Exploration], *, budg
     while improved and result.runs < budget:
         improved = False
         for description, candidate in candidates(result.schedule):
+            still_fails = False
             if not candidate.publishers:
                 continue
             if result.runs >= budget:
                 break
-            result.runs += 1
-            log.info("shrink run %d/%d: %s", result.runs, budget, description)
-            attempt = run(candidate)
-            kinds = attempt.verdict.kinds() if attempt.verdict is not None else set()
-            still_fails = attempt.failed and bool(kinds & wanted)
-            result.steps.append(ShrinkStep(description, still_fails, attempt.status, tuple(sorted(kinds)),
-                                           attempt.run_id))
-            if attempt.status in ("INTERRUPTED", "SETUP_ERROR"):
-                result.stopped = f"{attempt.status}: {attempt.error}"
-                return result
+            for _ in range(attempts):
+                if result.runs >= budget:
+                    break
+                result.runs += 1
+                log.info("shrink run %d/%d: %s", result.runs, budget, description)
+                attempt = run(candidate)
+                kinds = attempt.verdict.kinds() if attempt.verdict is not None else set()
+                still_fails = attempt.failed and bool(kinds & wanted)
+                result.steps.append(ShrinkStep(description, still_fails, attempt.status, tuple(sorted(kinds)),
+                                               attempt.run_id))
+                if attempt.status in ("INTERRUPTED", "SETUP_ERROR"):
+                    result.stopped = f"{attempt.status}: {attempt.error}"
+                    return result
+                if still_fails:
+                    break
             if still_fails:
                 result.schedule, result.exploration = candidate, attempt
                 improved = True

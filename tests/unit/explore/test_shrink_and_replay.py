@@ -91,3 +91,19 @@ def test_the_scenario_module_compiles_and_registers_under_its_name(monkeypatch: 
     assert info is not None and info.invariants_skipped
     assert "xmtpd-e2e explore --seed 4" in source and "publisher p0" in source
     assert json.dumps(schedule.to_dict())  # the embedded literal is plain data
+
+
+def test_a_failure_that_shows_only_sometimes_gets_more_attempts() -> None:
+    runs: list[int] = []
+
+    def flaky(schedule: Schedule) -> Exploration:
+        runs.append(1)
+        return fake_run(schedule) if len(runs) % 2 == 0 else Exploration(schedule, "PASS", verdict=Verdict([], {}))
+
+    seed = next(s for s in range(100) if crowded(generate(s, GenerationOptions(max_publishers=8))))
+    original = fake_run(generate(seed, GenerationOptions(max_publishers=8)))
+    once = shrink(original, flaky, budget=1, attempts=1)
+    assert once.schedule == original.schedule
+    runs.clear()
+    twice = shrink(original, flaky, budget=2, attempts=2)
+    assert twice.runs == 2 and twice.schedule != original.schedule and twice.steps[-1].still_fails
