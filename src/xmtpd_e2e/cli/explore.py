@@ -60,6 +60,17 @@ def _fault_kinds(value: str | None) -> tuple[str, ...] | None:
     return kinds
 
 
+def _violation_kinds(value: str | None) -> tuple[str, ...]:
+    from xmtpd_e2e.explore.checker import VIOLATION_KINDS
+
+    chosen = tuple(k.strip() for k in (value or "").split(",") if k.strip())
+    unknown = [k for k in chosen if k not in VIOLATION_KINDS]
+    if unknown:
+        raise click.BadParameter(f"unknown violation kind(s) {', '.join(unknown)}; known: "
+                                 f"{', '.join(VIOLATION_KINDS)}", param_hint="--shrink-for")
+    return chosen
+
+
 @click.command("explore")
 @option("--seed", type=int, default=None, help="seed of the first run (default: from the clock)")
 @option("--runs", type=click.IntRange(min=1), default=1, show_default=True,
@@ -75,6 +86,8 @@ def _fault_kinds(value: str | None) -> tuple[str, ...] | None:
 @option("--replay", type=click.Path(path_type=Path), default=None, help="run the schedule of this record again")
 @option("--no-shrink", is_flag=True, default=False, help="report a failure without shrinking it")
 @option("--shrink-budget", type=click.IntRange(min=1), default=12, show_default=True, help="runs shrinking may use")
+@option("--shrink-for", "shrink_for", default=None,
+        help="violation kinds a smaller schedule must still show, comma-separated (default: any the failure showed)")
 @option("--shrink-attempts", type=click.IntRange(min=1), default=1, show_default=True,
         help="runs of a smaller schedule before it counts as passing (for failures that show only sometimes)")
 @option("--slow-seconds", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
@@ -100,7 +113,7 @@ def _fault_kinds(value: str | None) -> tuple[str, ...] | None:
 @click.pass_context
 def explore_command(ctx: click.Context, seed: int | None, runs: int, duration: float, nodes: int | None,
                     gateways: int | None, faults: str | None, max_publishers: int, per_node: int | None,
-                    node_env: tuple[str, ...], replay: Path | None, no_shrink: bool, shrink_budget: int, shrink_attempts: int,
+                    node_env: tuple[str, ...], replay: Path | None, no_shrink: bool, shrink_budget: int, shrink_for: str | None, shrink_attempts: int,
                     slow_seconds: float, grace_seconds: float, convergence_timeout: float, record_dir: Path,
                     runtime: str, image_set: str, xmtpd_image: str | None, gateway_image: str | None,
                     xmtpd_bin: Path | None, gateway_bin: Path | None, xmtpd_version: str, output_format: str,
@@ -114,6 +127,7 @@ def explore_command(ctx: click.Context, seed: int | None, runs: int, duration: f
     from xmtpd_e2e.explore.shrink import shrink
 
     kinds = _fault_kinds(faults)
+    wanted_kinds = _violation_kinds(shrink_for)
     overrides = _node_env(node_env)
     images = local_images(xmtpd_version) if image_set == "local" else UPSTREAM_IMAGES
     images = replace(images, **{k: v for k, v in {"xmtpd": xmtpd_image, "gateway": gateway_image}.items() if v})
@@ -187,8 +201,12 @@ def explore_command(ctx: click.Context, seed: int | None, runs: int, duration: f
         if exploration.status == "PASS":
             continue
         exit_code = 1
-        if exploration.failed and not no_shrink:
-            result = shrink(exploration, lambda s: execute(s, "shrink"), budget=shrink_budget, attempts=shrink_attempts)
+        found = exploration.verdict.kinds() if exploration.verdict is not None else set()
+        if exploration.failed and wanted_kinds and not found & set(wanted_kinds):
+            stderr.print(f"not shrinking: this run showed {', '.join(sorted(found))}, none of --shrink-for")
+        elif exploration.failed and not no_shrink:
+            result = shrink(exploration, lambda s: execute(s, "shrink"), budget=shrink_budget, attempts=shrink_attempts,
+                            kinds=wanted_kinds)
             minimal = result.exploration
             minimal_record = record_of(minimal, command=command, settings={**settings, "shrunk_from": str(path)})
             minimal_path = write_record(record_dir / f"explore-{schedule.seed}-min.json", minimal_record)

@@ -10,7 +10,7 @@ shows sometimes may survive a cut it did not need (shrinking never claims more t
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field, replace
 
 from xmtpd_e2e.explore.execute import Exploration
@@ -70,14 +70,15 @@ def candidates(schedule: Schedule) -> Iterator[tuple[str, Schedule]]:
 
 
 def shrink(failing: Exploration, run: Callable[[Schedule], Exploration], *, budget: int,
-           attempts: int = 1) -> ShrinkResult:
+           attempts: int = 1, kinds: Collection[str] = ()) -> ShrinkResult:
     """Search for a smaller schedule than ``failing.schedule`` that ``run`` still finds failing.
 
     ``attempts``: runs of a candidate before it counts as passing, for failures that show only
-    sometimes (a race); every run counts against ``budget``.
+    sometimes (a race); every run counts against ``budget``.  ``kinds``: the violation kinds a
+    smaller schedule must still show (default: any kind the original showed).
     """
     assert failing.verdict is not None and not failing.verdict.ok, "shrink needs a failing exploration"
-    wanted = failing.verdict.kinds()
+    wanted = set(kinds) or failing.verdict.kinds()
     result = ShrinkResult(failing.schedule, failing)
     improved = True
     while improved and result.runs < budget:

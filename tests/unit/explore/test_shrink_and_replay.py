@@ -107,3 +107,10 @@ def test_a_failure_that_shows_only_sometimes_gets_more_attempts() -> None:
     runs.clear()
     twice = shrink(original, flaky, budget=2, attempts=2)
     assert twice.runs == 2 and twice.schedule != original.schedule and twice.steps[-1].still_fails
+
+
+def test_shrinking_for_a_chosen_kind_ignores_smaller_schedules_failing_otherwise() -> None:
+    seed = next(s for s in range(100) if crowded(generate(s, GenerationOptions(max_publishers=8))))
+    original = fake_run(generate(seed, GenerationOptions(max_publishers=8)))
+    result = shrink(original, fake_run, budget=10, kinds=("duplicate",))
+    assert result.schedule == original.schedule and not result.accepted
