@@ -22,8 +22,9 @@ from rich.console import Console
 
 from xmtpd_e2e.cli.errors import fail_setup
 from xmtpd_e2e.cli.options import choice_option, option
-from xmtpd_e2e.config import UPSTREAM_IMAGES, XMTPD_VERSION, RunConfig, default_home, local_images
+from xmtpd_e2e.config import AUTO_RUNTIME, UPSTREAM_IMAGES, XMTPD_VERSION, RunConfig, default_home, local_images
 from xmtpd_e2e.errors import SetupError
+from xmtpd_e2e.runtime.registry import RUNTIMES
 
 __all__ = ["explore_command"]
 
@@ -98,7 +99,7 @@ def _violation_kinds(value: str | None) -> tuple[str, ...]:
         help="seconds to wait after heal for every node to hold every acknowledged envelope")
 @option("--record-dir", type=click.Path(path_type=Path), default=Path("explore"), show_default=True,
         help="where run records, shrunk records and scenario modules go")
-@choice_option("--runtime", ("auto", "docker", "local"), "auto", "where services run")
+@choice_option("--runtime", RUNTIMES.choices(), AUTO_RUNTIME, "where services run (as for `run`)")
 @choice_option("--image-set", ("upstream", "local"), "upstream", "default images (docker runtime)")
 @option("--xmtpd-image", default=None, help="node image (docker runtime)")
 @option("--gateway-image", default=None, help="gateway image (docker runtime)")

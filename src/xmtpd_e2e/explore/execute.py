@@ -25,7 +25,7 @@ from xmtpd_e2e.explore.checker import CheckOptions, Verdict, Violation, check
 from xmtpd_e2e.explore.fault_kinds import fault_kind
 from xmtpd_e2e.explore.final_state import FinalState, read_node_state
 from xmtpd_e2e.explore.history import History, HistoryRecorder
-from xmtpd_e2e.explore.schedule import FaultSpec, PublisherSpec, Schedule, node_alias
+from xmtpd_e2e.explore.schedule import FaultSpec, PublisherSpec, Schedule
 
 if TYPE_CHECKING:
     from xmtpd_e2e.api.client_handle import ClientHandle
