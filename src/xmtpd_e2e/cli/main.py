@@ -158,9 +158,9 @@ def _check_writable(path: Path, flag: str) -> None:
     """Fail before anything runs if ``path`` cannot be written (exit 2, nothing left behind)."""
     folder = path.resolve().parent
     if not folder.is_dir():
-        _setup_error(SetupError(f"{flag} {path}: the folder {folder} does not exist", "create it or choose another path"))
+        fail_setup(SetupError(f"{flag} {path}: the folder {folder} does not exist", "create it or choose another path"))
     if path.is_dir():
-        _setup_error(SetupError(f"{flag} {path} is a directory", "give a file name, e.g. report.html"))
+        fail_setup(SetupError(f"{flag} {path} is a directory", "give a file name, e.g. report.html"))
 
 
 def _write_html(results: dict[str, object], path: Path) -> None:
@@ -189,7 +189,7 @@ def report_command(results_file: Path, html_path: Path, title: str | None) -> No
         typical = {s.name: s.typical_seconds for s in _load(())}
         written = render_html(data, html_path, title=title, typical=typical)
     except SetupError as error:
-        _setup_error(error)
+        fail_setup(error)
     stderr.print(f"HTML report: {written}")
 
 
