@@ -84,3 +84,12 @@ def status(xmtpd_version: str) -> None:
         for tag in local_images(xmtpd_version).__dict__.values():
             table.add_row(f"image {tag}", "built" if tag in tags else "[yellow]missing[/]", "")
     Console(width=200).print(table)
+
+
+def _mount_kubernetes() -> None:
+    from xmtpd_e2e.infra.kubernetes.cli import kubernetes
+
+    infra.add_command(kubernetes)
+
+
+_mount_kubernetes()
