@@ -7,7 +7,7 @@ VENV := .venv/bin
 E2E := $(VENV)/xmtpd-e2e
 DOCKER_FLAGS := --runtime docker --image-set local
 
-.PHONY: setup e2e e2e-local e2e-docker e2e-full test unit integration lint bench clean-runs
+.PHONY: setup e2e e2e-local e2e-docker e2e-full e2e-kubernetes test unit integration lint bench clean-runs
 
 setup:
 	scripts/setup
@@ -24,6 +24,12 @@ e2e-docker:
 e2e-full: setup
 	$(E2E) run --runtime local --suite full --parallel 6
 	$(E2E) run $(DOCKER_FLAGS) --suite full --parallel 6
+
+# The local Kubernetes cluster (built once: ~10 min on 2 idle cores, cached after) and what runs on it:
+# the cluster's own tests (teardown restores the host, pods spread over both nodes).
+e2e-kubernetes:
+	scripts/setup --kubernetes
+	$(VENV)/pytest -q -m kubernetes tests/integration/kubernetes
 
 test: setup lint e2e-local e2e-docker
 	$(VENV)/pytest -q tests

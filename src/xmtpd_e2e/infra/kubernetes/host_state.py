@@ -57,6 +57,7 @@ FIXED_PATHS = (
     "/var/lib/cni",
     "/run/netns",
     "/run/containerd",
+    "/run/containerd/runc",
     "/etc/cni",
     "/opt/cni",
 )
@@ -220,8 +221,9 @@ def _remove_nft_tables(before: list[str]) -> None:
 
 
 def _unmount(layout: ClusterLayout, mounts_before: list[str], paths_before: dict[str, bool]) -> None:
-    prefixes = [str(layout.root), str(layout.run_root), "/run/netns/", "/var/run/netns/", "/var/lib/kubelet/"]
-    prefixes += [path for path, existed in paths_before.items() if not existed]
+    # Network namespaces are unmounted by `ip netns del`; /run/netns itself is shared with others.
+    prefixes = [str(layout.root), str(layout.run_root)]
+    prefixes += [path for path, existed in paths_before.items() if not existed and "netns" not in path]
     for _attempt in range(3):
         ours = [
             point for point in mount_points()
