@@ -97,6 +97,8 @@ class RunConfig:
     log_level: str = "info"
     log_encoding: str = "console"
     xmtpd_version: str = XMTPD_VERSION
+    kube_context: str | None = None
+    """kubernetes runtime: the kubeconfig context (default: the current one)."""
 
     def to_json(self) -> dict[str, Any]:
         """The settings as JSON-ready data: how a parent hands them to ``--parallel`` workers."""

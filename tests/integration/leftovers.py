@@ -1,7 +1,7 @@
 """What of a run still exists on the system, found without the run's own record.
 
 Used by the tests that promise "nothing left behind": processes carrying the run marker (or
-working inside the run's directory), Docker containers and networks labelled with the run id,
+working inside the run's directory), Docker containers and networks and Kubernetes namespaces labelled with the run id,
 Postgres databases named after it, and the run's directories.
 """
 
@@ -12,8 +12,10 @@ from pathlib import Path
 import docker
 import psycopg
 
+from xmtpd_e2e.errors import SetupError
 from xmtpd_e2e.runtime.netns import links_of_run, namespaces_of_run
 from xmtpd_e2e.record import RunState
+from xmtpd_e2e.runtime.kubernetes.connection import connect
 from xmtpd_e2e.runtime.labels import RUN as RUN_LABEL
 from xmtpd_e2e.runtime.processes import processes_of_run
 
@@ -37,4 +39,18 @@ def system_leftovers(run_id: str, home: Path, postgres_dsn: str | None = None) -
         found["networks"] = [n.name for n in client.networks.list(filters=label)]
     finally:
         client.close()
+    found["kube_namespaces"] = _kube_namespaces_of_run(run_id)
     return {kind: items for kind, items in found.items() if items}
+
+
+def _kube_namespaces_of_run(run_id: str) -> list[str]:
+    """Kubernetes namespaces labelled with the run id, on the cluster the kubeconfig reaches."""
+    try:
+        connection = connect(None, timeout=3)
+    except SetupError:
+        return []
+    try:
+        listed = connection.core.list_namespace(label_selector=f"{RUN_LABEL}={run_id}", _request_timeout=15)
+        return [str(item.metadata.name) for item in listed.items]
+    finally:
+        connection.api_client.close()

@@ -38,7 +38,7 @@ from xmtpd_e2e.observe.report_schedule import next_firing
 from xmtpd_e2e.observe.sampler import NodeSampler
 from xmtpd_e2e.progress import Progress
 from xmtpd_e2e.record import RunState
-from xmtpd_e2e.runtime.base import RunningService, Runtime, ServiceState
+from xmtpd_e2e.runtime.base import PostgresAccess, RunningService, Runtime, ServiceState
 from xmtpd_e2e.runtime.registry import RuntimeRequest, create_runtime
 from xmtpd_e2e.services.chain import ChainEndpoints, start_chain
 from xmtpd_e2e.services.chaos import ChaosController, start_toxiproxy
@@ -102,6 +102,7 @@ class Environment:
         self._chaos: ChaosController | None = None
         self._chain: Chain | None = None
         self._keys: KeyManager | None = None
+        self._postgres = PostgresAccess(config.postgres_dsn, config.postgres_dsn)
         self._databases = Databases(config.postgres_dsn, run_state, env_id)
         self.faults = EnvironmentFaults(self, FaultController(self.timeline, logger.getChild("faults")))
         """Network and process faults (also reachable as env.partition, env.cut, node.pause...)."""
@@ -112,7 +113,10 @@ class Environment:
     def start(self) -> None:
         """Bring up the base services concurrently: anvil, toxiproxy and Redis."""
         with self._timed("base_services"):
-            check_postgres(self.config.postgres_dsn)
+            self._postgres = self.runtime.postgres(self.config.postgres_dsn)  # kubernetes: a pod of its own
+            check_postgres(self._postgres.admin_dsn)
+            self._databases = Databases(self._postgres.admin_dsn, self.run_state, self.env_id,
+                                        disposable=self._postgres.disposable)
             images = self.config.images
             with ThreadPoolExecutor(max_workers=3, thread_name_prefix=f"{self.env_id}-start") as pool:
                 chain = pool.submit(start_chain, self.runtime, images.chain)
@@ -361,9 +365,9 @@ class Environment:
             version=self.config.xmtpd_version,
             env_overrides=env,
         )
-        spec = node_spec(self.runtime, config, self._require(self._chain_endpoints), self.config.postgres_dsn)
+        spec = node_spec(self.runtime, config, self._require(self._chain_endpoints), self._postgres.service_dsn)
         service = self.runtime.start(spec)
-        observer = NodeObserver(dsn_with(self.config.postgres_dsn, database=db_name))
+        observer = NodeObserver(dsn_with(self._postgres.admin_dsn, database=db_name))
         handle = NodeHandle(
             node_id=node_id,
             alias=alias,

@@ -105,13 +105,15 @@ def list_command(output_format: str, suite: str | None, scenario_modules: tuple[
 @option("--postgres-dsn", default=RunConfig.postgres_dsn, help="admin DSN of the host Postgres")
 @option("--html", "html_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
         help="also write a self-contained HTML report (timeline, node samples, interleaved logs) here")
+@option("--kube-context", default=None, help="kubeconfig context (kubernetes runtime; the kubeconfig is KUBECONFIG's)")
 @click.pass_context
 def run_command(ctx: click.Context, tests: tuple[str, ...], suite: str | None, runtime: str, local_network: str,
                 image_set: str,
                 xmtpd_image: str | None, gateway_image: str | None, chain_image: str | None,
                 xmtpd_bin: Path | None, gateway_bin: Path | None, xmtpd_version: str, output_format: str,
                 output_file: Path | None, timeout: float | None, artifacts: Path, artifacts_always: bool,
-                scenario_modules: tuple[str, ...], parallel: int, postgres_dsn: str, html_path: Path | None) -> None:
+                scenario_modules: tuple[str, ...], parallel: int, postgres_dsn: str, html_path: Path | None,
+                kube_context: str | None) -> None:
     """Run scenarios, each in a fresh isolated environment."""
     if html_path is not None:
         _check_writable(html_path, "--html")
@@ -126,6 +128,7 @@ def run_command(ctx: click.Context, tests: tuple[str, ...], suite: str | None, r
         scenario_timeout=timeout or RunConfig.scenario_timeout, timeout_given=timeout is not None,
         log_level=ctx.obj["log_level"], log_encoding=ctx.obj["log_encoding"], xmtpd_version=xmtpd_version,
         keep_logs_for_report=html_path is not None,
+        kube_context=kube_context,
     )
     _warn_about_leftovers(config)
     from xmtpd_e2e.progress import enable_live_status

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = [
+    "PostgresAccess",
     "ServiceSpec",
     "RunningService",
     "Runtime",
@@ -74,6 +75,17 @@ class ServiceSpec:
     ready_log: str | None = None
     ready_check: ReadyCheck | None = None
     ready_timeout: float = 120.0
+
+
+@dataclass(frozen=True)
+class PostgresAccess:
+    """Where an environment's Postgres is: the DSN the framework uses, the one services use."""
+
+    admin_dsn: str
+    service_dsn: str
+    """Services replace its host by :attr:`Runtime.host_gateway`."""
+    disposable: bool = False
+    """The server goes away with the environment (nothing to drop or record)."""
 
 
 class RunningService(abc.ABC):
@@ -145,6 +157,10 @@ class Runtime(abc.ABC):
     def bind_address(self) -> str:
         """Interface a service binds to inside its namespace (all of them, in a container)."""
         return "0.0.0.0"
+
+    def postgres(self, configured_dsn: str) -> PostgresAccess:
+        """The environment's Postgres; by default the configured server on the host."""
+        return PostgresAccess(configured_dsn, configured_dsn)
 
     def file_path(self, host_file: Path) -> str:
         """The path under which a service sees ``host_file`` (listed in its ``ServiceSpec.files``)."""

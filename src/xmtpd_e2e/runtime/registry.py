@@ -22,12 +22,13 @@ from xmtpd_e2e.record import Reclaimer, RunState
 from xmtpd_e2e.runtime.base import Runtime
 
 __all__ = [
-    "RuntimeRequest", "RuntimeEntry", "RuntimeRegistry", "RUNTIMES", "create_runtime", "LOCAL", "DOCKER",
+    "RuntimeRequest", "RuntimeEntry", "RuntimeRegistry", "RUNTIMES", "create_runtime", "LOCAL", "DOCKER", "KUBERNETES",
     "AUTO_RUNTIME",
 ]
 
 LOCAL = "local"
 DOCKER = "docker"
+KUBERNETES = "kubernetes"
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,31 @@ def _docker_reclaimers() -> Sequence[Reclaimer]:
     return (DOCKER_RESOURCES,)
 
 
+# -- kubernetes: pods in a namespace per environment, on the local cluster or any kubeconfig ---
+def _create_kubernetes(request: RuntimeRequest) -> Runtime:
+    from xmtpd_e2e.runtime.kubernetes.runtime import KubernetesRuntime
+
+    config = request.config
+    return KubernetesRuntime(request.run_state, request.env_id, request.log_dir, request.logger,
+                             context=config.kube_context, images=config.images, xmtpd_version=config.xmtpd_version)
+
+
+def _kubernetes_unavailable() -> SetupError | None:
+    from xmtpd_e2e.runtime.kubernetes.connection import connect
+
+    try:
+        connect(None, timeout=3).api_client.close()
+    except SetupError as problem:
+        return problem
+    return None
+
+
+def _kubernetes_reclaimers() -> Sequence[Reclaimer]:
+    from xmtpd_e2e.runtime.kubernetes.cleanup import NAMESPACES
+
+    return (NAMESPACES,)
+
+
 RUNTIMES = RuntimeRegistry()
 RUNTIMES.register(RuntimeEntry(
     DOCKER, "containers on a network per environment (upstream parity)", _create_docker, _docker_unavailable,
@@ -157,4 +183,9 @@ RUNTIMES.register(RuntimeEntry(
 ))
 RUNTIMES.register(RuntimeEntry(
     LOCAL, "host processes, a network namespace each when root (no Docker needed)", _create_local, lambda: None, _local_reclaimers,
+))
+# Never chosen by `auto`: a cluster is something a user points at on purpose.
+RUNTIMES.register(RuntimeEntry(
+    KUBERNETES, "pods in a namespace per environment (the local cluster, or --kube-context / KUBECONFIG)",
+    _create_kubernetes, _kubernetes_unavailable, _kubernetes_reclaimers, auto=False,
 ))

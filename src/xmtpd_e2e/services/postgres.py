@@ -56,8 +56,11 @@ def check_postgres(dsn: str) -> None:
 class Databases:
     """Creates names for, resets and drops the databases of one environment."""
 
-    def __init__(self, admin_dsn: str, run_state: RunState, env_id: str) -> None:
+    def __init__(self, admin_dsn: str, run_state: RunState, env_id: str, *, disposable: bool = False) -> None:
+        """``disposable``: the server goes away with the environment (the kubernetes runtime's),
+        so its databases are neither recorded for cleanup nor dropped one by one."""
         self.admin_dsn = admin_dsn
+        self._disposable = disposable
         self._state = run_state
         self._prefix = f"e2e_{run_state.run_id}_{env_id}_"
         self._names: list[str] = []
@@ -78,10 +81,13 @@ class Databases:
         with self._lock:
             if name not in self._names:
                 self._names.append(name)
-        self._state.record(DATABASE_KIND, name, dsn=self.admin_dsn)
+        if not self._disposable:
+            self._state.record(DATABASE_KIND, name, dsn=self.admin_dsn)
         self._drop(name)
 
     def drop_all(self) -> None:
+        if self._disposable:
+            return
         with self._lock:
             names = list(self._names)
         first: BaseException | None = None

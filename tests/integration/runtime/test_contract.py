@@ -219,9 +219,10 @@ def test_run_id_is_on_everything_the_runtime_creates(harness: Harness) -> None:
     for resource in recorded:
         if resource.kind == "process":
             assert str(resource.details["pid"]) in on_system.get("processes", []), resource
-        elif resource.kind in ("container", "network"):
+        elif resource.kind in ("container", "network", "namespace"):
             assert run_id in resource.ident, resource
-            assert resource.ident in on_system.get(f"{resource.kind}s", []), f"{resource} not labelled with the run id"
+            kind = "kube_namespaces" if resource.kind == "namespace" else f"{resource.kind}s"
+            assert resource.ident in on_system.get(kind, []), f"{resource} not labelled with the run id"
         elif resource.kind == "netns":
             assert run_id in resource.ident and resource.ident in on_system.get("namespaces", []), resource
         elif resource.kind == "link":  # interface names are too short for a run id: its alias has it
@@ -277,7 +278,8 @@ def test_cleanup_removes_a_killed_runners_services(runtime_name: str, tmp_path: 
         holder.send_signal(signal.SIGKILL)
         holder.wait(timeout=30)
         left = system_leftovers(run_id, home)
-        assert left.get("processes") or left.get("containers"), f"the killed runner left nothing to clean: {left}"
+        assert left.get("processes") or left.get("containers") or left.get("kube_namespaces"), \
+            f"the killed runner left nothing to clean: {left}"
 
         cleanup = subprocess.run([sys.executable, "-m", "xmtpd_e2e.cli.main", "cleanup", "--run", run_id],
                                  capture_output=True, text=True, timeout=120,

@@ -50,9 +50,9 @@ def test_unknown_test_is_a_usage_error_listing_known_names(home: dict[str, str])
 
 
 def test_invalid_environment_value_names_the_variable(home: dict[str, str]) -> None:
-    result = cli("run", "--test", "smoke", env={**home, "XMTPD_E2E_RUNTIME": "kubernetes"})
+    result = cli("run", "--test", "smoke", env={**home, "XMTPD_E2E_RUNTIME": "nomad"})
     assert result.returncode == 2
-    assert "XMTPD_E2E_RUNTIME" in result.stderr and "kubernetes" in result.stderr
+    assert "XMTPD_E2E_RUNTIME" in result.stderr and "nomad" in result.stderr
 
 
 def test_exit_codes_and_json_results_match_the_schema(home: dict[str, str], tmp_path: Path) -> None:

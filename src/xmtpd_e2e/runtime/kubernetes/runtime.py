@@ -1,0 +1,397 @@
+"""The kubernetes runtime: a namespace per environment, a pod and a headless Service per service.
+
+Services reach each other by Service name (``node-100:5050``) through cluster DNS; the framework
+reaches a pod's port through a port-forward on 127.0.0.1 (any cluster its kubeconfig reaches).
+A pod never restarts by itself (``restartPolicy: Never``); starting a service again replaces its
+pod by one with the same name, spec and identity (a node's data lives in the environment's
+Postgres, which runs in the namespace too).  The namespace carries the run id as a label and is
+recorded before it is created; closing deletes it and waits until it is gone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import shutil
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from kubernetes.client.exceptions import ApiException
+
+from xmtpd_e2e.config import Images
+from xmtpd_e2e.errors import ServiceError, SetupError
+from xmtpd_e2e.record import RunState
+from xmtpd_e2e.runtime.base import PostgresAccess, RunningService, ServiceSpec, ServiceState
+from xmtpd_e2e.runtime.kubernetes.connection import ClusterConnection, connect
+from xmtpd_e2e.runtime.kubernetes.host_side import container_pid, container_pids
+from xmtpd_e2e.runtime.kubernetes.manifests import file_path, namespace_manifest, namespace_name, pod_manifest, service_manifest
+from xmtpd_e2e.runtime.kubernetes.port_forward import PodPortForward
+from xmtpd_e2e.runtime.lifecycle import ManagedRuntime, ManagedService
+from xmtpd_e2e.runtime.registry import KUBERNETES
+
+__all__ = ["KubernetesRuntime", "KubernetesService", "NAMESPACE_KIND", "SCHEDULING_ALLOWANCE", "wait_namespace_gone"]
+
+NAMESPACE_KIND = "namespace"
+POSTGRES_SERVICE = "postgres"
+POSTGRES_PORT = 5432
+SCHEDULING_ALLOWANCE = 60.0
+"""Seconds added to every readiness timeout: scheduling, sandbox and image set-up come first."""
+_FATAL_WAITING = {"ErrImageNeverPull", "ImagePullBackOff", "ErrImagePull", "InvalidImageName",
+                  "CreateContainerConfigError", "CreateContainerError", "RunContainerError"}
+
+
+def _not_found(error: ApiException) -> bool:
+    return getattr(error, "status", None) == 404
+
+
+def wait_namespace_gone(connection: ClusterConnection, name: str, timeout: float = 180.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            connection.core.read_namespace(name, _request_timeout=10)
+        except ApiException as error:
+            if _not_found(error):
+                return True
+            raise
+        time.sleep(0.5)
+    return False
+
+
+class _PodLogPump(threading.Thread):
+    """Appends one pod's container output (and why it is not starting, if so) to the log file."""
+
+    def __init__(self, service: KubernetesService, uid: str) -> None:
+        super().__init__(name=f"logs-{service.spec.name}", daemon=True)
+        self._service = service
+        self._uid = uid
+
+    def _note(self, line: str) -> None:
+        with self._service.log_path.open("ab") as log:
+            log.write(f"---- xmtpd-e2e: {line}\n".encode())
+
+    def run(self) -> None:
+        service = self._service
+        core, namespace, name = service.runtime.connection.core, service.runtime.namespace, service.spec.name
+        noted = ""
+        try:
+            while True:  # until the container has started (or the pod is gone/replaced)
+                pod = core.read_namespaced_pod(name, namespace, _request_timeout=10)
+                if pod.metadata.uid != self._uid:
+                    return
+                reason = _waiting_reason(pod)
+                if reason and reason != noted:
+                    self._note(f"pod {name}: {reason}")
+                    noted = reason
+                if _container_started(pod):
+                    break
+                time.sleep(0.3)
+            stream = core.read_namespaced_pod_log(name, namespace, container="main", follow=True,
+                                                  _preload_content=False)
+            with service.log_path.open("ab") as log:
+                for chunk in stream.stream(64 * 1024):
+                    log.write(chunk)
+                    log.flush()
+        except Exception:  # the pod was deleted: its output ends here
+            return
+
+
+def _container_started(pod: Any) -> bool:
+    for status in pod.status.container_statuses or []:
+        if status.state and (status.state.running or status.state.terminated):
+            return True
+    return False
+
+
+def _waiting_reason(pod: Any) -> str:
+    for status in pod.status.container_statuses or []:
+        waiting = status.state.waiting if status.state else None
+        if waiting and waiting.reason not in (None, "ContainerCreating"):
+            return f"{waiting.reason}: {waiting.message or ''}".strip()
+    for condition in pod.status.conditions or []:
+        if condition.type == "PodScheduled" and condition.status == "False":
+            return f"not scheduled ({condition.reason}): {condition.message or ''}".strip()
+    return ""
+
+
+def _accepts_sql(service: RunningService) -> bool:
+    import psycopg
+
+    host, port = service.host_address(POSTGRES_PORT)
+    with psycopg.connect(f"postgres://postgres@{host}:{port}/postgres?sslmode=disable", connect_timeout=3) as conn:
+        conn.execute("SELECT 1")
+    return True
+
+
+class KubernetesService(ManagedService):
+    """One pod, replaced by an identical one when started again."""
+
+    runtime: KubernetesRuntime
+
+    def __init__(self, runtime: KubernetesRuntime, spec: ServiceSpec) -> None:
+        super().__init__(runtime, spec)
+        self._uid: str | None = None
+        self._pump: _PodLogPump | None = None
+
+    # -- addressing ------------------------------------------------------------------------------
+    def host_address(self, port: int) -> tuple[str, int]:
+        return self.runtime.forward(self.spec.name, port)
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def _launch_description(self) -> str:
+        return f"pod {self.runtime.namespace}/{self.spec.name}"
+
+    def _read(self) -> Any:
+        try:
+            return self.runtime.connection.core.read_namespaced_pod(self.spec.name, self.runtime.namespace,
+                                                                    _request_timeout=15)
+        except ApiException as error:
+            if _not_found(error):
+                return None
+            raise ServiceError(f"reading pod {self.spec.name} failed: {error.reason}") from error
+
+    def _delete_pod(self, grace: int, *, wait: float) -> None:
+        core, namespace = self.runtime.connection.core, self.runtime.namespace
+        try:
+            core.delete_namespaced_pod(self.spec.name, namespace, grace_period_seconds=grace, _request_timeout=15)
+        except ApiException as error:
+            if not _not_found(error):
+                raise ServiceError(f"deleting pod {self.spec.name} failed: {error.reason}") from error
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline and self._read() is not None:
+            time.sleep(0.2)
+
+    def _launch(self) -> None:
+        if self._read() is not None:  # the previous pod (stopped or crashed) keeps the name
+            self._delete_pod(0, wait=60)
+        manifest = pod_manifest(self.spec, self.runtime.run_id, self.runtime.env_id,
+                                pull_policy=self.runtime.pull_policy, work_volume=self.runtime.work_volume(self.spec.name))
+        try:
+            pod = self.runtime.connection.core.create_namespaced_pod(self.runtime.namespace, manifest,
+                                                                     _request_timeout=30)
+        except ApiException as error:
+            raise ServiceError(f"creating pod {self.spec.name} failed: {error.reason}: {error.body}") from error
+        self._uid = pod.metadata.uid
+        self._pump = _PodLogPump(self, str(self._uid))
+        self._pump.start()
+
+    def _settle_logs(self) -> None:
+        if self._pump is not None:
+            self._pump.join(timeout=5)  # its stream ends once the container has stopped
+
+    def _container_id(self, pod: Any) -> str | None:
+        for status in (pod.status.container_statuses or []) if pod is not None else []:
+            if status.container_id:
+                return str(status.container_id)
+        return None
+
+    def main_pid(self) -> int | None:
+        layout = self.runtime.connection.local
+        if layout is None:
+            return None
+        pod = self._read()
+        if pod is None or pod.status.phase != "Running":
+            return None
+        container_id = self._container_id(pod)
+        return container_pid(layout, container_id) if container_id else None
+
+    def _halt(self, graceful: bool, timeout: float) -> None:
+        pid = self.main_pid()
+        if pid is not None:
+            # On the local cluster the signal goes to the process itself, as on the other
+            # runtimes: SIGKILL is a real crash.  The pod stays (Succeeded/Failed) until started again.
+            for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 30.0)) if graceful else ((signal.SIGKILL, 30.0),):
+                try:
+                    os.kill(pid, sig)
+                except ProcessLookupError:
+                    break
+                deadline = time.monotonic() + wait
+                while time.monotonic() < deadline and self._observe() is ServiceState.RUNNING:
+                    time.sleep(0.1)
+                if self._observe() is not ServiceState.RUNNING:
+                    break
+        else:
+            # Through the API: SIGTERM, then SIGKILL after the grace period (at least ~2 s when 0).
+            self._delete_pod(int(max(0, round(timeout))) if graceful else 0, wait=timeout + 60)
+        self._settle_logs()
+
+    def _observe(self) -> ServiceState:
+        pod = self._read()
+        if pod is None:
+            return ServiceState.STOPPED
+        phase = pod.status.phase
+        if phase in ("Succeeded", "Failed") or pod.metadata.deletion_timestamp is not None:
+            return ServiceState.EXITED
+        if phase == "Pending":
+            reason = _waiting_reason(pod)
+            return ServiceState.EXITED if reason.split(":", 1)[0] in _FATAL_WAITING else ServiceState.RUNNING
+        if self._paused:
+            return ServiceState.PAUSED
+        return ServiceState.RUNNING
+
+    def _signal_pause(self, pause: bool) -> None:
+        pid = self.main_pid()
+        if pid is None:
+            raise ServiceError(
+                f"{'pausing' if pause else 'resuming'} {self.spec.name} needs the framework's local cluster "
+                "(it signals the container's processes on the node); this cluster offers no pause")
+        for member in container_pids(pid):
+            try:
+                os.kill(member, signal.SIGSTOP if pause else signal.SIGCONT)
+            except ProcessLookupError:
+                continue
+
+    def _discard(self, fast: bool) -> None:
+        self.runtime.drop_forwards(self.spec.name)
+        self._delete_pod(0 if fast else 5, wait=0)
+
+
+class KubernetesRuntime(ManagedRuntime):
+    name = KUBERNETES
+    runs_images = True
+
+    def __init__(self, run_state: RunState, env_id: str, log_dir: Path, logger: logging.Logger | None = None, *,
+                 context: str | None = None, images: Images | None = None, xmtpd_version: str | None = None) -> None:
+        super().__init__(run_state, env_id, log_dir, logger)
+        self.connection = connect(context)
+        self.namespace = namespace_name(self.run_id, env_id)
+        self.pull_policy = "IfNotPresent"
+        self._forwards: dict[tuple[str, int], PodPortForward] = {}
+        self._forward_lock = threading.Lock()
+        if self.connection.local is not None and images is not None:
+            from xmtpd_e2e.runtime.kubernetes.images import POSTGRES_IMAGE, load_images
+
+            from xmtpd_e2e.services.chain import anvil_state_path
+
+            tags = {value for value in dataclasses.asdict(images).values() if isinstance(value, str)}
+            load_images(tags | {POSTGRES_IMAGE}, xmtpd_version or "", self.connection.local,
+                        baked_files={images.chain: [anvil_state_path()]},
+                        say=lambda message: self.log.info("%s", message))
+            self.pull_policy = "Never"  # imported images; nothing can be pulled
+        volumes = self.connection.local.root / "volumes" / self.namespace if self.connection.local else None
+        run_state.record(NAMESPACE_KIND, self.namespace, kubeconfig=self.connection.kubeconfig,
+                         context=context or "", server=self.connection.server, volumes=str(volumes or ""))
+        try:
+            self.connection.core.create_namespace(namespace_manifest(self.namespace, self.run_id, env_id),
+                                                  _request_timeout=30)
+        except ApiException as error:
+            if error.status == 409:  # ours from an earlier attempt, or still terminating: never reused
+                raise SetupError(f"namespace {self.namespace} already exists (a run with this id is still being removed)",
+                                 "wait for it to go (`kubectl get ns`), then run again") from error
+            run_state.forget(NAMESPACE_KIND, self.namespace)
+            raise SetupError(f"creating namespace {self.namespace} failed: {error.reason}",
+                             "check that the kubeconfig's user may create namespaces") from error
+        self._wait_default_service_account()
+
+    def _wait_default_service_account(self) -> None:
+        # Pods are refused until the namespace's default ServiceAccount exists.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                self.connection.core.read_namespaced_service_account("default", self.namespace, _request_timeout=10)
+                return
+            except ApiException as error:
+                if not _not_found(error):
+                    raise
+            time.sleep(0.2)
+        raise SetupError(f"namespace {self.namespace} got no default ServiceAccount within 60s",
+                         "check that the cluster's controller manager runs")
+
+    @property
+    def host_gateway(self) -> str:
+        return POSTGRES_SERVICE  # services reach the environment's own Postgres pod
+
+    def listen_port(self, service: str, port: int) -> int:
+        return port
+
+    def postgres(self, configured_dsn: str) -> PostgresAccess:
+        """A Postgres pod of the environment's own (pods cannot reach the runner's host), holding
+        every node's database; the framework reaches it through a port-forward like any service.
+        ``configured_dsn`` (the host's server) is not used."""
+        from xmtpd_e2e.runtime.kubernetes.images import POSTGRES_IMAGE
+
+        service = self.start(ServiceSpec(
+            name=POSTGRES_SERVICE, role="postgres", image=POSTGRES_IMAGE,
+            command=("postgres", "-c", "listen_addresses=*", "-c", "max_connections=400", "-c", "fsync=off",
+                     "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "jit=off",
+                     "-c", "unix_socket_directories=/tmp"),
+            ports=(POSTGRES_PORT,), ready_log="database system is ready to accept connections",
+            ready_check=_accepts_sql, ready_timeout=60,
+        ))
+        host, port = service.host_address(POSTGRES_PORT)
+        return PostgresAccess(
+            admin_dsn=f"postgres://postgres@{host}:{port}/postgres?sslmode=disable",
+            service_dsn=f"postgres://postgres:xmtp@{POSTGRES_SERVICE}:{POSTGRES_PORT}/postgres?sslmode=disable",
+            disposable=True,
+        )
+
+    def file_path(self, host_file: Path) -> str:
+        return file_path(host_file)  # baked into the image (the framework's loaded images have them)
+
+    def internal_address(self, service: str, port: int) -> str:
+        return f"{service}:{port}"
+
+    def describe(self) -> dict[str, str]:
+        return {**super().describe(), "namespace": self.namespace, "server": self.connection.server}
+
+    def work_volume(self, service: str) -> dict[str, Any]:
+        """The volume behind a service's working directory.  On the local cluster a host
+        directory every node sees (removed with the namespace); elsewhere an emptyDir, whose
+        content does not survive a restart (node data lives in Postgres, which is unaffected)."""
+        if self.connection.local is None:
+            return {"emptyDir": {}}
+        path = self.connection.local.root / "volumes" / self.namespace / service
+        return {"hostPath": {"path": str(path), "type": "DirectoryOrCreate"}}
+
+    def forward(self, service: str, port: int) -> tuple[str, int]:
+        with self._forward_lock:
+            forward = self._forwards.get((service, port))
+            if forward is None:
+                forward = PodPortForward(self.connection.core, self.namespace, service, port)
+                self._forwards[(service, port)] = forward
+            return forward.address
+
+    def drop_forwards(self, service: str) -> None:
+        with self._forward_lock:
+            gone = [key for key in self._forwards if key[0] == service]
+            forwards = [self._forwards.pop(key) for key in gone]
+        for forward in forwards:
+            forward.close()
+
+    def _create(self, spec: ServiceSpec) -> KubernetesService:
+        spec = dataclasses.replace(spec, ready_timeout=spec.ready_timeout + SCHEDULING_ALLOWANCE)
+        try:
+            self.connection.core.create_namespaced_service(
+                self.namespace, service_manifest(spec, self.run_id, self.env_id), _request_timeout=30)
+        except ApiException as error:
+            raise ServiceError(f"creating Service {spec.name} failed: {error.reason}: {error.body}") from error
+        return KubernetesService(self, spec)
+
+    def _release(self) -> None:
+        with self._forward_lock:
+            forwards = list(self._forwards.values())
+            self._forwards.clear()
+        for forward in forwards:
+            forward.close()
+        try:
+            self.connection.core.delete_namespace(self.namespace, propagation_policy="Background",
+                                                  grace_period_seconds=0, _request_timeout=30)
+        except ApiException as error:
+            if not _not_found(error):
+                raise ServiceError(f"deleting namespace {self.namespace} failed: {error.reason}") from error
+        if not wait_namespace_gone(self.connection, self.namespace):
+            raise ServiceError(f"namespace {self.namespace} still exists 180s after deletion")
+        if self.connection.local is not None:
+            shutil.rmtree(self.connection.local.root / "volumes" / self.namespace, ignore_errors=True)
+        self.run_state.forget(NAMESPACE_KIND, self.namespace)
+        self.connection.api_client.close()
+
+    def pod_nodes(self) -> dict[str, str]:
+        """Which node each service's pod runs on (for reports and the two-node check)."""
+        pods = self.connection.core.list_namespaced_pod(self.namespace, _request_timeout=15)
+        return {pod.metadata.name: str(pod.spec.node_name or "") for pod in pods.items}
+
+
