@@ -26,10 +26,13 @@ e2e-full: setup
 	$(E2E) run $(DOCKER_FLAGS) --suite full --parallel 6
 
 # The local Kubernetes cluster (built once: ~10 min on 2 idle cores, cached after) and what runs on it:
-# the cluster's own tests (teardown restores the host, pods spread over both nodes).
+# the cluster's own tests (teardown restores the host, pods spread over both nodes), the runtime
+# contract on the kubernetes runtime, and the fast suite.
 e2e-kubernetes:
 	scripts/setup --kubernetes
-	$(VENV)/pytest -q -m kubernetes tests/integration/kubernetes
+	$(VENV)/pytest -q -m kubernetes tests/integration/kube_cluster
+	$(VENV)/pytest -q tests/integration/runtime/test_contract.py -k kubernetes
+	$(E2E) run --runtime kubernetes --image-set local --suite fast --parallel 2
 
 test: setup lint e2e-local e2e-docker
 	$(VENV)/pytest -q tests

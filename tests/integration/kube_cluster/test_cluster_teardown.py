@@ -16,7 +16,7 @@ from xmtpd_e2e.infra.kubernetes.cluster import cluster_down, cluster_status, clu
 from xmtpd_e2e.infra.kubernetes.host_state import read_sysctl
 from xmtpd_e2e.infra.kubernetes.layout import ClusterLayout
 
-from tests.integration.kubernetes.host_snapshot import snapshot
+from host_snapshot import snapshot
 
 pytestmark = pytest.mark.kubernetes
 
