@@ -31,6 +31,7 @@ from xmtpd_e2e.runtime.kubernetes.host_side import container_pid, container_pids
 from xmtpd_e2e.runtime.kubernetes.manifests import file_path, namespace_manifest, namespace_name, pod_manifest, service_manifest
 from xmtpd_e2e.runtime.kubernetes.port_forward import PodPortForward
 from xmtpd_e2e.runtime.lifecycle import ManagedRuntime, ManagedService
+from xmtpd_e2e.runtime.processes import wait_until_stopped
 from xmtpd_e2e.runtime.registry import KUBERNETES
 
 __all__ = ["KubernetesRuntime", "KubernetesService", "NAMESPACE_KIND", "SCHEDULING_ALLOWANCE", "wait_namespace_gone"]
@@ -68,24 +69,29 @@ class _PodLogPump(threading.Thread):
         super().__init__(name=f"logs-{service.spec.name}", daemon=True)
         self._service = service
         self._uid = uid
+        self._lock = threading.Lock()
+        self._noted = ""
 
-    def _note(self, line: str) -> None:
-        with self._service.log_path.open("ab") as log:
-            log.write(f"---- xmtpd-e2e: {line}\n".encode())
+    def note_reason(self, reason: str) -> None:
+        """Write why the pod is not starting into the log, once per reason."""
+        with self._lock:
+            if reason == self._noted:
+                return
+            self._noted = reason
+            with self._service.log_path.open("ab") as log:
+                log.write(f"---- xmtpd-e2e: pod {self._service.spec.name}: {reason}\n".encode())
 
     def run(self) -> None:
         service = self._service
         core, namespace, name = service.runtime.connection.core, service.runtime.namespace, service.spec.name
-        noted = ""
         try:
             while True:  # until the container has started (or the pod is gone/replaced)
                 pod = core.read_namespaced_pod(name, namespace, _request_timeout=10)
                 if pod.metadata.uid != self._uid:
                     return
                 reason = _waiting_reason(pod)
-                if reason and reason != noted:
-                    self._note(f"pod {name}: {reason}")
-                    noted = reason
+                if reason:
+                    self.note_reason(reason)
                 if _container_started(pod):
                     break
                 time.sleep(0.3)
@@ -224,10 +230,15 @@ class KubernetesService(ManagedService):
             return ServiceState.STOPPED
         phase = pod.status.phase
         if phase in ("Succeeded", "Failed") or pod.metadata.deletion_timestamp is not None:
+            self._settle_logs()  # whoever sees the exit also sees the last output
             return ServiceState.EXITED
         if phase == "Pending":
             reason = _waiting_reason(pod)
-            return ServiceState.EXITED if reason.split(":", 1)[0] in _FATAL_WAITING else ServiceState.RUNNING
+            if reason.split(":", 1)[0] in _FATAL_WAITING:
+                if self._pump is not None:
+                    self._pump.note_reason(reason)
+                return ServiceState.EXITED
+            return ServiceState.RUNNING
         if self._paused:
             return ServiceState.PAUSED
         return ServiceState.RUNNING
@@ -238,11 +249,15 @@ class KubernetesService(ManagedService):
             raise ServiceError(
                 f"{'pausing' if pause else 'resuming'} {self.spec.name} needs the framework's local cluster "
                 "(it signals the container's processes on the node); this cluster offers no pause")
-        for member in container_pids(pid):
+        members = container_pids(pid)
+        for member in members:
             try:
                 os.kill(member, signal.SIGSTOP if pause else signal.SIGCONT)
             except ProcessLookupError:
                 continue
+        if pause:
+            for member in members:
+                wait_until_stopped(member)  # the kernel delivers SIGSTOP asynchronously
 
     def _discard(self, fast: bool) -> None:
         self.runtime.drop_forwards(self.spec.name)
