@@ -31,7 +31,7 @@ e2e-full: setup
 e2e-kubernetes:
 	scripts/setup --kubernetes
 	$(VENV)/pytest -q -m kubernetes tests/integration/kube_cluster
-	$(VENV)/pytest -q tests/integration/runtime/test_contract.py -k kubernetes
+	$(VENV)/pytest -q -m kubernetes tests/integration/runtime/test_contract.py
 	$(E2E) run --runtime kubernetes --image-set local --suite fast --parallel 2
 
 test: setup lint e2e-local e2e-docker
