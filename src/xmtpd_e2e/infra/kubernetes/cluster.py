@@ -9,7 +9,6 @@ then the daemons stop, and the host record is replayed backwards.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import ssl
@@ -23,6 +22,7 @@ from pathlib import Path
 
 from xmtpd_e2e.errors import SetupError
 from xmtpd_e2e.infra.kubernetes import cluster_images, host_state, network
+from xmtpd_e2e.infra.kubernetes.api import admin_client, create_objects, delete_workloads, deployment_available, node_states, ready_nodes
 from xmtpd_e2e.infra.kubernetes.certificates import ensure_certificates
 from xmtpd_e2e.infra.kubernetes.configs import write_configs
 from xmtpd_e2e.infra.kubernetes.coredns import coredns_manifest
@@ -30,7 +30,7 @@ from xmtpd_e2e.infra.kubernetes.layout import CLUSTER_CIDR, SERVICE_CIDR, Cluste
 from xmtpd_e2e.infra.kubernetes.processes import Daemon, daemon_running, log_tail, start_daemon, stop_daemon
 from xmtpd_e2e.infra.kubernetes.versions import KUBERNETES_COMPONENTS, kubernetes_bin_dir
 
-__all__ = ["ClusterStatus", "cluster_up", "cluster_down", "cluster_status", "kubectl", "require_host_tools"]
+__all__ = ["ClusterStatus", "cluster_up", "cluster_down", "cluster_status", "require_host_tools"]
 
 Say = Callable[[str], None]
 _HOST_TOOLS = {
@@ -52,7 +52,7 @@ def require_host_tools() -> None:
     if missing:
         raise SetupError(f"missing system packages for the local cluster: {' '.join(missing)}",
                          f"run `scripts/setup --kubernetes` (or apt-get install {' '.join(missing)})")
-    absent = [name for name in KUBERNETES_COMPONENTS if not Path(_bin(name)).is_file()]
+    absent = [name for name in KUBERNETES_COMPONENTS if name != "kubectl" and not Path(_bin(name)).is_file()]
     if absent:
         raise SetupError(f"Kubernetes components are not built: {', '.join(absent)}",
                          "run `scripts/setup --kubernetes` (builds them once, ~10 min)")
@@ -61,23 +61,13 @@ def require_host_tools() -> None:
                          "run `scripts/setup --kubernetes` (or apt-get install containernetworking-plugins)")
 
 
-def kubectl(layout: ClusterLayout, *args: str, stdin: str | None = None, check: bool = True,
-            timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    completed = subprocess.run([_bin("kubectl"), "--kubeconfig", str(layout.admin_kubeconfig), *args],
-                               input=stdin, capture_output=True, text=True, check=False, timeout=timeout)
-    if check and completed.returncode != 0:
-        raise SetupError(f"kubectl {' '.join(args[:3])} failed: {completed.stderr.strip()[-400:]}",
-                         f"see the component logs under {layout.log_dir}")
-    return completed
-
-
 def _wait(what: str, probe: Callable[[], bool], timeout: float, layout: ClusterLayout, log: str) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             if probe():
                 return
-        except (OSError, urllib.error.URLError, subprocess.SubprocessError, ValueError):
+        except Exception:  # not answering yet
             pass
         if log and not daemon_running(layout.pid_dir, log):
             raise SetupError(f"{log} exited while waiting for {what}: {log_tail(layout.log_dir, log)}",
@@ -157,12 +147,11 @@ def _cgroup_roots(node: NodeLayout) -> None:
 
 
 def _nodes_ready(layout: ClusterLayout) -> bool:
-    listed = json.loads(kubectl(layout, "get", "nodes", "-o", "json", check=False).stdout or "{}")
-    ready = {
-        item["metadata"]["name"] for item in listed.get("items", [])
-        if any(c["type"] == "Ready" and c["status"] == "True" for c in item["status"].get("conditions", []))
-    }
-    return all(node.name in ready for node in layout.nodes)
+    api = admin_client(layout)
+    try:
+        return {node.name for node in layout.nodes} <= ready_nodes(api)
+    finally:
+        api.close()
 
 
 def cluster_up(layout: ClusterLayout, say: Say = lambda _m: None) -> None:
@@ -202,20 +191,26 @@ def cluster_up(layout: ClusterLayout, say: Say = lambda _m: None) -> None:
     say("waiting for the nodes to be Ready")
     _wait("every node to be Ready", lambda: _nodes_ready(layout), 120, layout, f"kubelet-{layout.nodes[-1].name}")
     say("starting CoreDNS")
-    kubectl(layout, "apply", "-f", "-", stdin=coredns_manifest())
-    kubectl(layout, "-n", "kube-system", "rollout", "status", "deployment/coredns", "--timeout=120s", timeout=150)
+    api = admin_client(layout)
+    try:
+        create_objects(api, coredns_manifest())
+        _wait("CoreDNS to be available", lambda: deployment_available(api, "kube-system", "coredns"), 180, layout,
+              f"kubelet-{layout.nodes[0].name}")
+    finally:
+        api.close()
 
 
 def _drain(layout: ClusterLayout, say: Say) -> None:
-    if not daemon_running(layout.pid_dir, "kube-apiserver"):
+    if not daemon_running(layout.pid_dir, "kube-apiserver") or not layout.admin_kubeconfig.is_file():
         return
     say("deleting controllers, then pods")
-    for kinds in ("deployments,replicasets,statefulsets,daemonsets,jobs", "pods"):
-        kubectl(layout, "delete", kinds, "--all", "--all-namespaces", "--cascade=foreground",
-                "--wait=true", "--timeout=60s", check=False, timeout=90)
-    remaining = kubectl(layout, "get", "pods", "--all-namespaces", "-o", "name", check=False).stdout.split()
-    if remaining:
-        kubectl(layout, "delete", "pods", "--all", "--all-namespaces", "--grace-period=0", "--force", check=False, timeout=60)
+    api = admin_client(layout)
+    try:
+        delete_workloads(api)
+    except Exception as error:  # teardown goes on: the processes are killed by cgroup below
+        say(f"deleting workloads through the API failed ({error}); killing their processes")
+    finally:
+        api.close()
 
 
 def cluster_down(layout: ClusterLayout, say: Say = lambda _m: None) -> list[str]:
@@ -260,9 +255,12 @@ def cluster_status(layout: ClusterLayout) -> ClusterStatus:
     status = ClusterStatus(kubeconfig=str(layout.admin_kubeconfig))
     names = [d.name for d in _control_plane(layout)] + [d.name for n in layout.nodes for d in _node_daemons(n)]
     status.daemons = {name: daemon_running(layout.pid_dir, name) for name in names}
-    if status.daemons.get("kube-apiserver"):
-        listed = json.loads(kubectl(layout, "get", "nodes", "-o", "json", check=False).stdout or "{}")
-        for item in listed.get("items", []):
-            ready = any(c["type"] == "Ready" and c["status"] == "True" for c in item["status"].get("conditions", []))
-            status.nodes[item["metadata"]["name"]] = "Ready" if ready else "NotReady"
+    if status.daemons.get("kube-apiserver") and layout.admin_kubeconfig.is_file():
+        api = admin_client(layout)
+        try:
+            status.nodes = node_states(api)
+        except Exception:
+            status.nodes = {}
+        finally:
+            api.close()
     return status

@@ -6,7 +6,7 @@ which is what Services-as-DNS-names need.
 
 from __future__ import annotations
 
-import json
+from typing import Any
 
 from xmtpd_e2e.infra.kubernetes.configs import COREDNS_IMAGE
 from xmtpd_e2e.infra.kubernetes.layout import DNS_SERVICE_IP
@@ -31,10 +31,10 @@ COREFILE = """.:53 {
 """
 
 
-def coredns_manifest() -> str:
+def coredns_manifest() -> list[dict[str, Any]]:
     labels = {"k8s-app": "kube-dns"}
     meta = {"name": "coredns", "namespace": "kube-system"}
-    items: list[dict[str, object]] = [
+    items: list[dict[str, Any]] = [
         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta},
         {
             "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
@@ -89,4 +89,4 @@ def coredns_manifest() -> str:
             },
         },
     ]
-    return json.dumps({"apiVersion": "v1", "kind": "List", "items": items}, indent=2) + "\n"
+    return items
