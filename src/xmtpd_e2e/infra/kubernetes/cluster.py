@@ -106,6 +106,8 @@ def _control_plane(layout: ClusterLayout) -> list[Daemon]:
             f"--service-account-key-file={pki / 'service-account.pub'}",
             f"--service-account-signing-key-file={pki / 'service-account.key'}",
             "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+            # Node names resolve nowhere: reach kubelets (logs, exec, port-forward) by node IP.
+            "--kubelet-preferred-address-types=InternalIP",
             "--authorization-mode=Node,RBAC", "--allow-privileged=true", "--profiling=false",
             "--enable-admission-plugins=NodeRestriction", "--event-ttl=30m",
         ]),
