@@ -158,8 +158,8 @@ def kube_proxy_config(node: NodeLayout) -> str:
         "clusterCIDR": CLUSTER_CIDR,
         "hostnameOverride": node.name,
         "bindAddress": node.ip,
-        "healthzBindAddress": "127.0.0.1:0",
-        "metricsBindAddress": "127.0.0.1:0",
+        "healthzBindAddress": "127.0.0.1:10256",  # each node its own loopback (network namespace)
+        "metricsBindAddress": "127.0.0.1:10249",
         "nodePortAddresses": [f"{node.ip}/32"],
         # Zero leaves the host-wide conntrack sysctls as they are.
         "conntrack": {"maxPerCore": 0, "min": 0, "tcpEstablishedTimeout": "0s", "tcpCloseWaitTimeout": "0s"},
