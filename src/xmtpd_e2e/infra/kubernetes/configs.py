@@ -134,6 +134,9 @@ def kubelet_config(node: NodeLayout) -> str:
         "clusterDNS": [DNS_SERVICE_IP],
         "clusterDomain": "cluster.local",
         "resolvConf": str(node.cluster.config_dir / "resolv.conf"),
+        # Each kubelet removes log directories of pods it does not run: the default shared
+        # /var/log/pods would lose the other node's logs.
+        "podLogsDir": str(node.dir / "pod-logs"),
         # Imported images cannot be pulled again: never garbage-collect them.
         "imageGCHighThresholdPercent": 100,
         "imageGCLowThresholdPercent": 99,

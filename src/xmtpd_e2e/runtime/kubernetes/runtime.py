@@ -40,7 +40,8 @@ NAMESPACE_KIND = "namespace"
 POSTGRES_SERVICE = "postgres"
 POSTGRES_PORT = 5432
 SCHEDULING_ALLOWANCE = 60.0
-"""Seconds added to every readiness timeout: scheduling, sandbox and image set-up come first."""
+"""Seconds a pod may take to be scheduled and get its container started, before (and on top of)
+the service's own readiness timeout."""
 _FATAL_WAITING = {"ErrImageNeverPull", "ImagePullBackOff", "ErrImagePull", "InvalidImageName",
                   "CreateContainerConfigError", "CreateContainerError", "RunContainerError"}
 
@@ -183,6 +184,15 @@ class KubernetesService(ManagedService):
         self._uid = pod.metadata.uid
         self._pump = _PodLogPump(self, str(self._uid))
         self._pump.start()
+        # Scheduling and sandbox set-up come before the service runs: the readiness deadline
+        # (the service's own ready_timeout) starts once its container has started.
+        deadline = time.monotonic() + SCHEDULING_ALLOWANCE
+        while time.monotonic() < deadline:
+            current = self._read()
+            if (current is None or _container_started(current) or current.status.phase in ("Succeeded", "Failed")
+                    or _waiting_reason(current).split(":", 1)[0] in _FATAL_WAITING):
+                break
+            time.sleep(0.1)
 
     def _settle_logs(self) -> None:
         if self._pump is not None:
@@ -261,6 +271,12 @@ class KubernetesService(ManagedService):
 
     def _discard(self, fast: bool) -> None:
         self.runtime.drop_forwards(self.spec.name)
+        pid = self.main_pid() if fast else None
+        if pid is not None:  # fast: no SIGTERM (a deletion always sends one first)
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         self._delete_pod(0 if fast else 5, wait=0)
 
 
@@ -377,7 +393,6 @@ class KubernetesRuntime(ManagedRuntime):
             forward.close()
 
     def _create(self, spec: ServiceSpec) -> KubernetesService:
-        spec = dataclasses.replace(spec, ready_timeout=spec.ready_timeout + SCHEDULING_ALLOWANCE)
         try:
             self.connection.core.create_namespaced_service(
                 self.namespace, service_manifest(spec, self.run_id, self.env_id), _request_timeout=30)
