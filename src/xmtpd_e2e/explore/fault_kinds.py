@@ -7,6 +7,7 @@ that heals it.  Adding a fault kind to the explorer is adding one :func:`registe
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -15,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from xmtpd_e2e.api.environment import Environment
     from xmtpd_e2e.api.node_handle import NodeHandle
+    from xmtpd_e2e.faults.controller import Fault
 
-__all__ = ["FaultKind", "FAULT_KINDS", "register", "fault_kind", "node_of"]
+__all__ = ["FaultKind", "FAULT_KINDS", "register", "fault_kind", "node_of", "default_kinds"]
 
 Heal = Callable[[], None]
 
@@ -32,6 +34,8 @@ class FaultKind:
     """Inject the fault on the target (a node alias) and return what heals it."""
     stops_service: bool = False
     """The target is down while the fault lasts (its publishes fail by design)."""
+    needs_root: bool = False
+    """Acts inside network namespaces with iptables/tc: drawn by default only when run as root."""
 
 
 FAULT_KINDS: dict[str, FaultKind] = {}
@@ -49,6 +53,12 @@ def fault_kind(name: str) -> FaultKind:
         return FAULT_KINDS[name]
     except KeyError:
         raise ValueError(f"unknown fault kind {name!r}; known: {', '.join(FAULT_KINDS)}") from None
+
+
+def default_kinds() -> list[str]:
+    """Kinds drawn when none are named: all of them, less those needing root when not root."""
+    as_root = os.geteuid() == 0
+    return [name for name, kind in FAULT_KINDS.items() if as_root or not kind.needs_root]
 
 
 def node_of(env: Environment, alias: str) -> NodeHandle:
@@ -102,3 +112,37 @@ register(FaultKind("timeout", "toxiproxy black-holes traffic through the node's 
                    _toxic(lambda node, p: node.add_timeout(int(p["timeout_ms"])))))
 register(FaultKind("disconnect", "the node's proxy is disabled: peers and gateways cannot reach it",
                    _no_params, _disconnect))
+
+
+def _fault_api(apply: Callable[[Environment, str, Mapping[str, Any]], Fault]) -> Callable[[Environment, str, Mapping[str, Any]], Heal]:
+    """A fault from the environment's fault API: the returned Fault heals itself."""
+
+    def run(env: Environment, target: str, params: Mapping[str, Any]) -> Heal:
+        return apply(env, target, params).heal
+
+    return run
+
+
+def _other_node(rng: random.Random, target: str, aliases: Sequence[str]) -> dict[str, Any]:
+    others = [alias for alias in aliases if alias != target]
+    return {"peer": rng.choice(others)} if others else {}
+
+
+def _cut(env: Environment, target: str, params: Mapping[str, Any]) -> Fault:
+    peer = params.get("peer")
+    # A one-node cluster has no peer: cut the node's chain path instead.
+    return env.cut(node_of(env, target).id, node_of(env, str(peer)).id if peer else "chain")
+
+
+register(FaultKind("pause", "SIGSTOP the node (docker pause): hung, not dead; resumed when the fault ends",
+                   _no_params, _fault_api(lambda env, target, p: node_of(env, target).pause()),
+                   stops_service=True))
+register(FaultKind("partition", "two-way partition: the node and every other node and gateway drop each other's packets",
+                   _no_params, _fault_api(lambda env, target, p: env.partition({node_of(env, target).id})),
+                   needs_root=True))
+register(FaultKind("cut", "one-way cut: the node cannot reach one peer, the peer still reaches it",
+                   _other_node, _fault_api(_cut), needs_root=True))
+register(FaultKind("loss", "random packet loss on every packet of the node's interface (iptables statistic)",
+                   lambda rng, target, aliases: {"percent": rng.choice((10, 30, 50))},
+                   _fault_api(lambda env, target, p: node_of(env, target).add_packet_loss(float(p["percent"]))),
+                   needs_root=True))

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from xmtpd_e2e.explore.fault_kinds import FAULT_KINDS, fault_kind
+from xmtpd_e2e.explore.fault_kinds import default_kinds, fault_kind
 
 __all__ = [
     "NodeSpec", "ClusterSpec", "Window", "PublisherSpec", "FaultSpec", "Schedule", "GenerationOptions",
@@ -283,7 +283,7 @@ def _draw_windows(rng: random.Random, duration: float, bursts: Iterable[tuple[fl
 
 
 def _draw_faults(rng: random.Random, options: GenerationOptions, aliases: Sequence[str]) -> tuple[FaultSpec, ...]:
-    kinds = list(options.fault_kinds) or list(FAULT_KINDS)
+    kinds = list(options.fault_kinds) or default_kinds()
     for name in kinds:
         fault_kind(name)  # unknown names fail here, before anything runs
     if not kinds or options.faults_per_minute <= 0:
