@@ -34,6 +34,9 @@ class ClusterConnection:
     context: str | None
     kubeconfig: str
     local: ClusterLayout | None
+    configuration: Any = None
+    """For clients of their own: a port-forward stream swaps its client's request method while it
+    connects, so sharing one client with other threads sends their calls down the websocket."""
     """The local cluster's layout when the kubeconfig points at it (host-side access), else None."""
 
 
@@ -69,4 +72,5 @@ def connect(context: str | None = None, *, timeout: float = 5.0) -> ClusterConne
                          _FIX) from error
     layout = ClusterLayout.default()
     local = layout if configuration.host.rstrip("/") == layout.api_url and layout.admin_kubeconfig.is_file() else None
-    return ClusterConnection(api_client, k8s.CoreV1Api(api_client), configuration.host, context, path, local)
+    return ClusterConnection(api_client, k8s.CoreV1Api(api_client), configuration.host, context, path, local,
+                             configuration)

@@ -15,7 +15,7 @@ import socket
 import threading
 from typing import Any
 
-from kubernetes.client import CoreV1Api
+from kubernetes.client import ApiClient, CoreV1Api
 from kubernetes.stream import portforward
 
 __all__ = ["PodPortForward"]
@@ -27,8 +27,8 @@ _CHUNK = 256 * 1024
 class PodPortForward:
     """Listens on 127.0.0.1:<ephemeral>; each connection is forwarded to ``pod``:``port``."""
 
-    def __init__(self, api: CoreV1Api, namespace: str, pod: str, port: int) -> None:
-        self._api = api
+    def __init__(self, configuration: Any, namespace: str, pod: str, port: int) -> None:
+        self._configuration = configuration
         self._namespace = namespace
         self._pod = pod
         self._port = port
@@ -54,7 +54,9 @@ class PodPortForward:
                              daemon=True).start()
 
     def _open_stream(self) -> Any:
-        return portforward(self._api.connect_get_namespaced_pod_portforward, self._pod, self._namespace,
+        # A client of its own per stream: opening one swaps the client's request method meanwhile.
+        api = CoreV1Api(ApiClient(self._configuration))
+        return portforward(api.connect_get_namespaced_pod_portforward, self._pod, self._namespace,
                            ports=str(self._port))
 
     def _serve(self, client: socket.socket) -> None:

@@ -381,7 +381,7 @@ class KubernetesRuntime(ManagedRuntime):
         with self._forward_lock:
             forward = self._forwards.get((service, port))
             if forward is None:
-                forward = PodPortForward(self.connection.core, self.namespace, service, port)
+                forward = PodPortForward(self.connection.configuration, self.namespace, service, port)
                 self._forwards[(service, port)] = forward
             return forward.address
 
