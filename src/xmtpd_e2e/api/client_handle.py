@@ -5,7 +5,7 @@ Two modes, named for what they are:
 * **direct** (``env.new_client(100)``): the client signs its own payer envelopes and publishes to
   node 100's API -- client and payer at once, as upstream's E2E does.
 * **via gateway** (``env.new_client(via_gateway=0)``): the client sends unsigned client envelopes
-  to gateway 0, which picks the node and pays (the production flow, spec TODO).
+  to gateway 0, which picks the node and pays (the production flow).
 
 Every envelope published is recorded in the environment's ledger (originator, sequence id, hash)
 so the global invariants can check each one reached every node.

@@ -295,7 +295,8 @@ class Environment:
         soonest after ``lead_seconds`` from now, and return that id.
 
         xmtpd generates reports once per wall-clock hour at a minute derived from the node id
-        (facts §5.4), so a scenario that needs reports would otherwise idle up to an hour.  Ids
+        (generator at minute ((id * 2654435761 mod 2**32) >> 16) mod 60), so a scenario that needs
+        reports would otherwise idle up to an hour.  Ids
         come from an on-chain counter; this registers placeholder nodes (never canonical, so
         every xmtpd ignores them) to move the counter.  ``lead_seconds`` leaves room for the
         traffic to span the two distinct minutes a report needs.
@@ -538,7 +539,7 @@ class Environment:
         raise AssertionError("unreachable")
 
     # ==========================================================================================
-    # chain operations (spec: Environment on-chain, rate, payer and settlement operations)
+    # chain operations: on-chain, rate, payer and settlement operations
     # ==========================================================================================
     @property
     def chain(self) -> Chain:

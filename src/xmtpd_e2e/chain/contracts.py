@@ -1,7 +1,7 @@
 """The deployed XMTP contracts: addresses and ABIs shipped with the package, and revert decoding.
 
-Data files are copies of ``shared/chain`` (contracts tag v2026.02.10-1, deployed at the addresses
-of xmtpd's embedded ``anvil`` environment).
+Data files come from the XMTP contracts release v2026.02.10-1: the ABIs, and an anvil state with the
+contracts deployed at the addresses of xmtpd's embedded ``anvil`` environment.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 Every transaction is first simulated with ``eth_call`` so a revert surfaces as a typed
 :class:`ContractRevert` with the custom error's name and arguments (a mined failed transaction
 carries no reason).  Nonces are taken from the pending state under a per-sender lock; because a
-node's key is also used by the node itself for its own transactions (facts §11.19), a nonce
+node's key is also used by the node itself for its own transactions (it submits and settles payer
+reports with it), a nonce
 clash is retried with a fresh nonce.
 """
 

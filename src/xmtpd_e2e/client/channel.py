@@ -2,7 +2,8 @@
 
 A restarted node (docker runtime) can come back on a new host port, so callers give a resolver
 instead of an address; the channel is rebuilt whenever the resolved address changes.  Plain gRPC
-over h2c, since xmtpd rejects the Connect protocol (facts §4.8).
+over h2c: xmtpd's connect-go server accepts gRPC and gRPC-Web but rejects the Connect protocol
+with FAILED_PRECONDITION.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Building, signing and decoding XMTP v4 envelopes (facts §4).
+"""Building, signing and decoding XMTP v4 envelopes.
 
 A client envelope carries a group message whose MLS header passes xmtpd's checks (protocol
 version 1, PrivateMessage, 16-byte group id, epoch, application content); the node parses only
@@ -38,7 +38,7 @@ _CONTENT_TYPE_APPLICATION = 1
 
 
 def mls_private_message(group_id: bytes, epoch: int = 1, size: int = 256) -> bytes:
-    """An MLS PrivateMessage of ``size`` bytes whose header xmtpd accepts (facts §4.4).
+    """An MLS PrivateMessage of ``size`` bytes whose header xmtpd accepts.
 
     Bytes after the content type are never parsed by the node; they are random so every
     message differs, and sized like upstream's stress payloads.

@@ -16,7 +16,8 @@ QUERY_PAGE = 1000
 
 class NodeApi:
     def __init__(self, resolve_address: Callable[[], str], *, timeout: float = 35.0) -> None:
-        # A publish may legitimately block up to 30 s on the node (facts §4.5).
+        # A publish may legitimately block up to 30 s on the node: it returns once its publish worker
+        # has moved the staged envelopes into the envelope tables, waiting at most 30 s for that.
         self._channel = FollowingChannel(resolve_address)
         self._timeout = timeout
 

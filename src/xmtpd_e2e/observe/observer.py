@@ -1,7 +1,8 @@
 """Direct, read-only queries on one node's database: the framework's source of truth.
 
-Scenarios verify what a node *stored*, not what an API answered (spec: database-level
-verification).  Queries follow facts §5; table names are those of xmtpd v1.2/v1.3 (the blob
+Scenarios verify what a node *stored*, not what an API answered.  Envelope counts include the
+payer reports and attestations nodes publish themselves, hence the ``client_only`` filters on the
+topic kind; table names are those of xmtpd v1.2/v1.3 (the blob
 table was renamed after v1.3.0, which :meth:`NodeObserver.envelope_bytes` tolerates).
 """
 

@@ -1,4 +1,4 @@
-"""When xmtpd's payer-report workers fire (facts §5.4), so long scenarios can plan around it.
+"""When xmtpd's payer-report workers fire, so long scenarios can plan around it.
 
 Each node runs its report generator once per wall-clock hour at a minute derived from its node
 id; the submitter fires 5 minutes later and the settlement worker 10 minutes later.  A scenario

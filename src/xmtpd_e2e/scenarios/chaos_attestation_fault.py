@@ -1,7 +1,7 @@
 """chaos-attestation-fault: a payer report still reaches the chain with one of three nodes down.
 
 Upstream waits for the local "approved" count to grow, which is only the local node's own
-verdict and can pass within seconds (facts §9).  Here node 300 is killed *before* the report is
+verdict and can pass within seconds when the earlier report was not yet attested locally.  Here node 300 is killed *before* the report is
 generated, so only two nodes can attest; the report must still be submitted on chain (quorum
 2 of 3), and node 300 must catch up on everything after it restarts.
 """

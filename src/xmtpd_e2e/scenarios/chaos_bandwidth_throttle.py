@@ -1,7 +1,7 @@
 """chaos-bandwidth-throttle: 5 KB/s on every node's proxy degrades, then recovers fully.
 
 Upstream asserts that all nodes end with *exactly equal* envelope counts, which flakes when a
-payer report lands mid-check (facts §11.6).  Here every node must hold exactly the published
+payer report (which nodes store as envelopes too) lands mid-check.  Here every node must hold exactly the published
 set, compared by (originator, sequence id).
 """
 

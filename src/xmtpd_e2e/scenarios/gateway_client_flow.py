@@ -1,4 +1,4 @@
-"""gateway-client-flow: the production path, client -> gateway -> node (spec TODO).
+"""gateway-client-flow: the production path, client -> gateway -> node.
 
 Clients send unsigned client envelopes to a gateway; the gateway, holding the payer key, signs
 the payer envelopes and picks the node.  So the nodes must charge the *gateways*, never the

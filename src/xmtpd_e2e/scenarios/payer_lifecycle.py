@@ -4,7 +4,8 @@ Differences from upstream, and why:
 * The originating node's id is chosen so its report generator fires minutes after traffic
   starts (xmtpd runs it once per wall-clock hour), so this takes ~15 minutes, not ~90.
 * The payer deposits 1,000,000 xUSD (1e12 base units), not 1e18 base units, which overflows the
-  nodes' ledger (facts §3.4). It must be that large: xmtpd prices messages in picodollars and puts
+  nodes' ledger: each node converts a deposit to picodollars (x1e6) in an int64 and skips any
+  deposit above ~9.22e12 base units as an invalid event. It must be that large: xmtpd prices messages in picodollars and puts
   those numbers unchanged into the settlement leaves, which the PayerRegistry debits as xUSD base
   units (1 unit = 1e6 picodollars). Observed against xmtpd v1.2.0: 620 messages the nodes priced
   at $0.003 were settled as 2,961 xUSD; a 1,000 xUSD deposit ends in debt, and then "excess" is

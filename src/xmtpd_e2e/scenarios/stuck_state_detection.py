@@ -1,7 +1,8 @@
 """stuck-state-detection: a report whose node set no longer matches the chain gets stuck, visibly.
 
 Upstream removes three of four nodes from the canonical network and expects reports to stop
-being approved, but running xmtpd nodes never notice a removal (facts §3.2, §11.9): attestation
+being approved, but running xmtpd nodes never notice a removal (they keep their cached node list
+until they restart, and skip only non-canonical nodes when they first read it): attestation
 goes on, and the one thing that really stops is the on-chain submission, because the
 PayerReportManager requires a report's node set to equal the current canonical set.
 

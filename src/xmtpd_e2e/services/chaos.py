@@ -1,7 +1,8 @@
 """Network fault injection through a real toxiproxy.
 
 Every node registers its *proxy's* address on chain, so every node-to-node sync stream and every
-gateway-to-node publish to that node crosses its proxy (facts §6).  Toxics sit on the downstream
+gateway-to-node publish to that node crosses its proxy (a client of the framework publishes to the
+node's own port and bypasses it).  Toxics sit on the downstream
 direction of the target's proxy: a toxic on node X degrades how others receive X's envelopes.
 
 Unlike upstream (``toxiproxy-cli toggle``), :meth:`ChaosController.set_enabled` is idempotent:

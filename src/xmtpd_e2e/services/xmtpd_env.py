@@ -1,4 +1,5 @@
-"""Environment variables shared by xmtpd nodes and gateways (facts §2.1, §2.2)."""
+"""Environment variables shared by xmtpd nodes and gateways: both get the same contracts, chain, database
+and MLS settings as upstream's E2E gives them; a gateway adds its API, indexer and payer key."""
 
 from __future__ import annotations
 

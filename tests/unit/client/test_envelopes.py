@@ -1,4 +1,5 @@
-"""The independent test vector of facts §4.10, byte for byte."""
+"""A test vector computed independently of xmtpd (pure-Python keccak, secp256k1 and RFC 6979 signing,
+self-verified by public-key recovery), byte for byte."""
 
 from xmtpd_e2e.chain.keys import ANVIL_PRIVATE_KEYS, Key
 from xmtpd_e2e.client.envelopes import (
