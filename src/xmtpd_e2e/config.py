@@ -10,14 +10,14 @@ from typing import Any
 from xmtpd_e2e.versions import CONTRACTS_VERSION, LOCAL_IMAGE_REVISION, REDIS_VERSION, TOXIPROXY_VERSION, XMTPD_VERSION
 
 __all__ = [
-    "AUTO_RUNTIME", "LOCAL_NETWORKS", "Images", "RunConfig", "UPSTREAM_IMAGES", "LOCAL_IMAGES", "local_images", "default_home", "XMTPD_VERSION",
+    "AUTO_RUNTIME", "LOCAL_NETWORKS", "Images", "RunConfig", "UPSTREAM_IMAGES", "LOCAL_IMAGES", "local_images",
+    "upstream_images", "default_home", "XMTPD_VERSION",
 ]
 
 AUTO_RUNTIME = "auto"
 """``--runtime auto``: the first registered runtime that can run here (see runtime.registry)."""
 LOCAL_NETWORKS = ("auto", "namespaces", "loopback")
 """``--local-network`` choices (see :attr:`RunConfig.local_network`)."""
-
 
 @dataclass(frozen=True)
 class Images:
@@ -31,14 +31,19 @@ class Images:
     redis: str
 
 
-UPSTREAM_IMAGES = Images(
-    xmtpd=f"ghcr.io/xmtp/xmtpd:{XMTPD_VERSION}",
-    gateway=f"ghcr.io/xmtp/xmtpd-gateway:{XMTPD_VERSION}",
-    chain=f"ghcr.io/xmtp/contracts:{CONTRACTS_VERSION}",
-    cli=f"ghcr.io/xmtp/xmtpd-cli:{XMTPD_VERSION}",
-    toxiproxy=f"ghcr.io/shopify/toxiproxy:{TOXIPROXY_VERSION.removeprefix('v')}",
-    redis=f"redis:{REDIS_VERSION}-alpine",
-)
+def upstream_images(xmtpd_version: str = XMTPD_VERSION) -> Images:
+    """Upstream's published images, xmtpd's at ``xmtpd_version``."""
+    return Images(
+        xmtpd=f"ghcr.io/xmtp/xmtpd:{xmtpd_version}",
+        gateway=f"ghcr.io/xmtp/xmtpd-gateway:{xmtpd_version}",
+        chain=f"ghcr.io/xmtp/contracts:{CONTRACTS_VERSION}",
+        cli=f"ghcr.io/xmtp/xmtpd-cli:{xmtpd_version}",
+        toxiproxy=f"ghcr.io/shopify/toxiproxy:{TOXIPROXY_VERSION.removeprefix('v')}",
+        redis=f"redis:{REDIS_VERSION}-alpine",
+    )
+
+
+UPSTREAM_IMAGES = upstream_images()
 
 LOCAL_IMAGE_PREFIX = "xmtpd-e2e-local"
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from xmtpd_e2e.config import AUTO_RUNTIME, LOCAL_IMAGES, RunConfig
+from xmtpd_e2e.config import AUTO_RUNTIME, RunConfig
 
 if TYPE_CHECKING:
     from xmtpd_e2e.api.environment import Environment
@@ -36,8 +36,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
     group.addoption("--xmtpd-runtime", default=AUTO_RUNTIME, choices=RUNTIMES.choices(),
                     help="runtime for the xmtpd_env fixture")
-    group.addoption("--xmtpd-image-set", default="upstream", choices=("upstream", "local"),
-                    help="container images for the docker runtime")
+    group.addoption("--xmtpd-image-set", default="auto", choices=("auto", "upstream", "local"),
+                    help="container images for the docker runtime (auto: upstream's if present or pullable, "
+                         "else the locally built ones)")
     group.addoption("--xmtpd-artifacts", default="artifacts", help="where failed tests' artifacts go")
 
 
@@ -55,8 +56,12 @@ def pytest_runtest_makereport(
 @pytest.fixture()
 def xmtpd_config(request: pytest.FixtureRequest) -> RunConfig:
     option: Any = request.config.option
+    from xmtpd_e2e.runtime.image_sets import images_for_run
+
     config = RunConfig(runtime=option.xmtpd_runtime, artifacts_dir=Path(option.xmtpd_artifacts).resolve())
-    return replace(config, images=LOCAL_IMAGES) if option.xmtpd_image_set == "local" else config
+    images = images_for_run(option.xmtpd_image_set, config.runtime, config.xmtpd_version,
+                            logging.getLogger("xmtpd_e2e.pytest").info)
+    return replace(config, images=images)
 
 
 @pytest.fixture()

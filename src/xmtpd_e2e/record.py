@@ -140,11 +140,31 @@ class RunState:
         with self._lock:
             shutil.rmtree(self.work_dir, ignore_errors=True)
             self.path.unlink(missing_ok=True)
+            for partial in self.path.parent.glob(f"{self.run_id}.tmp*"):
+                partial.unlink(missing_ok=True)
+
+    @classmethod
+    def remove_partial_writes(cls, home: Path) -> list[Path]:
+        """Delete ``<run>.tmp<pid>.<thread>`` files whose writer is gone (a write cut short by a
+        kill); they never hold anything the run's ``.json`` does not, so they are only litter."""
+        removed = []
+        directory = cls.directory(home)
+        for partial in directory.glob("*.tmp*") if directory.is_dir() else []:
+            pid = partial.name.split(".tmp", 1)[1].split(".", 1)[0]
+            if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+                partial.unlink(missing_ok=True)
+                removed.append(partial)
+        return removed
 
     def _save(self) -> None:
-        tmp = self.path.with_suffix(f".tmp{os.getpid()}.{threading.get_ident()}")
-        tmp.write_text(json.dumps(self._data, indent=2, sort_keys=True))
-        os.replace(tmp, self.path)
+        tmp = self.path.with_name(f"{self.run_id}.tmp{os.getpid()}.{threading.get_ident()}")
+        try:
+            tmp.write_text(json.dumps(self._data, indent=2, sort_keys=True))
+            os.replace(tmp, self.path)
+        except BaseException:
+            # An interrupt (raised in the main thread wherever it is) must not leave a partial copy.
+            tmp.unlink(missing_ok=True)
+            raise
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ call its methods; the runner drives its lifecycle (``start`` -> scenario -> ``ch
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import logging
@@ -19,13 +20,14 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from xmtpd_e2e.api.client_handle import ClientHandle
 from xmtpd_e2e.api.faults import EnvironmentFaults, ParticipantRef
 from xmtpd_e2e.api.gateway_handle import GatewayHandle
 from xmtpd_e2e.api.node_handle import NodeHandle
 from xmtpd_e2e.api.require import Require
+from xmtpd_e2e.api.starter_threads import StarterThreads
 from xmtpd_e2e.chain.client import Chain, RateOptions
 from xmtpd_e2e.chain.keys import Key, KeyManager
 from xmtpd_e2e.client.ledger import PublishLedger
@@ -106,6 +108,7 @@ class Environment:
         self._databases = Databases(config.postgres_dsn, run_state, env_id)
         self.faults = EnvironmentFaults(self, FaultController(self.timeline, logger.getChild("faults")))
         """Network and process faults (also reachable as env.partition, env.cut, node.pause...)."""
+        self._starters = StarterThreads(f"{env_id}-start")
 
     # ==========================================================================================
     # lifecycle (driven by the runner)
@@ -118,13 +121,14 @@ class Environment:
             self._databases = Databases(self._postgres.admin_dsn, self.run_state, self.env_id,
                                         disposable=self._postgres.disposable)
             images = self.config.images
-            with ThreadPoolExecutor(max_workers=3, thread_name_prefix=f"{self.env_id}-start") as pool:
-                chain = pool.submit(start_chain, self.runtime, images.chain)
-                chaos = pool.submit(start_toxiproxy, self.runtime, images.toxiproxy, self.timeline)
-                redis = pool.submit(start_redis, self.runtime, images.redis)
-                self._chain_endpoints = chain.result()
-                self._chaos = chaos.result()
-                self._redis = redis.result()
+            chain, chaos, redis = self._starters.run_all([
+                lambda: start_chain(self.runtime, images.chain),
+                lambda: start_toxiproxy(self.runtime, images.toxiproxy, self.timeline),
+                lambda: start_redis(self.runtime, images.redis),
+            ])
+            self._chain_endpoints = cast(ChainEndpoints, chain)
+            self._chaos = cast(ChaosController, chaos)
+            self._redis = cast(RedisEndpoints, redis)
             admin = KeyManager.admin_key()
             self._chain = Chain(self._chain_endpoints.host_rpc, admin)
             chain_client = self._chain
@@ -167,6 +171,12 @@ class Environment:
         for node in self._nodes.values():
             attempt(node.observer.close)
         attempt(lambda: self.runtime.close(fast=fast))
+        # A thread still starting a service (an interrupt can leave one behind) finds the runtime
+        # closed and gives up; once it has, a second close removes anything it got to create.
+        still_starting = self._starters.join(timeout=120)
+        if still_starting:
+            errors.append(E2EError(f"threads still starting services after 120 s: {', '.join(still_starting)}"))
+        attempt(lambda: self.runtime.close(fast=True))
         attempt(self._databases.drop_all)
         attempt(lambda: shutil.rmtree(self.work_dir, ignore_errors=True))
         self.run_state.forget("directory", str(self.work_dir))
@@ -285,9 +295,7 @@ class Environment:
             with self._timed(f"register_nodes{span}"):
                 prepared = self._register_nodes(count, image or self.config.images.xmtpd, dict(env or {}))
             with self._timed(f"start_nodes{span}"):
-                with ThreadPoolExecutor(max_workers=count, thread_name_prefix=f"{self.env_id}-node") as pool:
-                    futures = [pool.submit(self._start_node, *args) for args in prepared]
-                    handles = [f.result() for f in futures]
+                handles = self._starters.run_all([functools.partial(self._start_node, *args) for args in prepared])
         return handles
 
     def align_next_node_with_report_schedule(self, *, lead_seconds: float = 150.0, horizon: int = 60) -> int:

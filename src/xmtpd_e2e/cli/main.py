@@ -15,7 +15,7 @@ from rich.console import Console
 
 from xmtpd_e2e.cli.errors import fail_setup
 from xmtpd_e2e.cli.options import choice_option, option
-from xmtpd_e2e.config import AUTO_RUNTIME, LOCAL_NETWORKS, UPSTREAM_IMAGES, RunConfig, XMTPD_VERSION, default_home, local_images
+from xmtpd_e2e.config import AUTO_RUNTIME, LOCAL_NETWORKS, RunConfig, XMTPD_VERSION, default_home
 from xmtpd_e2e.errors import SetupError
 from xmtpd_e2e.logs import LEVELS, configure_logging
 from xmtpd_e2e.runner.scenario import SUITES, Registry, ScenarioInfo
@@ -87,7 +87,9 @@ def list_command(output_format: str, suite: str | None, scenario_modules: tuple[
 @choice_option("--runtime", RUNTIMES.choices(), AUTO_RUNTIME, _RUNTIME_HELP)
 @choice_option("--local-network", LOCAL_NETWORKS, "auto",
                "local runtime: a network namespace per service (auto: when root; network faults need it)")
-@choice_option("--image-set", ("upstream", "local"), "upstream", "default images: upstream's, or built by `infra build-images`")
+@choice_option("--image-set", ("auto", "upstream", "local"), "auto",
+               "docker images: upstream's, built by `infra build-images`, or auto: upstream's if present or "
+               "pullable, else the local ones")
 @option("--xmtpd-image", default=None, help="node image (docker runtime)")
 @option("--gateway-image", default=None, help="gateway image (docker runtime)")
 @option("--chain-image", default=None, help="anvil + XMTP contracts image (docker runtime)")
@@ -119,7 +121,11 @@ def run_command(ctx: click.Context, tests: tuple[str, ...], suite: str | None, r
         _check_writable(html_path, "--html")
     registry = _load(scenario_modules)
     selected = _select(registry, tests, suite)
-    images = local_images(xmtpd_version) if image_set == "local" else UPSTREAM_IMAGES
+    if output_file is not None:
+        _check_output_file(output_file)
+    from xmtpd_e2e.runtime.image_sets import images_for_run
+
+    images = images_for_run(image_set, runtime, xmtpd_version, lambda line: stderr.print(line, highlight=False))
     images = replace(images, **{k: v for k, v in {"xmtpd": xmtpd_image, "gateway": gateway_image,
                                                     "chain": chain_image}.items() if v})
     config = RunConfig(
@@ -148,13 +154,30 @@ def run_command(ctx: click.Context, tests: tuple[str, ...], suite: str | None, r
             fail_setup(error)
         result = Runner(config, factory, progress=_progress).run(selected)
     restore_stderr()
-    _emit(result, output_format, output_file)
+    written = _emit(result, output_format, output_file)
     if html_path is not None:
         _write_html(result.as_dict(), html_path)
     for scenario in result.scenarios:
         if scenario.status.value == "SETUP_ERROR" and scenario.error:
             stderr.print(f"[bold red]setup error:[/] {scenario.error}")
-    sys.exit(result.exit_code())
+    # Results that could not go where asked went to stdout; a passing run must still not look clean.
+    sys.exit(result.exit_code() or (0 if written else 2))
+
+
+def _check_output_file(path: Path) -> None:
+    """Fail before any scenario starts if the results could not be written to ``path``."""
+    if path.is_dir():
+        _setup_error(SetupError(f"--output-file {path} is a directory", "name a file, e.g. results.json"))
+    existed = path.exists()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a"):
+            pass
+    except OSError as error:
+        _setup_error(SetupError(f"cannot write the results to --output-file {path}: {error.strerror or error}",
+                                "choose a path in a directory you can write to"))
+    if not existed:
+        path.unlink(missing_ok=True)
 
 
 def _check_writable(path: Path, flag: str) -> None:
@@ -217,23 +240,33 @@ def _progress(event: str, info: ScenarioInfo, result: object) -> None:
         stderr.print(f"[{color}]■ {info.name} {status}[/] in {getattr(result, 'duration_seconds'):.1f}s")
 
 
-def _emit(result: object, output_format: str, output_file: Path | None) -> None:
+def _emit(result: object, output_format: str, output_file: Path | None) -> bool:
+    """Write the results; if ``output_file`` cannot be written, to stdout instead.
+
+    Returns False when the results did not reach ``output_file``.
+    """
     from xmtpd_e2e.runner.reports import render_human, render_json, render_junit
     from xmtpd_e2e.runner.results import RunResult
 
     assert isinstance(result, RunResult)
+    if output_file is not None:
+        try:
+            output_file.parent.mkdir(parents=True, exist_ok=True)
+            if output_format == "human":
+                with output_file.open("w") as handle:
+                    render_human(result, Console(file=handle, width=160))
+            else:
+                text = render_json(result) if output_format == "json" else render_junit(result)
+                output_file.write_text(text + "\n")
+            return True
+        except OSError as error:
+            stderr.print(f"[bold red]error:[/] could not write the results to {output_file} "
+                         f"({error.strerror or error}); here they are on stdout instead")
     if output_format == "human":
-        if output_file:
-            with output_file.open("w") as handle:
-                render_human(result, Console(file=handle, width=160))
-        else:
-            render_human(result, Console())
-        return
-    text = render_json(result) if output_format == "json" else render_junit(result)
-    if output_file:
-        output_file.write_text(text + "\n")
+        render_human(result, Console())
     else:
-        click.echo(text)
+        click.echo(render_json(result) if output_format == "json" else render_junit(result))
+    return output_file is None
 
 
 def _warn_about_leftovers(config: RunConfig) -> None:
@@ -256,6 +289,8 @@ def cleanup_command(run_id: str | None, all_runs: bool) -> None:
     from xmtpd_e2e.runner.cleanup import remove_resources
 
     states = RunState.all(default_home())
+    for partial in RunState.remove_partial_writes(default_home()):
+        stderr.print(f"removed {partial} (a write cut short)")
     if run_id:
         states = [s for s in states if s.run_id == run_id]
         if not states:
@@ -287,7 +322,17 @@ _mount_infra()
 
 
 def main() -> None:
-    cli(prog_name="xmtpd-e2e")
+    # Not click's standalone mode: it turns Ctrl-C into exit 1, the code of a failed scenario.
+    try:
+        code = cli.main(prog_name="xmtpd-e2e", standalone_mode=False)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except click.Abort as error:
+        interrupted = isinstance(error.__cause__, KeyboardInterrupt)
+        stderr.print("interrupted" if interrupted else "aborted")
+        sys.exit(130 if interrupted else 1)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ def remove_resources(state: RunState, *, logger: logging.Logger) -> list[str]:
     return problems
 
 
-def finish_run(state: RunState, *, logger: logging.Logger) -> list[str]:
+def finish_run(state: RunState, *, logger: logging.Logger, search: bool = False) -> list[str]:
     """End a live run's record: remove whatever it still names, then the record itself.
 
     How the runner and the pytest fixture end, so a resource recorded while an environment was
@@ -43,12 +43,16 @@ def finish_run(state: RunState, *, logger: logging.Logger) -> list[str]:
     is searched for (a normal end has nothing else); ``xmtpd-e2e cleanup`` after a crash calls
     :func:`remove_resources` directly, which also looks for unrecorded processes and labels.
     The record stays (and problems are returned) only if something could not be removed.
+
+    ``search``: look on the system too, as ``cleanup`` does -- for a run a signal interrupted, which
+    may have started a process after the fork and before recording it.
     """
     problems: list[str] = []
     leftover = state.resources()
     if leftover:
         logger.warning("removing %d resource(s) no teardown reached: %s", len(leftover),
                        ", ".join(f"{r.kind} {r.ident}" for r in leftover))
+    if leftover or search:
         problems = remove_resources(state, logger=logger)
     if not state.resources():
         state.discard()

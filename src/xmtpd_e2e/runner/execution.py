@@ -56,18 +56,24 @@ class Runner:
         self.guard.install()
         try:
             for info in scenarios:
+                if self.guard.interrupted:
+                    break
                 if self.progress:
                     self.progress("start", info, None)
                 outcome = self.run_one(info)
                 result.scenarios.append(outcome)
                 if self.progress:
                     self.progress("finish", info, outcome)
-                if outcome.status in (Status.SETUP_ERROR, Status.INTERRUPTED):
+                if outcome.status is Status.SETUP_ERROR:
                     break
         finally:
-            self.guard.uninstall()
             result.finished_at = time.time()
             self._sweep()
+            self.guard.uninstall()
+        if self.guard.interrupted:
+            result.interrupted_by = self.guard.interrupted
+            done = {s.name for s in result.scenarios}
+            result.mark_not_run([s.name for s in scenarios if s.name not in done], result.finished_at)
         return result
 
     def _sweep(self) -> None:
@@ -75,7 +81,13 @@ class Runner:
         it), and a teardown can fail; the run state still names every resource."""
         from xmtpd_e2e.runner.cleanup import finish_run
 
-        for problem in finish_run(self.run_state, logger=self.log):
+        # Still guarded: a signal now hurries the sweep instead of cutting it short.
+        with self.guard.phase("teardown"):
+            try:
+                problems = finish_run(self.run_state, logger=self.log, search=self.guard.interrupted is not None)
+            except FastTeardown:
+                problems = finish_run(self.run_state, logger=self.log, search=self.guard.interrupted is not None)
+        for problem in problems:
             self.log.error("could not remove: %s (run `xmtpd-e2e cleanup --run %s`)", problem, self.run_state.run_id)
 
     def run_one(self, info: ScenarioInfo) -> ScenarioResult:
@@ -87,8 +99,9 @@ class Runner:
         timeout = self.config.scenario_timeout if self.config.timeout_given else (
             info.timeout_seconds or self.config.scenario_timeout
         )
-        with scenario_log_file(logger, artifacts_dir / "scenario.log") as log_path:
-            outcome.log_file = str(log_path)
+        # The log is written in the run's own directory (removed with the run) and moved into the
+        # artifacts only if they are kept, so a passing run leaves nothing behind.
+        with scenario_log_file(logger, self.run_state.work_dir / f"{info.name}.log") as log_path:
             try:
                 with self.guard.phase("setup", timeout=timeout):
                     request = EnvironmentRequest(info, self.config, self.run_state, logger, artifacts_dir)
@@ -120,11 +133,13 @@ class Runner:
             outcome.duration_seconds = time.monotonic() - began
             logger.info("%s %s in %.1fs", info.name, outcome.status.value, outcome.duration_seconds)
         if outcome.status is Status.PASS and not self.config.artifacts_always:
-            if self.config.keep_logs_for_report and outcome.service_logs and outcome.log_file:
-                outcome.service_logs["scenario"] = cap_log(Path(outcome.log_file).read_text(errors="replace"))
-            shutil.rmtree(artifacts_dir, ignore_errors=True)
-            outcome.log_file = None
+            if self.config.keep_logs_for_report and outcome.service_logs:
+                outcome.service_logs["scenario"] = cap_log(log_path.read_text(errors="replace"))
+            log_path.unlink(missing_ok=True)
         else:
+            artifacts_dir.mkdir(parents=True, exist_ok=True)
+            kept = shutil.move(str(log_path), str(artifacts_dir / "scenario.log"))
+            outcome.log_file = str(kept)
             outcome.artifacts = sorted(str(p) for p in artifacts_dir.rglob("*") if p.is_file())
         return outcome
 

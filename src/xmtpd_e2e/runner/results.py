@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import signal
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -67,6 +68,8 @@ class RunResult:
     started_at: float
     finished_at: float = 0.0
     scenarios: list[ScenarioResult] = field(default_factory=list)
+    interrupted_by: str | None = None
+    """``SIGINT`` or ``SIGTERM`` when a signal ended the run early (its exit code says so)."""
 
     @property
     def passed(self) -> bool:
@@ -83,9 +86,22 @@ class RunResult:
         return counts
 
     def exit_code(self) -> int:
+        """0 all passed, 1 a scenario did not pass, 2 a setup error, 128 + N after signal N.
+
+        An interrupted run exits as a shell reports a process its signal ended (130 for Ctrl-C,
+        143 for SIGTERM), so CI can tell "stopped" from "failed".
+        """
+        if self.interrupted_by:
+            return 128 + int(signal.Signals[self.interrupted_by])
         if self.setup_failed:
             return 2
         return 0 if self.passed else 1
+
+    def mark_not_run(self, names: list[str], started_at: float) -> None:
+        """Add the scenarios an interrupt kept from starting, so the results name them."""
+        for name in names:
+            self.scenarios.append(ScenarioResult(name, Status.INTERRUPTED, 0.0, started_at,
+                                                 error=f"not run: the run was interrupted by {self.interrupted_by}"))
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -95,6 +111,7 @@ class RunResult:
             "finished_at": _iso(self.finished_at or time.time()),
             "duration_seconds": round((self.finished_at or time.time()) - self.started_at, 3),
             "summary": {"total": len(self.scenarios), **self.counts()},
+            "interrupted_by": self.interrupted_by,
             "scenarios": [s.as_dict() for s in self.scenarios],
         }
 

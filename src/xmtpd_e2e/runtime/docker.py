@@ -255,8 +255,8 @@ class DockerRuntime(ManagedRuntime):
                 self.client.images.pull(image)
             except DockerException as error:
                 raise SetupError(
-                    f"image {image} is not present and cannot be pulled ({str(error).splitlines()[0][:200]})",
-                    "build local images with `xmtpd-e2e infra build-images` (scripts/setup does it) and select "
+                    f"image {image} is not present and cannot be pulled: {_engine_reason(error)}",
+                    "build local images with `xmtpd-e2e infra build-images` (`xmtpd-e2e infra install` does it) and select "
                     "them with `--image-set local`, or name available images with --xmtpd-image/--gateway-image/"
                     "--chain-image",
                 ) from error
@@ -321,3 +321,10 @@ def _reclaim(state: RunState, logger: logging.Logger) -> list[str]:
 
 
 DOCKER_RESOURCES = Reclaimer((CONTAINER_KIND, NETWORK_KIND), _reclaim, order=20)
+
+
+def _engine_reason(error: DockerException) -> str:
+    """The engine's whole explanation, on one line (never cut: its end says what was denied)."""
+    explanation = getattr(error, "explanation", None)
+    text = explanation.decode(errors="replace") if isinstance(explanation, bytes) else str(explanation or error)
+    return " ".join(text.split())

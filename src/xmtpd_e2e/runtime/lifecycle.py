@@ -12,7 +12,11 @@ here, so every runtime behaves the same:
   ports and data); one that ended by itself reports ``EXITED``, one stopped on purpose
   ``STOPPED``; a paused service is resumed before it is stopped, so the signal arrives;
 * ``close()`` removes every service (in parallel) and then the runtime's own resources, goes on
-  after an error and reports the first one; it is idempotent, and ``fast`` skips graceful stops.
+  after an error and reports the first one; it is idempotent, and ``fast`` skips graceful stops;
+* a start racing ``close()`` (a set-up thread an interrupt left running) never leaves a service
+  behind: once close began, nothing is created or launched any more, a start waiting for
+  readiness of a service close removed gives up at once, and a start that fails stops what it
+  launched.
 """
 
 from __future__ import annotations
@@ -102,6 +106,10 @@ class ManagedService(RunningService):
         with self._lock:
             if self.state() in (ServiceState.RUNNING, ServiceState.PAUSED):
                 return
+            # Under the lock remove() takes too: either this launch happens before close removes
+            # the service, or close came first and nothing is launched.
+            if self.runtime.closed:
+                raise ServiceError(f"{self.spec.name}: not started, the environment is being torn down")
             self._stopped_on_purpose = False
             self._paused = False
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -109,7 +117,11 @@ class ManagedService(RunningService):
                 log.write(f"{START_MARKER} {self._launch_description()}\n".encode())
                 cursor = LogCursor(self.log_path, log.tell())
             self._launch()
-        self._wait_ready(cursor)
+        try:
+            self._wait_ready(cursor)
+        except BaseException:
+            self.stop(graceful=False)  # what did not become ready is not left running for nobody
+            raise
 
     def stop(self, *, graceful: bool = True, timeout: float = 10.0) -> None:
         with self._lock:
@@ -159,6 +171,8 @@ class ManagedService(RunningService):
         deadline = time.monotonic() + spec.ready_timeout
 
         def exited() -> bool:
+            if self._stopped_on_purpose:
+                raise ServiceError(f"{spec.name} was stopped while starting (the environment is being torn down?)")
             return self.state() is ServiceState.EXITED
 
         def fail_if_exited() -> None:
@@ -207,6 +221,11 @@ class ManagedRuntime(Runtime):
     def _release(self) -> None:
         """Remove the runtime's own resources once its services are gone (e.g. a network)."""
 
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` began: no service is created or launched after that."""
+        return self._closed
+
     # -- Runtime -------------------------------------------------------------------------------
     def start(self, spec: ServiceSpec) -> RunningService:
         with self._lock:
@@ -218,7 +237,13 @@ class ManagedRuntime(Runtime):
         try:
             service = self._create(spec)
             with self._lock:
-                self._services[spec.name] = service
+                # Under the lock close() lists the services with: on that list, or refused.
+                refused = self._closed
+                if not refused:
+                    self._services[spec.name] = service
+            if refused:
+                service.remove(fast=True)
+                raise ServiceError(f"{spec.name}: not started, the environment is being torn down")
         finally:
             with self._lock:
                 self._starting.discard(spec.name)

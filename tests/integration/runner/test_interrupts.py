@@ -85,7 +85,7 @@ def test_interrupted_run_leaves_nothing(tmp_path: Path, runtime: str, signum: si
                                  capture_output=True, text=True, timeout=120)
         assert cleanup.returncode == 0, cleanup.stderr
     else:
-        assert process.returncode == 1, stderr.decode(errors="replace")[-2000:]
+        assert process.returncode == 128 + signum, stderr.decode(errors="replace")[-2000:]
         outcome = json.loads(output.read_text())["scenarios"][0]
         assert outcome["status"] == "INTERRUPTED", outcome
         assert signum.name in (outcome.get("error") or ""), outcome

@@ -126,3 +126,69 @@ def _wait_port(port: int) -> bool:
         except OSError:
             time.sleep(0.05)
     return False
+
+
+# -- teardown racing a start (an interrupt lands while set-up threads are starting services) -----------
+def test_a_service_whose_start_began_before_close_is_never_left_running(tmp_path: Path) -> None:
+    import threading
+
+    from xmtpd_e2e.errors import ServiceError
+    from xmtpd_e2e.runtime.processes import processes_of_run
+
+    state = RunState.create(tmp_path / "home")
+    resolving, release = threading.Event(), threading.Event()
+
+    def slow_resolve(name: str) -> Path:  # holds the start between "not closed yet" and spawning
+        resolving.set()
+        release.wait(60)
+        return resolve(name)
+
+    rt = LocalRuntime(state, "e1", tmp_path / "runs" / state.run_id / "e1" / "logs", slow_resolve)
+    outcome: list[BaseException | None] = []
+
+    def start() -> None:
+        try:
+            rt.start(server_spec(rt))
+            outcome.append(None)
+        except BaseException as error:
+            outcome.append(error)
+
+    starter = threading.Thread(target=start)
+    starter.start()
+    assert resolving.wait(60)
+    rt.close(fast=True)  # the environment is torn down while the start is under way
+    release.set()
+    starter.join(60)
+    assert not starter.is_alive()
+    assert isinstance(outcome[0], ServiceError), outcome
+    assert processes_of_run(state.run_id) == [] and not state.resources("process")
+
+
+def test_closing_during_readiness_ends_the_start_at_once(tmp_path: Path) -> None:
+    import threading
+
+    from xmtpd_e2e.errors import ServiceError
+
+    state = RunState.create(tmp_path / "home")
+    rt = LocalRuntime(state, "e1", tmp_path / "logs", resolve)
+    spec = ServiceSpec(name="slow", role="test", image="unused",
+                       command=("python", "-c", "import time; time.sleep(600)"),
+                       ready_log="never printed", ready_timeout=600)
+    outcome: list[BaseException | None] = []
+    starter = threading.Thread(target=lambda: _capture(outcome, lambda: rt.start(spec)))
+    starter.start()
+    while not state.resources("process"):
+        subprocess.run(["sleep", "0.05"], check=True)
+    rt.close(fast=True)
+    # Before, the start waited out its whole readiness timeout for a service teardown had stopped.
+    starter.join(120)
+    assert not starter.is_alive(), "start() kept waiting for a service that close() had stopped"
+    assert isinstance(outcome[0], ServiceError), outcome
+
+
+def _capture(outcome: list[BaseException | None], call: object) -> None:
+    try:
+        call()  # type: ignore[operator]
+        outcome.append(None)
+    except BaseException as error:
+        outcome.append(error)

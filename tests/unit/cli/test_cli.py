@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -24,7 +27,7 @@ def cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) 
     environment = {**os.environ, "PYTHONPATH": python_path, "XMTPD_E2E_ENVIRONMENT_FACTORY": "unit.runner.fakes:factory",
                    **(env or {})}
     return subprocess.run([sys.executable, "-m", "xmtpd_e2e.cli.main", *args], capture_output=True, text=True,
-                          env=environment, cwd=cwd, timeout=120)
+                          env=environment, cwd=cwd, timeout=600)
 
 
 @pytest.fixture()
@@ -130,3 +133,135 @@ def test_parallel_workers_merge_results(home: dict[str, str]) -> None:
     jsonschema.validate(document, results_schema())
     assert [(s["name"], s["status"]) for s in document["scenarios"]] == [
         ("user-passes", "PASS"), ("user-fails", "FAIL"), ("user-crashes", "ERROR")]
+
+
+# -- results reach the user whatever happens to the output file -------------------------------------
+def test_output_file_in_a_missing_directory_is_created(home: dict[str, str], tmp_path: Path) -> None:
+    output = tmp_path / "no" / "such" / "dir" / "r.json"
+    result = cli("run", "--scenarios", USER_MODULE, "--test", "user-passes", "--output-format", "json",
+                 "--output-file", str(output), env=home)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(output.read_text())["scenarios"][0]["status"] == "PASS"
+
+
+def test_an_unwritable_output_file_is_a_usage_error_before_anything_starts(
+        home: dict[str, str], tmp_path: Path) -> None:
+    events = tmp_path / "events.jsonl"
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    output = blocker / "r.json"  # a path under a regular file can never be created
+    result = cli("run", "--scenarios", USER_MODULE, "--test", "user-passes", "--output-format", "json",
+                 "--output-file", str(output), env={**home, "XMTPD_E2E_TEST_EVENTS": str(events)})
+    assert result.returncode == 2, result.stderr
+    assert str(output) in result.stderr and "Traceback" not in result.stderr
+    assert not events.exists(), "no scenario may start when its results could not be written"
+
+
+def test_results_go_to_stdout_when_the_output_file_fails_at_the_end(home: dict[str, str], tmp_path: Path) -> None:
+    output_dir = tmp_path / "out"
+    module = tmp_path / "spoils_output.py"
+    module.write_text(
+        "import shutil\nfrom pathlib import Path\nfrom xmtpd_e2e.runner.scenario import scenario\n"
+        "@scenario('spoils-output', 'replaces the output directory with a file while running')\n"
+        f"def s(env):\n    shutil.rmtree({str(output_dir)!r})\n    Path({str(output_dir)!r}).write_text('')\n"
+    )
+    result = cli("run", "--scenarios", str(module), "--test", "spoils-output", "--output-format", "json",
+                 "--output-file", str(output_dir / "r.json"), env=home)
+    assert result.returncode == 2, result.stderr
+    assert str(output_dir / "r.json") in result.stderr and "Traceback" not in result.stderr
+    assert json.loads(result.stdout)["scenarios"][0]["status"] == "PASS"
+
+
+# -- interrupts: the shell's exit codes, results so far, interrupted rows marked ----------------------
+@pytest.mark.parametrize(("signum", "code", "parallel"), [(signal.SIGINT, 130, "1"), (signal.SIGTERM, 143, "2")],
+                         ids=["SIGINT-serial", "SIGTERM-parallel"])
+def test_an_interrupted_run_exits_128_plus_the_signal_with_its_results(
+        home: dict[str, str], tmp_path: Path, signum: signal.Signals, code: int, parallel: str) -> None:
+    events = tmp_path / "events.jsonl"
+    output = tmp_path / "r.json"
+    environment = {**os.environ, "PYTHONPATH": str(TESTS), "XMTPD_E2E_ENVIRONMENT_FACTORY": "unit.runner.fakes:factory",
+                   **home, "XMTPD_E2E_TEST_EVENTS": str(events)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "xmtpd_e2e.cli.main", "run", "--scenarios", USER_MODULE, "--parallel", parallel,
+         "--test", "user-passes,user-waits,user-fails", "--output-format", "json", "--output-file", str(output)],
+        env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 300
+        while not any(e["event"] == "waiting" for e in fakes_events(events)):
+            assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+            time.sleep(0.05)
+        process.send_signal(signum)
+        _, stderr = process.communicate(timeout=300)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == code, stderr
+    document = json.loads(output.read_text())
+    jsonschema.validate(document, results_schema())
+    statuses = {s["name"]: s["status"] for s in document["scenarios"]}
+    assert statuses["user-waits"] == "INTERRUPTED" and document["interrupted_by"] == signum.name
+    assert set(statuses) == {"user-passes", "user-waits", "user-fails"}, statuses
+
+
+def fakes_events(path: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+# -- --scenarios: name the file, the line and the error; suggest a command that works ------------------
+def test_a_missing_scenario_file_is_named(home: dict[str, str], tmp_path: Path) -> None:
+    missing = tmp_path / "nope" / "my_scenarios.py"
+    result = cli("run", "--scenarios", str(missing), env=home)
+    assert result.returncode == 2
+    assert f"scenario file {missing} does not exist" in result.stderr
+    assert "ModuleNotFoundError" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_syntax_error_names_file_and_line_and_a_fix_that_runs(home: dict[str, str], tmp_path: Path) -> None:
+    broken = tmp_path / "typo_scenarios.py"
+    broken.write_text("from xmtpd_e2e import scenario\n\n\n@scenario('typo', 'has a typo')\ndef typo(env):\n"
+                      "    if True\n        pass\n")
+    result = cli("run", "--scenarios", str(broken), env=home)
+    assert result.returncode == 2
+    assert f"{broken}, line 6" in result.stderr and "SyntaxError" in result.stderr, result.stderr
+    fix = re.search(r"`([^`]+)` shows the whole traceback", result.stderr)
+    assert fix, result.stderr
+    shown = subprocess.run(fix.group(1), shell=True, capture_output=True, text=True, timeout=60)
+    assert "SyntaxError" in shown.stderr and "line 6" in shown.stderr, shown.stderr
+
+
+def test_an_error_raised_while_importing_names_the_line(home: dict[str, str], tmp_path: Path) -> None:
+    broken = tmp_path / "raising_scenarios.py"
+    broken.write_text("import os\n\nSETTING = os.environ['XMTPD_E2E_SURELY_UNSET_VARIABLE']\n")
+    result = cli("run", "--scenarios", str(broken), env=home)
+    assert result.returncode == 2
+    assert f"{broken}, line 3" in result.stderr and "KeyError" in result.stderr, result.stderr
+
+
+def test_a_missing_dotted_module_says_so(home: dict[str, str]) -> None:
+    result = cli("run", "--scenarios", "no_such_package.scenarios", env=home)
+    assert result.returncode == 2
+    assert "'no_such_package.scenarios' was not found" in result.stderr and "Traceback" not in result.stderr
+
+
+# -- a passing run leaves nothing on disk --------------------------------------------------------
+def test_a_passing_parallel_run_leaves_no_files(home: dict[str, str], tmp_path: Path) -> None:
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    result = cli("run", "--scenarios", USER_MODULE, "--test", "user-passes,user-passes-too", "--parallel", "2",
+                 env={**home, "TMPDIR": str(scratch)}, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert not (tmp_path / "artifacts").exists(), list((tmp_path / "artifacts").rglob("*"))
+    assert list(scratch.iterdir()) == [], "a temporary directory was left behind"
+    assert list((tmp_path / "home" / "runs").iterdir()) == []
+
+
+def test_a_failing_parallel_scenario_keeps_its_worker_log_beside_its_artifacts(home: dict[str, str],
+                                                                               tmp_path: Path) -> None:
+    result = cli("run", "--scenarios", USER_MODULE, "--test", "user-passes,user-fails", "--parallel", "2",
+                 "--output-format", "json", env=home)
+    assert result.returncode == 1, result.stderr
+    outcomes = {s["name"]: s for s in json.loads(result.stdout)["scenarios"]}
+    assert outcomes["user-passes"]["artifacts"] == [] and outcomes["user-passes"]["log_file"] is None
+    kept = [Path(a) for a in outcomes["user-fails"]["artifacts"]]
+    assert any(p.name == "worker.log" and p.exists() for p in kept), kept
+    assert not (tmp_path / "artifacts" / "workers").exists()

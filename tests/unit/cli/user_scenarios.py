@@ -18,3 +18,18 @@ def user_fails(env: Any) -> None:
 @scenario("user-crashes", "a user's scenario that raises")
 def user_crashes(env: Any) -> None:
     raise RuntimeError("unexpected")
+
+
+@scenario("user-waits", "a user's scenario that waits until it is interrupted")
+def user_waits(env: Any) -> None:
+    import time
+
+    from unit.runner.fakes import record
+
+    record("waiting", scenario="user-waits")
+    time.sleep(120)
+
+
+@scenario("user-passes-too", "another of a user's scenarios that passes")
+def user_passes_too(env: Any) -> None:
+    env.require.true(True)

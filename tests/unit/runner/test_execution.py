@@ -68,9 +68,16 @@ def test_a_hanging_scenario_is_stopped_at_its_timeout_and_torn_down(tmp_path: Pa
 
 
 def test_sigint_tears_down_and_stops_the_run(tmp_path: Path, event_file: Path) -> None:
-    statuses, _ = run(tmp_path, "interrupts-itself", "passes")
-    assert statuses == [Status.INTERRUPTED]
+    cfg = RunConfig(home=tmp_path / "home", artifacts_dir=tmp_path / "artifacts")
+    result = Runner(cfg, fakes.factory).run([fakes.registry.get("interrupts-itself"), fakes.registry.get("passes")])  # type: ignore[list-item]
     assert [e for e in fakes.events(event_file) if e["event"] == "close"][0]["scenario"] == "interrupts-itself"
+    assert [e["scenario"] for e in fakes.events(event_file) if e["event"] == "start"] == ["interrupts-itself"]
+    # The row that was running and the one that never started are both marked, and the exit code
+    # is the shell's for SIGINT, not 1 (a failed scenario).
+    assert [(s.name, s.status) for s in result.scenarios] == [
+        ("interrupts-itself", Status.INTERRUPTED), ("passes", Status.INTERRUPTED)]
+    assert "not run" in (result.scenarios[1].error or "")
+    assert result.interrupted_by == "SIGINT" and result.exit_code() == 130
 
 
 def test_setup_error_stops_the_run(tmp_path: Path, event_file: Path) -> None:
@@ -89,3 +96,42 @@ def test_resources_of_a_half_built_environment_are_removed_by_the_runner(tmp_pat
     created = [e for e in fakes.events(event_file) if e["event"] == "created"]
     assert created and not Path(created[0]["path"]).exists()
     assert not state.path.exists() and not state.work_dir.exists()
+
+
+def test_an_interrupted_write_of_the_run_record_leaves_no_partial_copy(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    state = RunState.create(tmp_path / "home")
+    real_replace = os.replace
+
+    def interrupted_replace(src: str, dst: str) -> None:
+        raise KeyboardInterrupt  # Ctrl-C between writing the new copy and moving it in place
+
+    monkeypatch.setattr(os, "replace", interrupted_replace)
+    with pytest.raises(KeyboardInterrupt):
+        state.record("directory", str(tmp_path / "x"))
+    monkeypatch.setattr(os, "replace", real_replace)
+    assert [p.name for p in state.path.parent.iterdir()] == [state.path.name]
+
+
+def test_cleanup_removes_partial_writes_of_dead_writers(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    state = RunState.create(home)
+    dead = state.path.parent / f"{state.run_id}.tmp999999999.1"  # no such pid
+    dead.write_text("{\"run_id\": ")
+    live = state.path.parent / f"{state.run_id}.tmp{__import__('os').getpid()}.1"
+    live.write_text("{}")
+    assert RunState.remove_partial_writes(home) == [dead]
+    assert not dead.exists() and live.exists()
+    state.discard()
+    assert list(state.path.parent.iterdir()) == []
+
+
+def test_a_passing_run_leaves_nothing_on_disk(tmp_path: Path, event_file: Path) -> None:
+    cfg = RunConfig(home=tmp_path / "home", artifacts_dir=tmp_path / "artifacts")
+    state = RunState.create(cfg.home)
+    result = Runner(cfg, fakes.factory, run_state=state).run([fakes.registry.get("passes")])  # type: ignore[list-item]
+    assert [s.status for s in result.scenarios] == [Status.PASS] and result.scenarios[0].log_file is None
+    assert not (tmp_path / "artifacts").exists(), list((tmp_path / "artifacts").rglob("*"))
+    assert list(RunState.directory(cfg.home).iterdir()) == []
