@@ -23,7 +23,10 @@ if TYPE_CHECKING:
     from xmtpd_e2e.api.require import Require
     from xmtpd_e2e.chain.client import RateOptions
     from xmtpd_e2e.chain.units import format_xusd, xusd
-    from xmtpd_e2e.errors import CheckFailed, E2EError, SetupError, WaitTimeout
+    from xmtpd_e2e.chain.errors import ContractRevert
+    from xmtpd_e2e.client.errors import PublishError
+    from xmtpd_e2e.client.traffic import TrafficGenerator
+    from xmtpd_e2e.errors import CheckFailed, E2EError, ServiceError, ServiceNotReady, SetupError, WaitTimeout
     from xmtpd_e2e.runner.scenario import scenario
 
 # Resolved on first use, so `xmtpd-e2e --help` and `list` don't pay for web3 and gRPC imports.
@@ -37,8 +40,13 @@ _HOMES = {
     "format_xusd": "xmtpd_e2e.chain.units",
     "xusd": "xmtpd_e2e.chain.units",
     "CheckFailed": "xmtpd_e2e.errors",
+    "ContractRevert": "xmtpd_e2e.chain.errors",
     "E2EError": "xmtpd_e2e.errors",
+    "PublishError": "xmtpd_e2e.client.errors",
+    "ServiceError": "xmtpd_e2e.errors",
+    "ServiceNotReady": "xmtpd_e2e.errors",
     "SetupError": "xmtpd_e2e.errors",
+    "TrafficGenerator": "xmtpd_e2e.client.traffic",
     "WaitTimeout": "xmtpd_e2e.errors",
     "scenario": "xmtpd_e2e.runner.scenario",
 }

@@ -24,3 +24,11 @@ def test_cli_startup_does_not_import_the_heavy_libraries() -> None:
     code = "import sys, xmtpd_e2e.cli.main; print('web3' in sys.modules, 'grpc' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+def test_the_errors_a_scenario_catches_are_at_the_root() -> None:
+    from xmtpd_e2e.client.errors import PublishError
+
+    for name in ("PublishError", "ServiceError", "ServiceNotReady", "ContractRevert", "WaitTimeout", "CheckFailed"):
+        assert name in xmtpd_e2e.__all__, name
+    assert xmtpd_e2e.PublishError is PublishError

@@ -100,14 +100,18 @@ class ClientHandle(PayerOperations):
 
     def generate_traffic(
         self,
-        duration: float,
+        duration: float | None = None,
         *,
         batch_size: int = 10,
         concurrency: int = 1,
         interval: float = 0.0,
         continue_on_error: bool = False,
     ) -> TrafficGenerator:
-        """Publish in the background for ``duration`` seconds (or until :meth:`stop`)."""
+        """Publish in the background for ``duration`` seconds, or until ``stop()`` when it is None.
+
+        Returns the generator: ``stop()`` it (or this client), then read ``published_count`` and
+        ``error``; every envelope it publishes is in ``env.published`` too.
+        """
         from xmtpd_e2e.client.traffic import TrafficGenerator
 
         generator = TrafficGenerator(

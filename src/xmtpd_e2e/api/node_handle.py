@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
@@ -216,9 +216,35 @@ class NodeHandle(ServiceFaults):
         """The node id recorded in the node's own database."""
         return self.observer.node_id()
 
-    def has_envelopes(self, keys: set[tuple[int, int]]) -> set[tuple[int, int]]:
-        """The subset of (originator, sequence id) ``keys`` this node does NOT have."""
-        return keys - self.observer.envelope_keys(client_only=False)
+    def envelope_keys(self, *, client_only: bool = True) -> set[tuple[int, int]]:
+        """The (originator node id, sequence id) of every envelope this node has stored.
+
+        Read from the node's own database.  ``client_only`` (the default) leaves out the payer
+        reports and attestations nodes publish themselves; compare with ``env.published.keys()``,
+        or with ``{(e.originator_node_id, e.sequence_id) for e in client.publish_envelopes(n)}``.
+        """
+        return self.observer.envelope_keys(client_only=client_only)
+
+    def missing_envelopes(self, keys: Iterable[tuple[int, int]]) -> set[tuple[int, int]]:
+        """Which of ``keys`` (originator, sequence id) this node has not stored; empty if it has all."""
+        return set(keys) - self.observer.envelope_keys(client_only=False)
+
+    def has_envelopes(self, keys: Iterable[tuple[int, int]]) -> bool:
+        """True if this node has stored every one of ``keys`` (originator, sequence id)."""
+        return not self.missing_envelopes(keys)
+
+    def wait_for_envelope_keys(self, keys: Iterable[tuple[int, int]], *, timeout: float = 60.0) -> None:
+        """Wait until this node has stored every one of ``keys``; on timeout the error says how many
+        are still missing and names a few."""
+        wanted = set(keys)
+        wait_until(
+            lambda: self.missing_envelopes(wanted),
+            lambda missing: not missing,
+            timeout=timeout,
+            description=f"{self._alias} to store {len(wanted)} given envelopes "
+                        "(last value: the (originator, sequence id) pairs still missing)",
+            max_interval=0.5,
+        )
 
     def wait_for_envelopes(
         self, minimum: int, *, timeout: float = 60.0, client_only: bool = False

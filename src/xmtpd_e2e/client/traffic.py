@@ -12,17 +12,21 @@ import threading
 import time
 
 from xmtpd_e2e.client.publisher import Publisher
+from xmtpd_e2e.errors import E2EError
 
 __all__ = ["TrafficGenerator"]
 
 
 class TrafficGenerator:
+    """Publishes until ``duration`` seconds have passed, or -- with ``duration=None`` -- until
+    :meth:`stop` (then :meth:`wait` without a timeout would never return, and refuses)."""
+
     def __init__(
-        self, publisher: Publisher, *, batch_size: int = 10, duration: float = 60.0, concurrency: int = 1,
+        self, publisher: Publisher, *, batch_size: int = 10, duration: float | None = 60.0, concurrency: int = 1,
         interval: float = 0.0, continue_on_error: bool = False, name: str = "traffic",
     ) -> None:
-        if batch_size < 1 or concurrency < 1 or duration <= 0:
-            raise ValueError("batch_size and concurrency must be >= 1 and duration > 0")
+        if batch_size < 1 or concurrency < 1 or (duration is not None and duration <= 0):
+            raise ValueError("batch_size and concurrency must be >= 1 and duration > 0 (or None: until stop())")
         self.name = name
         self._publisher = publisher
         self._batch_size = batch_size
@@ -40,7 +44,7 @@ class TrafficGenerator:
 
     def start(self) -> None:
         self._started_at = time.monotonic()
-        deadline = self._started_at + self._duration
+        deadline = self._started_at + self._duration if self._duration is not None else float("inf")
         for n in range(self._concurrency):
             thread = threading.Thread(target=self._run, args=(deadline,), name=f"{self.name}-{n}", daemon=True)
             thread.start()
@@ -72,6 +76,9 @@ class TrafficGenerator:
 
     def wait(self, timeout: float | None = None) -> None:
         """Wait until the duration has elapsed (or :meth:`stop` was called)."""
+        if self._duration is None and timeout is None and not self._stop.is_set():
+            raise E2EError(f"{self.name}: traffic without a duration runs until stop(); "
+                           "call stop() (it waits), or wait(timeout=...)")
         for thread in self._threads:
             thread.join(timeout)
         if self._ended_at is None and not any(t.is_alive() for t in self._threads):

@@ -22,7 +22,7 @@ from xmtpd_e2e.scenarios._topology import report_cluster
 def chaos_attestation_fault(env: Environment) -> None:
     originator, nodes, _ = report_cluster(env)
     down = nodes[2]
-    traffic = env.new_client(originator.id).generate_traffic(duration=3600, batch_size=10, interval=2.0)
+    traffic = env.new_client(originator.id).generate_traffic(batch_size=10, interval=2.0)
     env.require.eventually(lambda: originator.get_envelope_count(client_only=True) > 0,
                            timeout=60, description="traffic to reach the originator")
     down.stop(kill=True)

@@ -40,7 +40,7 @@ def chaos_node_pause(env: Environment) -> None:
     traffic.wait()
     env.require.no_error(traffic.error, "publishing to node 100 must not fail while node 300 hangs")
     during = {(e.originator_node_id, e.sequence_id) for e in env.published.all() if e.originator_node_id == 100}
-    env.require.eventually(lambda: not node_200.has_envelopes(during), timeout=30,
+    env.require.eventually(lambda: node_200.has_envelopes(during), timeout=30,
                            description="node 200 to keep receiving node 100's envelopes while node 300 hangs")
     env.require.equal(node_300.get_envelope_count(), stored_before, "a paused node must store nothing")
     time.sleep(max(0.0, PAUSE_SECONDS - (time.monotonic() - paused_at)))

@@ -40,7 +40,7 @@ def payer_lifecycle(env: Environment) -> None:
     funded = client.get_payer_balance()
     env.require.equal(funded, deposit, "payer balance after deposit")
 
-    traffic = client.generate_traffic(duration=3600, batch_size=10, interval=2.0)
+    traffic = client.generate_traffic(batch_size=10, interval=2.0)
     originator.wait_for_payer_reports(lambda c: c.total >= 1, "a payer report exists", timeout=1200)
     originator.wait_for_payer_reports(lambda c: c.approved >= 1, "a report is approved", timeout=600)
     originator.wait_for_payer_reports(lambda c: c.submitted + c.settled >= 1, "a report is submitted", timeout=900)

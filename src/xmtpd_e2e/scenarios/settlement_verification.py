@@ -21,7 +21,7 @@ from xmtpd_e2e.scenarios._topology import report_cluster
 )
 def settlement_verification(env: Environment) -> None:
     originator, _, _ = report_cluster(env)
-    traffic = env.new_client(originator.id).generate_traffic(duration=3600, batch_size=10, interval=2.0)
+    traffic = env.new_client(originator.id).generate_traffic(batch_size=10, interval=2.0)
     originator.wait_for_payer_reports(lambda c: c.settled >= 1, "a report is settled", timeout=1800)
     traffic.stop()
     env.require.no_error(traffic.error)

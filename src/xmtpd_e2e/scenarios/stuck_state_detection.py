@@ -32,7 +32,7 @@ from xmtpd_e2e.scenarios._topology import report_cluster
 )
 def stuck_state_detection(env: Environment) -> None:
     originator, nodes, _ = report_cluster(env, nodes=4)
-    traffic = env.new_client(originator.id).generate_traffic(duration=3600, batch_size=10, interval=2.0)
+    traffic = env.new_client(originator.id).generate_traffic(batch_size=10, interval=2.0)
     originator.wait_for_payer_reports(lambda c: c.approved >= 1, "a report is attested", timeout=1800)
     removed = nodes[1:]
     for node in removed:

@@ -151,3 +151,19 @@ def test_usage_is_charged_to_the_signer_direct_clients_pay_themselves_gateway_cl
 def test_node_logs_its_api_server_start(any_env: Environment) -> None:
     node = any_env.add_node()
     assert "started api server" in node.logs()
+
+
+def test_envelope_keys_on_a_real_node_and_what_disconnect_cuts(local_env: Environment) -> None:
+    """The README's partition sentence, shown: a disconnected node (its proxy disabled) cannot be
+    pulled from, but it still pulls from the others -- a one-way cut, not isolation."""
+    node_100, node_200 = local_env.add_nodes(2)
+    node_200.disconnect()
+    into_200 = {(e.originator_node_id, e.sequence_id) for e in local_env.new_client(100).publish_envelopes(5)}
+    out_of_200 = {(e.originator_node_id, e.sequence_id) for e in local_env.new_client(200).publish_envelopes(5)}
+    node_200.wait_for_envelope_keys(into_200, timeout=60)  # still arrives: node 200 pulls from node 100
+    assert node_200.has_envelopes(into_200 | out_of_200) is True
+    assert node_100.missing_envelopes(out_of_200) == out_of_200  # nobody can pull from node 200
+    assert node_100.has_envelopes(out_of_200) is False
+    assert node_100.envelope_keys() >= into_200 and not (node_100.envelope_keys() & out_of_200)
+    node_200.reconnect()
+    node_100.wait_for_envelope_keys(out_of_200, timeout=120)
