@@ -1,6 +1,6 @@
 """Where the local runtime finds each executable, and what to say when one is missing.
 
-Installed by ``scripts/setup`` into ``$XMTPD_E2E_HOME/bin`` (xmtpd per version, toxiproxy) and
+Installed by ``xmtpd-e2e infra install`` (which ``scripts/setup`` runs) into ``$XMTPD_E2E_HOME/bin`` (xmtpd per version, toxiproxy) and
 ``$XMTPD_E2E_HOME/npm`` (anvil); Redis comes from the system.  A user can point at their own
 xmtpd builds with ``--xmtpd-bin`` / ``--gateway-bin``.
 """
@@ -19,7 +19,7 @@ from xmtpd_e2e.errors import SetupError
 __all__ = ["resolve_binary", "binary_resolver", "binary_candidates", "KNOWN_BINARIES", "xmtpd_bin_dir"]
 
 KNOWN_BINARIES = ("replication", "gateway", "xmtpd-cli", "toxiproxy-server", "toxiproxy-cli", "anvil", "redis-server")
-_INSTALL_HINT = "run `scripts/setup` (installs every component into $XMTPD_E2E_HOME, default ~/.cache/xmtpd-e2e)"
+_INSTALL_HINT = "run `xmtpd-e2e infra install` (installs every component into $XMTPD_E2E_HOME, default ~/.cache/xmtpd-e2e)"
 
 
 def xmtpd_bin_dir(version: str, home: Path | None = None) -> Path:
@@ -59,7 +59,7 @@ def resolve_binary(name: str, *, version: str | None = None, override: Path | No
     if name in ("replication", "gateway"):
         fix += f"; or pass --{'xmtpd' if name == 'replication' else 'gateway'}-bin with your own build"
     if name == "redis-server":
-        fix = "install Debian's redis-server (`scripts/setup` does it when run as root)"
+        fix = "install Debian's redis-server (`xmtpd-e2e infra install` does it when run as root)"
     raise SetupError(f"{what} is not installed (looked in {', '.join(map(str, binary_candidates(name, version, home or default_home())))})", fix)
 
 

@@ -18,7 +18,58 @@ console = Console(stderr=True, soft_wrap=True)
 
 @click.group()
 def infra() -> None:
-    """Postgres, the Docker engine and the local images (binaries come from scripts/setup)."""
+    """Install and start what runs need: binaries, Postgres, the Docker engine, the local images."""
+
+
+def _say(message: str) -> None:
+    click.echo(f"{click.style('[setup]', bold=True)} {message}", err=True)
+
+
+@infra.command("install")
+@click.option("--docker/--no-docker", default=True, show_default=True,
+              help="also the Docker engine and the local images")
+@click.option("--xmtpd-version", default=XMTPD_VERSION, show_default=True, envvar="XMTPD_E2E_XMTPD_VERSION")
+@click.option("--check", is_flag=True, help="only report what is installed and what is missing (exit 1 if anything is)")
+def install_command(docker: bool, xmtpd_version: str, check: bool) -> None:
+    """Install (pinned, cached, idempotent) and start everything runs need; a second run only checks.
+
+    Debian packages (as root, with apt-get): Postgres, Redis, docker.io; xmtpd's node, gateway and
+    CLI and toxiproxy from the Go module proxy; anvil from npm; then Postgres on 127.0.0.1:8765
+    and dockerd started, and the local images built.  All of it goes to $XMTPD_E2E_HOME (default
+    ~/.cache/xmtpd-e2e).
+    """
+    from xmtpd_e2e.config import default_home
+    from xmtpd_e2e.infra.install import components, install_system_packages
+    from xmtpd_e2e.infra.system_packages import missing_packages
+
+    parts = {"docker"} if docker else set()
+    home = default_home()
+    if check:
+        missing = [f"{p} (Debian package)" for p in missing_packages(parts)]
+        for component in components(xmtpd_version, home):
+            installed = component.installed()
+            _say(f"{component.name}: {'installed' if installed else 'missing'}")
+            if not installed:
+                missing.append(component.name)
+        _say("everything is installed" if not missing else f"missing: {', '.join(missing)}; "
+             "run `xmtpd-e2e infra install`")
+        sys.exit(1 if missing else 0)
+    try:
+        install_system_packages(parts, _say)
+        for component in components(xmtpd_version, home):
+            if component.installed():
+                _say(f"{component.name}: installed")
+                continue
+            _say(f"{component.name}: {component.installing_message}")
+            component.install(_say)
+    except SetupError as error:
+        click.echo(f"{click.style('[setup] error:', bold=True, fg='red')} {error.problem}\n  fix: {error.fix}", err=True)
+        sys.exit(2)
+    ctx = click.get_current_context()
+    ctx.invoke(up, docker=docker)
+    if docker:
+        ctx.invoke(build_images_command, xmtpd_version=xmtpd_version, force=False)
+    _say("ready")
 
 
 @infra.command("up")

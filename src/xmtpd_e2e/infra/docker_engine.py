@@ -33,7 +33,7 @@ def ensure_docker_engine(timeout: float = 60.0) -> str:
     dockerd = shutil.which("dockerd")
     if dockerd is None:
         raise SetupError("no Docker engine answers and dockerd is not installed",
-                         "run `scripts/setup` as root (installs Debian's docker.io), install Docker, "
+                         "run `xmtpd-e2e infra install` as root (installs Debian's docker.io), install Docker, "
                          "or use --runtime local")
     if os.geteuid() != 0:
         raise SetupError("no Docker engine answers, and only root may start dockerd",

@@ -102,7 +102,7 @@ def build_images(version: str, *, force: bool = False, log: Callable[[str], None
         client = docker.from_env(timeout=120)
         client.ping()
     except DockerException as error:
-        raise SetupError(f"no Docker engine answers ({error})", "run `xmtpd-e2e infra up --docker` (or scripts/setup)") from error
+        raise SetupError(f"no Docker engine answers ({error})", "run `xmtpd-e2e infra up --docker` (or `xmtpd-e2e infra install`)") from error
     built = []
     for recipe in recipes(version):
         wanted = recipe.input_hash()

@@ -52,7 +52,7 @@ def _pg_bin(name: str) -> str:
     if versions:
         return versions[-1]
     raise SetupError(f"the Postgres server program {name} is not installed",
-                     "run `scripts/setup` (installs Debian's postgresql) or `apt-get install postgresql`")
+                     "run `xmtpd-e2e infra install` as root (installs Debian's postgresql) or `apt-get install postgresql`")
 
 
 @dataclass

@@ -140,7 +140,7 @@ def _docker_unavailable() -> SetupError | None:
         return None
     return SetupError(
         "no Docker engine answers (or this user may not use it)",
-        "start one (`scripts/setup` starts dockerd when run as root), add yourself to the "
+        "start one (`xmtpd-e2e infra install` starts dockerd when run as root), add yourself to the "
         f"docker group, or use --runtime {LOCAL}",
     )
 

@@ -48,7 +48,7 @@ def check_postgres(dsn: str) -> None:
         raise SetupError(
             f"Postgres is not reachable at {urlsplit(dsn).hostname}:{urlsplit(dsn).port} "
             f"({str(exc).strip().splitlines()[0] if str(exc).strip() else exc!r})",
-            "start it with `scripts/setup` (or `xmtpd-e2e infra up`), or point "
+            "start it with `xmtpd-e2e infra install` (or `xmtpd-e2e infra up`), or point "
             "XMTPD_E2E_POSTGRES_DSN at a server where user postgres may CREATE DATABASE",
         ) from exc
 
