@@ -39,6 +39,7 @@ class TrafficGenerator:
         self._threads: list[threading.Thread] = []
         self._published = 0
         self._errors: list[BaseException] = []
+        self._error_times: list[float] = []
         self._started_at = 0.0
         self._ended_at: float | None = None
 
@@ -59,6 +60,7 @@ class TrafficGenerator:
                     return  # failures caused by stopping are not errors
                 with self._lock:
                     self._errors.append(error)
+                    self._error_times.append(time.monotonic() - self._started_at)
                 if not self._continue:
                     self._stop.set()
                     return
@@ -89,6 +91,11 @@ class TrafficGenerator:
         """The first error, or None."""
         with self._lock:
             return self._errors[0] if self._errors else None
+
+    def timed_errors(self) -> list[tuple[float, BaseException]]:
+        """Every error with when it happened, in seconds after :meth:`start`."""
+        with self._lock:
+            return list(zip(self._error_times, self._errors, strict=True))
 
     @property
     def errors(self) -> list[BaseException]:

@@ -30,3 +30,17 @@ def test_open_ended_traffic_runs_until_stop() -> None:
         generator.wait()  # would never return
     generator.stop()
     assert generator.published_count == 2 * publisher.batches and generator.error is None
+
+
+class FailingPublisher:
+    def publish(self, count: int) -> list[int]:
+        raise RuntimeError("node said no")
+
+
+def test_with_continue_on_error_every_error_is_kept_with_its_time() -> None:
+    generator = TrafficGenerator(FailingPublisher(), duration=1.2, continue_on_error=True)  # type: ignore[arg-type]
+    generator.start()
+    generator.wait()
+    timed = generator.timed_errors()
+    assert len(timed) >= 2 and all(0 <= at <= 5 for at, _ in timed)
+    assert [str(error) for _, error in timed] == ["node said no"] * len(timed)
