@@ -167,14 +167,14 @@ def run_command(ctx: click.Context, tests: tuple[str, ...], suite: str | None, r
 def _check_output_file(path: Path) -> None:
     """Fail before any scenario starts if the results could not be written to ``path``."""
     if path.is_dir():
-        _setup_error(SetupError(f"--output-file {path} is a directory", "name a file, e.g. results.json"))
+        fail_setup(SetupError(f"--output-file {path} is a directory", "name a file, e.g. results.json"))
     existed = path.exists()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a"):
             pass
     except OSError as error:
-        _setup_error(SetupError(f"cannot write the results to --output-file {path}: {error.strerror or error}",
+        fail_setup(SetupError(f"cannot write the results to --output-file {path}: {error.strerror or error}",
                                 "choose a path in a directory you can write to"))
     if not existed:
         path.unlink(missing_ok=True)
