@@ -179,7 +179,8 @@ def test_an_interrupted_run_exits_128_plus_the_signal_with_its_results(
         home: dict[str, str], tmp_path: Path, signum: signal.Signals, code: int, parallel: str) -> None:
     events = tmp_path / "events.jsonl"
     output = tmp_path / "r.json"
-    environment = {**os.environ, "PYTHONPATH": str(TESTS), "XMTPD_E2E_ENVIRONMENT_FACTORY": "unit.runner.fakes:factory",
+    python_path = os.pathsep.join(p for p in (str(TESTS), os.environ.get("PYTHONPATH", "")) if p)
+    environment = {**os.environ, "PYTHONPATH": python_path, "XMTPD_E2E_ENVIRONMENT_FACTORY": "unit.runner.fakes:factory",
                    **home, "XMTPD_E2E_TEST_EVENTS": str(events)}
     process = subprocess.Popen(
         [sys.executable, "-m", "xmtpd_e2e.cli.main", "run", "--scenarios", USER_MODULE, "--parallel", parallel,
