@@ -45,6 +45,7 @@ integration:
 
 lint:
 	$(VENV)/ruff check src tests bench
+	$(VENV)/ruff format --check src tests bench
 	$(VENV)/mypy src/xmtpd_e2e
 	MYPYPATH=bench $(VENV)/mypy --strict --ignore-missing-imports bench
 

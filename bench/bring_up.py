@@ -44,8 +44,13 @@ def main() -> None:
         times = [s[0] for s in samples]
         median = statistics.median(times)
         phases = min(samples, key=lambda s: abs(s[0] - median))[1]
-        results.append({"nodes": size, "seconds": summarize(times),
-                        "phases_of_median_run": {k: round(v, 3) for k, v in phases.items()}})
+        results.append(
+            {
+                "nodes": size,
+                "seconds": summarize(times),
+                "phases_of_median_run": {k: round(v, 3) for k, v in phases.items()},
+            }
+        )
         print(f"{args.runtime}: {size} node(s) ready in {median:.2f}s (median of {args.repeat})", flush=True)
     path = save(f"bring-up-{args.runtime}", " ".join(["python", *sys.argv]), results)
     print(f"recorded in {path}")

@@ -30,8 +30,19 @@ from xmtpd_e2e.infra.binaries import resolve_binary
 
 
 def cli(binary: Path, url: str, key: str, *args: str) -> None:
-    done = subprocess.run([str(binary), "--environment=anvil", f"--private-key={key}", f"--settlement-rpc-url={url}", f"--app-rpc-url={url}",
-                           *args], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [
+            str(binary),
+            "--environment=anvil",
+            f"--private-key={key}",
+            f"--settlement-rpc-url={url}",
+            f"--app-rpc-url={url}",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     if done.returncode != 0:
         raise SystemExit(f"xmtpd-cli {' '.join(args)} failed:\n{done.stderr[-2000:]}{done.stdout[-1000:]}")
 
@@ -58,34 +69,51 @@ def main() -> None:
             payer_keys = [keys.next_client_key() for _ in range(args.payers)]
 
             began = time.monotonic()
-            for key in node_keys[:args.nodes]:
+            for key in node_keys[: args.nodes]:
                 chain.register_node(key.address, key, "http://node:5050")
             samples["register_ours"].append(time.monotonic() - began)
 
             began = time.monotonic()
-            for key in node_keys[args.nodes:]:
-                cli(binary, url, admin, "nodes", "register", f"--owner-address={key.address}",
-                    f"--signing-key-pub={key.public_key_compressed}", "--http-address=http://node:5050")
+            for key in node_keys[args.nodes :]:
+                cli(
+                    binary,
+                    url,
+                    admin,
+                    "nodes",
+                    "register",
+                    f"--owner-address={key.address}",
+                    f"--signing-key-pub={key.public_key_compressed}",
+                    "--http-address=http://node:5050",
+                )
             samples["register_cli"].append(time.monotonic() - began)
 
             began = time.monotonic()
-            for key in payer_keys[:args.payers]:
+            for key in payer_keys[: args.payers]:
                 chain.fund_payer(key.address, deposit)
             samples["fund_ours"].append(time.monotonic() - began)
 
             assert len(chain.all_nodes()) == 2 * args.nodes, "every registration landed"
             balances = {chain.payer_balance(key.address) for key in payer_keys}
             assert balances == {deposit}, f"every payer holds exactly the deposit: {balances}"
-    results = {"nodes": args.nodes, "payers": args.payers,
-               "register_nodes_seconds": {"xmtpd_e2e": summarize(samples["register_ours"]),
-                                          "xmtpd_cli": summarize(samples["register_cli"])},
-               "fund_payers_seconds": {"xmtpd_e2e": summarize(samples["fund_ours"]),
-                                       "xmtpd_cli": "not possible: `funds mint` mints the underlying mUSD, "
-                                                    "`funds deposit` needs wrapped xUSD, and the CLI has no wrap step"}}
+    results = {
+        "nodes": args.nodes,
+        "payers": args.payers,
+        "register_nodes_seconds": {
+            "xmtpd_e2e": summarize(samples["register_ours"]),
+            "xmtpd_cli": summarize(samples["register_cli"]),
+        },
+        "fund_payers_seconds": {
+            "xmtpd_e2e": summarize(samples["fund_ours"]),
+            "xmtpd_cli": "not possible: `funds mint` mints the underlying mUSD, "
+            "`funds deposit` needs wrapped xUSD, and the CLI has no wrap step",
+        },
+    }
     register = results["register_nodes_seconds"]
-    print(f"register {args.nodes} nodes: ours {register['xmtpd_e2e']['median']:.2f}s, "
-          f"xmtpd-cli {register['xmtpd_cli']['median']:.2f}s; fund {args.payers} payers: ours "
-          f"{results['fund_payers_seconds']['xmtpd_e2e']['median']:.2f}s (medians of {args.repeat})")
+    print(
+        f"register {args.nodes} nodes: ours {register['xmtpd_e2e']['median']:.2f}s, "
+        f"xmtpd-cli {register['xmtpd_cli']['median']:.2f}s; fund {args.payers} payers: ours "
+        f"{results['fund_payers_seconds']['xmtpd_e2e']['median']:.2f}s (medians of {args.repeat})"
+    )
     path = save("chain-operations", " ".join(["python", *sys.argv]), results)
     print(f"recorded in {path}")
 

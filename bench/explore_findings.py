@@ -23,14 +23,20 @@ def _runs(summary: dict[str, Any]) -> list[dict[str, Any]]:
     runs = []
     for run in summary["runs"]:
         verdict = run.get("verdict") or {}
-        entry = {"seed": run["seed"], "status": run["status"], "error": run.get("error"),
-                 "load_average": run.get("load_average"),
-                 "violations": verdict.get("violations", []), "stats": verdict.get("stats", {}),
-                 "notes": verdict.get("notes", [])}
+        entry = {
+            "seed": run["seed"],
+            "status": run["status"],
+            "error": run.get("error"),
+            "load_average": run.get("load_average"),
+            "violations": verdict.get("violations", []),
+            "stats": verdict.get("stats", {}),
+            "notes": verdict.get("notes", []),
+        }
         shrunk = run.get("shrink")
         if shrunk:
-            entry["shrink"] = {k: shrunk[k] for k in ("runs", "accepted", "stopped", "steps", "minimal_schedule",
-                                                      "minimal_verdict")}
+            entry["shrink"] = {
+                k: shrunk[k] for k in ("runs", "accepted", "stopped", "steps", "minimal_schedule", "minimal_verdict")
+            }
         runs.append(entry)
     return runs
 
@@ -40,11 +46,15 @@ def main() -> None:
     load_note = sys.argv[3] if len(sys.argv) > 3 else ""
     summary = json.loads(summary_path.read_text())
     load = [round(x, 1) for x in os.getloadavg()]
-    save(f"explore-{name}", summary["command"], {
-        "load_average_when_recorded": load,
-        "load_note": load_note or "the machine (2 cores) was shared with other engineers' clusters",
-        "runs": _runs(summary),
-    })
+    save(
+        f"explore-{name}",
+        summary["command"],
+        {
+            "load_average_when_recorded": load,
+            "load_note": load_note or "the machine (2 cores) was shared with other engineers' clusters",
+            "runs": _runs(summary),
+        },
+    )
     for run in summary["runs"]:
         shrunk = run.get("shrink")
         if shrunk:

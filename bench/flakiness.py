@@ -38,9 +38,13 @@ def main() -> None:
                 failures.append({"run": index, "scenario": name, **outcome})
         bad = sum(1 for f in failures if f["run"] == index)
         print(f"{args.runtime} run {index + 1}/{args.runs}: {bad} not passed, {walls[-1]}s", flush=True)
-    results = {"runs": args.runs, "parallel": args.parallel, "wall_seconds": walls,
-               "outcomes": {name: dict(counts) for name, counts in sorted(outcomes.items())},
-               "failures": failures}
+    results = {
+        "runs": args.runs,
+        "parallel": args.parallel,
+        "wall_seconds": walls,
+        "outcomes": {name: dict(counts) for name, counts in sorted(outcomes.items())},
+        "failures": failures,
+    }
     path = save(f"flakiness-{args.runtime}", " ".join(["python", *sys.argv]), results)
     print(f"{len(failures)} non-passing outcome(s) in {args.runs} runs; recorded in {path}")
 

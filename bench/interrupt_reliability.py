@@ -53,10 +53,19 @@ def main() -> None:
             counts[case][outcome] += 1
             seconds[case].append(time.monotonic() - began)
             print(f"{case} run {index + 1}/{args.runs}: {outcome} in {seconds[case][-1]:.1f}s", flush=True)
-        results = {"runs_planned": args.runs, "runs_completed": index + 1,
-                   "cases": {case: {"passed": counts[case]["pass"], "failed": counts[case]["fail"],
-                                    "seconds": summarize(seconds[case], 2)} for case in counts},
-                   "failures": failures}
+        results = {
+            "runs_planned": args.runs,
+            "runs_completed": index + 1,
+            "cases": {
+                case: {
+                    "passed": counts[case]["pass"],
+                    "failed": counts[case]["fail"],
+                    "seconds": summarize(seconds[case], 2),
+                }
+                for case in counts
+            },
+            "failures": failures,
+        }
         path = save(args.name, " ".join(["python", *sys.argv]), results)
     print(f"{len(failures)} failure(s); recorded in {path}")
 

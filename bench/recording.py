@@ -32,23 +32,39 @@ def machine() -> dict[str, Any]:
         memory_kib = int(Path("/proc/meminfo").read_text().split()[1])
     except (OSError, ValueError, IndexError):
         pass
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                            cwd=RESULTS.parent).stdout.strip()
-    return {"cpus": os.cpu_count(), "cpu_model": model, "memory_gib": round(memory_kib / 2**20, 1),
-            "platform": platform.platform(), "python": platform.python_version(), "commit": commit,
-            # The machine may be shared: a number measured under load must say so.
-            "load_average_1_5_15_min": [round(load, 2) for load in os.getloadavg()]}
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=RESULTS.parent
+    ).stdout.strip()
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "memory_gib": round(memory_kib / 2**20, 1),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "commit": commit,
+        # The machine may be shared: a number measured under load must say so.
+        "load_average_1_5_15_min": [round(load, 2) for load in os.getloadavg()],
+    }
 
 
 def summarize(samples: list[float], digits: int = 3) -> dict[str, Any]:
-    return {"median": round(statistics.median(samples), digits), "min": round(min(samples), digits),
-            "max": round(max(samples), digits), "samples": [round(s, digits) for s in samples]}
+    return {
+        "median": round(statistics.median(samples), digits),
+        "min": round(min(samples), digits),
+        "max": round(max(samples), digits),
+        "samples": [round(s, digits) for s in samples],
+    }
 
 
 def save(name: str, command: str, results: Any) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
-    report = {"benchmark": name, "command": command, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-              "machine": machine(), "results": results}
+    report = {
+        "benchmark": name,
+        "command": command,
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "machine": machine(),
+        "results": results,
+    }
     path.write_text(json.dumps(report, indent=2) + "\n")
     return path

@@ -53,8 +53,11 @@ def main() -> None:
                     assert len(chain.canonical_node_ids()) == size, "every node registered and canonical"
         summaries = {way: summarize(values) for way, values in samples.items()}
         results.append({"nodes": size, **summaries})
-        print(f"{size} nodes: one by one {summaries['one_by_one']['median']:.2f}s, batched "
-              f"{summaries['batched']['median']:.2f}s (medians of {args.repeat})", flush=True)
+        print(
+            f"{size} nodes: one by one {summaries['one_by_one']['median']:.2f}s, batched "
+            f"{summaries['batched']['median']:.2f}s (medians of {args.repeat})",
+            flush=True,
+        )
     path = save("registration", " ".join(["python", *sys.argv]), results)
     print(f"recorded in {path}")
 

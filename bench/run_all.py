@@ -30,8 +30,11 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--upstream-bin", type=Path, default=os.environ.get("XMTPD_E2E_UPSTREAM_BIN"))
     parser.add_argument("--summary-only", action="store_true")
-    parser.add_argument("--scale", action="store_true",
-                        help="also run bench/scale.py (clusters of up to 50 nodes: long, loads the machine)")
+    parser.add_argument(
+        "--scale",
+        action="store_true",
+        help="also run bench/scale.py (clusters of up to 50 nodes: long, loads the machine)",
+    )
     args = parser.parse_args()
     if not args.summary_only:
         repeat = "2" if args.quick else "5"
@@ -44,7 +47,13 @@ def main() -> None:
             if args.scale:
                 run("scale.py", "--runtime", runtime, "--sizes", "3,10,25,50")
         if args.upstream_bin:
-            run("upstream_comparison.py", "--upstream-bin", str(args.upstream_bin), "--repeat", "1" if args.quick else "3")
+            run(
+                "upstream_comparison.py",
+                "--upstream-bin",
+                str(args.upstream_bin),
+                "--repeat",
+                "1" if args.quick else "3",
+            )
         else:
             print("upstream comparison skipped: pass --upstream-bin (or XMTPD_E2E_UPSTREAM_BIN) to include it")
     print(f"summary: {write_summary()}")

@@ -168,16 +168,25 @@ class ResourceSampler:
         services = self.pids()
         total = rss_kib(os.getpid()) + sum(rss_kib(pid) for pid in services.values())
         self.peak_rss_kib = max(self.peak_rss_kib, total)
-        rows = conn.execute("SELECT datname, count(*), array_agg(pid) FROM pg_stat_activity GROUP BY datname").fetchall()
+        rows = conn.execute(
+            "SELECT datname, count(*), array_agg(pid) FROM pg_stat_activity GROUP BY datname"
+        ).fetchall()
         self.peak_connections_server = max(self.peak_connections_server, sum(int(n) for _, n, _ in rows))
         ours = [int(n) for name, n, _ in rows if name and str(name).startswith(self._db_prefix)]
-        self._share_niceness([int(p) for name, _, pids in rows if name and str(name).startswith(self._db_prefix)
-                              for p in pids])
+        self._share_niceness(
+            [int(p) for name, _, pids in rows if name and str(name).startswith(self._db_prefix) for p in pids]
+        )
         self.peak_connections_run = max(self.peak_connections_run, sum(ours))
         self.peak_connections_one_node = max(self.peak_connections_one_node, max(ours, default=0))
         if self._env.runtime.name == "docker":  # containers start at the daemon's niceness, not ours
-            self._share_niceness([int(task.name) for pid in services.values()
-                                  for task in Path(f"/proc/{pid}/task").glob("*") if task.name.isdigit()])
+            self._share_niceness(
+                [
+                    int(task.name)
+                    for pid in services.values()
+                    for task in Path(f"/proc/{pid}/task").glob("*")
+                    if task.name.isdigit()
+                ]
+            )
         toxiproxy = services.get("toxiproxy")
         if toxiproxy:
             self.peak_toxiproxy_fds = max(self.peak_toxiproxy_fds, open_files(toxiproxy))
@@ -264,8 +273,10 @@ def transactions(admin_dsn: str, env: Environment) -> int:
     """Transactions committed so far in this environment's node databases (pg_stat_database)."""
     prefix = f"e2e_{env.run_state.run_id}_{env.env_id}_"
     with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        row = conn.execute("SELECT coalesce(sum(xact_commit + xact_rollback), 0) FROM pg_stat_database "
-                           "WHERE datname LIKE %s", (prefix + "%",)).fetchone()
+        row = conn.execute(
+            "SELECT coalesce(sum(xact_commit + xact_rollback), 0) FROM pg_stat_database WHERE datname LIKE %s",
+            (prefix + "%",),
+        ).fetchone()
     return int(row[0]) if row else 0
 
 
@@ -321,12 +332,14 @@ def measure(config: RunConfig, size: int, idle_seconds: float) -> dict[str, Any]
                     result["idle_cores"] = idle_cores(env, sampler, config.postgres_dsn, idle_seconds)
                     phase = "100 into one node"
                     result["publish_100_into_one"] = publish_into(env, nodes[:1], 100, "scale-one")
-                    result["replicate_100_from_one"] = wait_everywhere(nodes, set(env.published.keys()),
-                                                                       CONVERGENCE_TIMEOUT)
+                    result["replicate_100_from_one"] = wait_everywhere(
+                        nodes, set(env.published.keys()), CONVERGENCE_TIMEOUT
+                    )
                     phase = "10 into every node"
                     result["publish_10_into_each"] = publish_into(env, nodes, 10, "scale-each")
-                    result["replicate_10_from_each"] = wait_everywhere(nodes, set(env.published.keys()),
-                                                                       CONVERGENCE_TIMEOUT)
+                    result["replicate_10_from_each"] = wait_everywhere(
+                        nodes, set(env.published.keys()), CONVERGENCE_TIMEOUT
+                    )
                     phase = "invariants"
                     result["invariant_violations"] = env.check_invariants()[:5]
                 except Exception:
@@ -346,8 +359,11 @@ def measure(config: RunConfig, size: int, idle_seconds: float) -> dict[str, Any]
             closing = time.monotonic()
         result["teardown_seconds"] = round(time.monotonic() - closing, 2)
     except Exception as error:
-        result["error"] = {"phase": phase, "message": str(error)[:2000],
-                           "traceback_tail": traceback.format_exc().splitlines()[-6:]}
+        result["error"] = {
+            "phase": phase,
+            "message": str(error)[:2000],
+            "traceback_tail": traceback.format_exc().splitlines()[-6:],
+        }
     finally:
         result["peak_memory_mib"] = round(sampler.peak_rss_kib / 1024, 1) if "sampler" in locals() else None
         if "sampler" in locals():
@@ -369,12 +385,14 @@ def describe(result: dict[str, Any]) -> str:
     if "error" in result:
         return f"{result['nodes']} nodes: FAILED in {result['error']['phase']}: {result['error']['message'][:300]}"
     one, each = result["replicate_100_from_one"], result["replicate_10_from_each"]
-    return (f"{result['nodes']} nodes: ready {result['ready_seconds']}s, idle {result['idle_cores']}, 100 from one "
-            f"everywhere {one.get('seconds_until_last_node')}s, 10 from each everywhere "
-            f"{each.get('seconds_until_last_node')}s ({result['publish_10_into_each']['failed_publishes']} failed), "
-            f"peak {result['peak_memory_mib']} MiB, Postgres {result['postgres_connections']['peak_this_run']} "
-            f"connections, {result['cpu_seconds']['per_node_mean']} CPU s per node; load "
-            f"{result['load_average_before']:.1f} -> {result['load_average_after']:.1f}")
+    return (
+        f"{result['nodes']} nodes: ready {result['ready_seconds']}s, idle {result['idle_cores']}, 100 from one "
+        f"everywhere {one.get('seconds_until_last_node')}s, 10 from each everywhere "
+        f"{each.get('seconds_until_last_node')}s ({result['publish_10_into_each']['failed_publishes']} failed), "
+        f"peak {result['peak_memory_mib']} MiB, Postgres {result['postgres_connections']['peak_this_run']} "
+        f"connections, {result['cpu_seconds']['per_node_mean']} CPU s per node; load "
+        f"{result['load_average_before']:.1f} -> {result['load_average_after']:.1f}"
+    )
 
 
 def main() -> None:
@@ -391,8 +409,10 @@ def main() -> None:
         print(f"{args.runtime}: {describe(result)}", flush=True)
         results.append(result)
     report = {
-        "note": ("each size ran once; the machine (2 cores) was shared with other engineers' test runs, "
-                 "so wall-clock numbers carry their load: see load_average_before/after of each size"),
+        "note": (
+            "each size ran once; the machine (2 cores) was shared with other engineers' test runs, "
+            "so wall-clock numbers carry their load: see load_average_before/after of each size"
+        ),
         "sizes": results,
     }
     path = save(args.output or f"scale-{args.runtime}", " ".join(["python", *sys.argv]), report)

@@ -26,22 +26,51 @@ from recording import save, summarize
 def run_once(runtime: str, tests: str, parallel: int, artifacts: Path) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as scratch:
         output = Path(scratch) / "result.json"
-        command = [sys.executable, "-m", "xmtpd_e2e.cli.main", "run", "--test", tests, "--runtime", runtime,
-                   "--image-set", "local", "--parallel", str(parallel), "--artifacts", str(artifacts),
-                   "--output-format", "json", "--output-file", str(output)]
+        command = [
+            sys.executable,
+            "-m",
+            "xmtpd_e2e.cli.main",
+            "run",
+            "--test",
+            tests,
+            "--runtime",
+            runtime,
+            "--image-set",
+            "local",
+            "--parallel",
+            str(parallel),
+            "--artifacts",
+            str(artifacts),
+            "--output-format",
+            "json",
+            "--output-file",
+            str(output),
+        ]
         began = time.monotonic()
         completed = subprocess.run(command, capture_output=True, text=True, cwd=scratch)
         wall = time.monotonic() - began
         try:
             result = json.loads(output.read_text())
         except (OSError, ValueError):
-            return {"wall_seconds": wall, "exit_code": completed.returncode, "scenarios": {},
-                    "runner_error": completed.stderr[-4000:]}
-    return {"wall_seconds": wall, "exit_code": completed.returncode,
-            "scenarios": {s["name"]: {"status": s["status"], "seconds": round(s["duration_seconds"], 1),
-                                      "error": s.get("error"), "artifacts": sorted({str(Path(a).parent)
-                                                                                   for a in s["artifacts"]})[:1]}
-                          for s in result["scenarios"]}}
+            return {
+                "wall_seconds": wall,
+                "exit_code": completed.returncode,
+                "scenarios": {},
+                "runner_error": completed.stderr[-4000:],
+            }
+    return {
+        "wall_seconds": wall,
+        "exit_code": completed.returncode,
+        "scenarios": {
+            s["name"]: {
+                "status": s["status"],
+                "seconds": round(s["duration_seconds"], 1),
+                "error": s.get("error"),
+                "artifacts": sorted({str(Path(a).parent) for a in s["artifacts"]})[:1],
+            }
+            for s in result["scenarios"]
+        },
+    }
 
 
 def main() -> None:
@@ -61,18 +90,29 @@ def main() -> None:
         run = run_once(args.runtime, args.tests, args.parallel, args.keep_artifacts)
         walls.append(round(run["wall_seconds"], 1))
         if "runner_error" in run:
-            failures.append({"run": index, "scenario": None, "status": f"runner exit {run['exit_code']}",
-                             "error": run["runner_error"]})
+            failures.append(
+                {
+                    "run": index,
+                    "scenario": None,
+                    "status": f"runner exit {run['exit_code']}",
+                    "error": run["runner_error"],
+                }
+            )
         for name, outcome in run["scenarios"].items():
             outcomes[name][outcome["status"]] += 1
             seconds[name].append(outcome["seconds"])
             if outcome["status"] != "PASS":
                 failures.append({"run": index, "scenario": name, **outcome})
-        results = {"tests": args.tests, "parallel": args.parallel, "runs_completed": index + 1,
-                   "runs_planned": args.runs, "wall_seconds": summarize(walls, 1),
-                   "outcomes": {name: dict(counts) for name, counts in sorted(outcomes.items())},
-                   "scenario_seconds": {name: summarize(values, 1) for name, values in sorted(seconds.items())},
-                   "failures": failures}
+        results = {
+            "tests": args.tests,
+            "parallel": args.parallel,
+            "runs_completed": index + 1,
+            "runs_planned": args.runs,
+            "wall_seconds": summarize(walls, 1),
+            "outcomes": {name: dict(counts) for name, counts in sorted(outcomes.items())},
+            "scenario_seconds": {name: summarize(values, 1) for name, values in sorted(seconds.items())},
+            "failures": failures,
+        }
         path = save(f"{args.name}-{args.runtime}", " ".join(["python", *sys.argv]), results)
         bad = sum(1 for f in failures if f["run"] == index)
         print(f"{args.runtime} run {index + 1}/{args.runs}: {bad} not passed, {walls[-1]}s", flush=True)

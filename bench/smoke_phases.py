@@ -85,7 +85,10 @@ def one_smoke(config: RunConfig) -> tuple[dict[str, float], float]:
         phases[name] = now - mark
         mark = now
 
-    with bench_environment(config, "bench-smoke") as (env, state), MemorySampler(config.runtime, state.run_id) as memory:
+    with (
+        bench_environment(config, "bench-smoke") as (env, state),
+        MemorySampler(config.runtime, state.run_id) as memory,
+    ):
         env.start()
         lap("environment")
         nodes, _ = standard_cluster(env)
@@ -113,12 +116,16 @@ def main() -> None:
     config = bench_config(args.runtime)
     runs = [one_smoke(config) for _ in range(args.repeat)]
     names = list(runs[0][0])
-    results = {"phases_seconds": {name: summarize([r[0][name] for r in runs]) for name in names},
-               "peak_memory_mib": summarize([r[1] for r in runs], 1)}
+    results = {
+        "phases_seconds": {name: summarize([r[0][name] for r in runs]) for name in names},
+        "peak_memory_mib": summarize([r[1] for r in runs], 1),
+    }
     total = results["phases_seconds"]["total"]["median"]
-    print(f"{args.runtime}: smoke {total:.1f}s, " + ", ".join(
-        f"{n} {results['phases_seconds'][n]['median']:.2f}s" for n in names if n != "total")
-        + f"; peak memory {statistics.median(r[1] for r in runs):.0f} MiB (medians of {args.repeat})")
+    print(
+        f"{args.runtime}: smoke {total:.1f}s, "
+        + ", ".join(f"{n} {results['phases_seconds'][n]['median']:.2f}s" for n in names if n != "total")
+        + f"; peak memory {statistics.median(r[1] for r in runs):.0f} MiB (medians of {args.repeat})"
+    )
     path = save(f"smoke-{args.runtime}", " ".join(["python", *sys.argv]), results)
     print(f"recorded in {path}")
 

@@ -26,7 +26,7 @@ from xmtpd_e2e.runtime.registry import RUNTIMES
 _WRAPPED_CLI = (
     "import atexit, resource, sys\n"
     "atexit.register(lambda: sys.stderr.write("
-    "f\"\\nRUNNER_MAXRSS_KIB {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}\\n\"))\n"
+    'f"\\nRUNNER_MAXRSS_KIB {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}\\n"))\n'
     "from xmtpd_e2e.cli.main import main\n"
     "sys.argv = ['xmtpd-e2e', *sys.argv[1:]]\n"
     "main()\n"
@@ -36,19 +36,43 @@ _WRAPPED_CLI = (
 def run_suite(runtime: str, parallel: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as scratch:
         output = Path(scratch) / "result.json"
-        command = [sys.executable, "-c", _WRAPPED_CLI, "run", "--suite", "fast", "--runtime", runtime,
-                   "--image-set", "local", "--parallel", str(parallel), "--artifacts", f"{scratch}/artifacts",
-                   "--output-format", "json", "--output-file", str(output)]
+        command = [
+            sys.executable,
+            "-c",
+            _WRAPPED_CLI,
+            "run",
+            "--suite",
+            "fast",
+            "--runtime",
+            runtime,
+            "--image-set",
+            "local",
+            "--parallel",
+            str(parallel),
+            "--artifacts",
+            f"{scratch}/artifacts",
+            "--output-format",
+            "json",
+            "--output-file",
+            str(output),
+        ]
         began = time.monotonic()
         completed = subprocess.run(command, capture_output=True, text=True)
         wall = time.monotonic() - began
         result = json.loads(output.read_text())
     rss = [int(line.split()[1]) for line in completed.stderr.splitlines() if line.startswith("RUNNER_MAXRSS_KIB")]
-    return {"wall_seconds": wall, "passed": result["summary"].get("PASS"), "total": len(result["scenarios"]),
-            "scenario_seconds": {s["name"]: round(s["duration_seconds"], 2) for s in result["scenarios"]},
-            "not_passed": {s["name"]: {"status": s["status"], "error": (s.get("error") or "")[:1500]}
-                           for s in result["scenarios"] if s["status"] != "PASS"},
-            "runner_peak_rss_mib": round(rss[-1] / 1024, 1) if rss else None}
+    return {
+        "wall_seconds": wall,
+        "passed": result["summary"].get("PASS"),
+        "total": len(result["scenarios"]),
+        "scenario_seconds": {s["name"]: round(s["duration_seconds"], 2) for s in result["scenarios"]},
+        "not_passed": {
+            s["name"]: {"status": s["status"], "error": (s.get("error") or "")[:1500]}
+            for s in result["scenarios"]
+            if s["status"] != "PASS"
+        },
+        "runner_peak_rss_mib": round(rss[-1] / 1024, 1) if rss else None,
+    }
 
 
 def main() -> None:
@@ -63,10 +87,15 @@ def main() -> None:
         walls = [r["wall_seconds"] for r in runs]
         entry: dict[str, Any] = {"parallel": workers, "wall_seconds": summarize(walls, 1), "runs": runs}
         if workers == 1:
-            entry["runner_peak_rss_mib"] = summarize([r["runner_peak_rss_mib"] for r in runs if r["runner_peak_rss_mib"]], 1)
+            entry["runner_peak_rss_mib"] = summarize(
+                [r["runner_peak_rss_mib"] for r in runs if r["runner_peak_rss_mib"]], 1
+            )
         results.append(entry)
-        print(f"{args.runtime} --parallel {workers}: fast suite in {entry['wall_seconds']['median']:.0f}s, "
-              f"passed {[r['passed'] for r in runs]} of {runs[0]['total']}", flush=True)
+        print(
+            f"{args.runtime} --parallel {workers}: fast suite in {entry['wall_seconds']['median']:.0f}s, "
+            f"passed {[r['passed'] for r in runs]} of {runs[0]['total']}",
+            flush=True,
+        )
     path = save(f"suite-{args.runtime}", " ".join(["python", *sys.argv]), results)
     print(f"recorded in {path}")
 

@@ -41,21 +41,30 @@ def main() -> None:
             for concurrency in (1, 2, 4):
                 client = env.new_client(100) if route == "direct" else env.new_client(via_gateway=0)
                 before = peer.get_envelope_count(client_only=True)
-                traffic = client.generate_traffic(args.seconds, batch_size=10, concurrency=concurrency,
-                                                  continue_on_error=True)
+                traffic = client.generate_traffic(
+                    args.seconds, batch_size=10, concurrency=concurrency, continue_on_error=True
+                )
                 traffic.wait()
                 stopped = time.monotonic()
                 peer.wait_for_envelopes(before + traffic.published_count, client_only=True, timeout=300)
                 catch_up = time.monotonic() - stopped
-                results.append({"path": route, "concurrency": concurrency, "batch_size": 10,
-                                "envelopes": traffic.published_count,
-                                "envelopes_per_second": round(traffic.rate(), 1),
-                                "peer_catch_up_seconds": round(catch_up, 2),
-                                "failed_requests": len(traffic.errors),
-                                "first_error": str(traffic.errors[0])[:300] if traffic.errors else None})
-                print(f"{args.runtime} {route} x{concurrency}: {traffic.rate():.0f} envelopes/s, "
-                      f"node 200 caught up {catch_up:.1f}s after the load stopped, {len(traffic.errors)} failed requests",
-                      flush=True)
+                results.append(
+                    {
+                        "path": route,
+                        "concurrency": concurrency,
+                        "batch_size": 10,
+                        "envelopes": traffic.published_count,
+                        "envelopes_per_second": round(traffic.rate(), 1),
+                        "peer_catch_up_seconds": round(catch_up, 2),
+                        "failed_requests": len(traffic.errors),
+                        "first_error": str(traffic.errors[0])[:300] if traffic.errors else None,
+                    }
+                )
+                print(
+                    f"{args.runtime} {route} x{concurrency}: {traffic.rate():.0f} envelopes/s, "
+                    f"node 200 caught up {catch_up:.1f}s after the load stopped, {len(traffic.errors)} failed requests",
+                    flush=True,
+                )
     suffix = "" if args.xmtpd_version is None else f"-{args.xmtpd_version}"
     path = save(f"throughput-{args.runtime}{suffix}", " ".join(["python", *sys.argv]), results)
     print(f"recorded in {path}")

@@ -53,8 +53,11 @@ def remove_upstream_leftovers(client: docker.DockerClient) -> int:
     after; so they always remain, and two concurrent upstream runs would share them.
     """
     with psycopg.connect(RunConfig().postgres_dsn, autocommit=True) as conn:
-        names = [row[0] for row in conn.execute("SELECT datname FROM pg_database").fetchall()
-                 if UPSTREAM_DATABASE.match(row[0])]
+        names = [
+            row[0]
+            for row in conn.execute("SELECT datname FROM pg_database").fetchall()
+            if UPSTREAM_DATABASE.match(row[0])
+        ]
         for name in names:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     containers = client.containers.list(all=True, filters={"label": UPSTREAM_LABEL})
@@ -85,14 +88,38 @@ def main() -> None:
                 repository, tag = target.rsplit(":", 1)
                 client.images.get(source).tag(repository, tag)
                 tagged.append(target)
-        upstream_cmd = [str(args.upstream_bin), "run", "--test", args.test, "--xmtpd-image", ours.xmtpd,
-                        "--gateway-image", ours.gateway, "--chain-image", ours.chain, "--cli-image", ours.cli]
+        upstream_cmd = [
+            str(args.upstream_bin),
+            "run",
+            "--test",
+            args.test,
+            "--xmtpd-image",
+            ours.xmtpd,
+            "--gateway-image",
+            ours.gateway,
+            "--chain-image",
+            ours.chain,
+            "--cli-image",
+            ours.cli,
+        ]
         with tempfile.TemporaryDirectory() as scratch:
-            ours_cmd = [sys.executable, "-m", "xmtpd_e2e.cli.main", "run", "--test", args.test,
-                        "--image-set", "local", "--artifacts", scratch]
-            commands = {"upstream_go_docker": upstream_cmd,
-                        "xmtpd_e2e_docker": [*ours_cmd, "--runtime", "docker"],
-                        "xmtpd_e2e_local": [*ours_cmd, "--runtime", "local"]}
+            ours_cmd = [
+                sys.executable,
+                "-m",
+                "xmtpd_e2e.cli.main",
+                "run",
+                "--test",
+                args.test,
+                "--image-set",
+                "local",
+                "--artifacts",
+                scratch,
+            ]
+            commands = {
+                "upstream_go_docker": upstream_cmd,
+                "xmtpd_e2e_docker": [*ours_cmd, "--runtime", "docker"],
+                "xmtpd_e2e_local": [*ours_cmd, "--runtime", "local"],
+            }
             samples: dict[str, list[float]] = {name: [] for name in commands}
             failures: dict[str, list[str]] = {name: [] for name in commands}
             leftovers: list[int] = []
@@ -111,14 +138,16 @@ def main() -> None:
         for target in tagged:
             client.images.remove(target, noprune=True)
         client.close()
-    results: dict[str, Any] = {"test": args.test, "xmtpd_version": version,
-                               "wall_seconds": {n: summarize(s, 2) for n, s in samples.items() if s},
-                               "failures": {n: f for n, f in failures.items() if f},
-                               "upstream_leftover_resources_per_run": leftovers}
+    results: dict[str, Any] = {
+        "test": args.test,
+        "xmtpd_version": version,
+        "wall_seconds": {n: summarize(s, 2) for n, s in samples.items() if s},
+        "failures": {n: f for n, f in failures.items() if f},
+        "upstream_leftover_resources_per_run": leftovers,
+    }
     base = results["wall_seconds"].get("upstream_go_docker", {}).get("median")
     if base:
-        results["speedup_vs_upstream"] = {n: round(base / s["median"], 2)
-                                          for n, s in results["wall_seconds"].items()}
+        results["speedup_vs_upstream"] = {n: round(base / s["median"], 2) for n, s in results["wall_seconds"].items()}
     for name, stats in results["wall_seconds"].items():
         print(f"{name}: {stats['median']:.1f}s (median of {len(stats['samples'])})")
     path = save(f"upstream-comparison-{args.test}", " ".join(["python", *sys.argv]), results)

@@ -10,14 +10,23 @@ from typing import Any
 from xmtpd_e2e.versions import CONTRACTS_VERSION, LOCAL_IMAGE_REVISION, REDIS_VERSION, TOXIPROXY_VERSION, XMTPD_VERSION
 
 __all__ = [
-    "AUTO_RUNTIME", "LOCAL_NETWORKS", "Images", "RunConfig", "UPSTREAM_IMAGES", "LOCAL_IMAGES", "local_images",
-    "upstream_images", "default_home", "XMTPD_VERSION",
+    "AUTO_RUNTIME",
+    "LOCAL_NETWORKS",
+    "Images",
+    "RunConfig",
+    "UPSTREAM_IMAGES",
+    "LOCAL_IMAGES",
+    "local_images",
+    "upstream_images",
+    "default_home",
+    "XMTPD_VERSION",
 ]
 
 AUTO_RUNTIME = "auto"
 """``--runtime auto``: the first registered runtime that can run here (see runtime.registry)."""
 LOCAL_NETWORKS = ("auto", "namespaces", "loopback")
 """``--local-network`` choices (see :attr:`RunConfig.local_network`)."""
+
 
 @dataclass(frozen=True)
 class Images:

@@ -92,8 +92,11 @@ def wait_until(
 
 
 def _report(
-    tracker: WaitTracker, last_value: object, last_error: BaseException | None,
-    detail: Callable[[Any], str] | None, expected_at: Callable[[], tuple[str, float] | None] | None,
+    tracker: WaitTracker,
+    last_value: object,
+    last_error: BaseException | None,
+    detail: Callable[[Any], str] | None,
+    expected_at: Callable[[], tuple[str, float] | None] | None,
 ) -> None:
     """Tell the tracker how far along the wait is; a describing callback that fails is ignored
     (progress is commentary, never a reason for a wait to fail)."""
@@ -113,15 +116,17 @@ def _report(
         tracker.update(text, expected_at=due[1], expected_what=due[0])
 
 
-def sleep_until(when: float, description: str, *, progress: Progress | None = None,
-                targets: tuple[str, ...] = ()) -> None:
+def sleep_until(
+    when: float, description: str, *, progress: Progress | None = None, targets: tuple[str, ...] = ()
+) -> None:
     """Sleep until the wall-clock time ``when`` (Unix seconds), reporting it as a long wait.
 
     For the rare wait whose point is that nothing happens ("the submitter's slot passes and the
     report is still not submitted"): it still says what it waits for and until when.
     """
-    tracker = (progress or Progress.current()).track(description, timeout=max(0.0, when - time.time()),
-                                                     expected_at=when, targets=targets)
+    tracker = (progress or Progress.current()).track(
+        description, timeout=max(0.0, when - time.time()), expected_at=when, targets=targets
+    )
     try:
         while (remaining := when - time.time()) > 0:
             time.sleep(min(remaining, 1.0))

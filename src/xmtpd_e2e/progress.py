@@ -28,7 +28,12 @@ if TYPE_CHECKING:
     from xmtpd_e2e.timeline import Timeline, TimelineEvent
 
 __all__ = [
-    "Progress", "WaitTracker", "WorkerProgressRelay", "enable_live_status", "format_when", "QUIET_SECONDS",
+    "Progress",
+    "WaitTracker",
+    "WorkerProgressRelay",
+    "enable_live_status",
+    "format_when",
+    "QUIET_SECONDS",
     "LOG_EVERY_SECONDS",
 ]
 
@@ -60,7 +65,12 @@ class WaitTracker:
     """One wait as it goes: call :meth:`update` on every poll and :meth:`done` at the end."""
 
     def __init__(
-        self, progress: Progress, description: str, *, deadline: float | None, expected_at: float | None,
+        self,
+        progress: Progress,
+        description: str,
+        *,
+        deadline: float | None,
+        expected_at: float | None,
         targets: tuple[str, ...],
     ) -> None:
         self._progress = progress
@@ -87,8 +97,9 @@ class WaitTracker:
         """True once the wait has lasted long enough to be reported."""
         return self.elapsed >= QUIET_SECONDS
 
-    def update(self, detail: str | None = None, *, expected_at: float | None = None,
-               expected_what: str | None = None) -> None:
+    def update(
+        self, detail: str | None = None, *, expected_at: float | None = None, expected_what: str | None = None
+    ) -> None:
         """The wait polled again: ``detail`` is how far along ("1 report, approved 0");
         ``expected_what`` is due at ``expected_at`` (Unix seconds)."""
         if self._closed:
@@ -134,8 +145,9 @@ class Progress:
     _stack: list[Progress] = []
     _stack_lock = threading.Lock()
 
-    def __init__(self, *, logger: logging.Logger | None = None, timeline: Timeline | None = None,
-                 label: str = "") -> None:
+    def __init__(
+        self, *, logger: logging.Logger | None = None, timeline: Timeline | None = None, label: str = ""
+    ) -> None:
         self.logger = logger or logging.getLogger("xmtpd_e2e.progress")
         self.timeline = timeline
         self.label = label
@@ -165,7 +177,11 @@ class Progress:
 
     # -- waits -------------------------------------------------------------------------------
     def track(
-        self, description: str, *, timeout: float | None = None, expected_at: float | None = None,
+        self,
+        description: str,
+        *,
+        timeout: float | None = None,
+        expected_at: float | None = None,
         targets: tuple[str, ...] = (),
     ) -> WaitTracker:
         deadline = time.time() + timeout if timeout is not None else None
@@ -178,7 +194,10 @@ class Progress:
             first = tracker._event is None and tracker._last_logged == 0.0
             if first and self.timeline is not None:
                 tracker._event = self.timeline.begin(
-                    "progress", tracker.description, tracker.targets, since=round(tracker.started, 3),
+                    "progress",
+                    tracker.description,
+                    tracker.targets,
+                    since=round(tracker.started, 3),
                     **({"expected_at": round(tracker.expected_at, 3)} if tracker.expected_at else {}),
                 )
             due = first or now - tracker._last_logged >= LOG_EVERY_SECONDS
@@ -207,7 +226,9 @@ class Progress:
                 params["detail"] = tracker.detail
             self.timeline.finish(tracker._event, **params)
         verb = {"ok": "done", "timeout": "gave up"}.get(outcome, outcome)
-        self.logger.info("%s", self._prefixed(f"{verb} waiting for {tracker.description} after {_duration(tracker.elapsed)}"))
+        self.logger.info(
+            "%s", self._prefixed(f"{verb} waiting for {tracker.description} after {_duration(tracker.elapsed)}")
+        )
 
     def _prefixed(self, text: str) -> str:
         return f"{self.label}: {text}" if self.label else text

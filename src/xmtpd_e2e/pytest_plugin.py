@@ -34,11 +34,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("xmtpd-e2e")
     from xmtpd_e2e.runtime.registry import RUNTIMES
 
-    group.addoption("--xmtpd-runtime", default=AUTO_RUNTIME, choices=RUNTIMES.choices(),
-                    help="runtime for the xmtpd_env fixture")
-    group.addoption("--xmtpd-image-set", default="auto", choices=("auto", "upstream", "local"),
-                    help="container images for the docker runtime (auto: upstream's if present or pullable, "
-                         "else the locally built ones)")
+    group.addoption(
+        "--xmtpd-runtime", default=AUTO_RUNTIME, choices=RUNTIMES.choices(), help="runtime for the xmtpd_env fixture"
+    )
+    group.addoption(
+        "--xmtpd-image-set",
+        default="auto",
+        choices=("auto", "upstream", "local"),
+        help="container images for the docker runtime (auto: upstream's if present or pullable, "
+        "else the locally built ones)",
+    )
     group.addoption("--xmtpd-artifacts", default="artifacts", help="where failed tests' artifacts go")
 
 
@@ -59,8 +64,9 @@ def xmtpd_config(request: pytest.FixtureRequest) -> RunConfig:
     from xmtpd_e2e.runtime.image_sets import images_for_run
 
     config = RunConfig(runtime=option.xmtpd_runtime, artifacts_dir=Path(option.xmtpd_artifacts).resolve())
-    images = images_for_run(option.xmtpd_image_set, config.runtime, config.xmtpd_version,
-                            logging.getLogger("xmtpd_e2e.pytest").info)
+    images = images_for_run(
+        option.xmtpd_image_set, config.runtime, config.xmtpd_version, logging.getLogger("xmtpd_e2e.pytest").info
+    )
     return replace(config, images=images)
 
 

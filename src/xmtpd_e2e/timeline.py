@@ -94,11 +94,15 @@ class Timeline:
         self._lock = threading.Lock()
 
     # -- writing -----------------------------------------------------------------------------
-    def begin(self, kind: EventKind | str, name: str, targets: tuple[str, ...] | list[str] = (), **params: Any) -> TimelineEvent:
+    def begin(
+        self, kind: EventKind | str, name: str, targets: tuple[str, ...] | list[str] = (), **params: Any
+    ) -> TimelineEvent:
         """Open a span (a fault window, a phase); close it with :meth:`finish`."""
         return self._add(kind, name, targets, params, instant=False)
 
-    def instant(self, kind: EventKind | str, name: str, targets: tuple[str, ...] | list[str] = (), **params: Any) -> TimelineEvent:
+    def instant(
+        self, kind: EventKind | str, name: str, targets: tuple[str, ...] | list[str] = (), **params: Any
+    ) -> TimelineEvent:
         """Record something that happened at one moment (a kill, a check result)."""
         return self._add(kind, name, targets, params, instant=True)
 
@@ -112,7 +116,9 @@ class Timeline:
         self._notify(event, "finish")
 
     @contextmanager
-    def span(self, kind: EventKind | str, name: str, targets: tuple[str, ...] | list[str] = (), **params: Any) -> Iterator[TimelineEvent]:
+    def span(
+        self, kind: EventKind | str, name: str, targets: tuple[str, ...] | list[str] = (), **params: Any
+    ) -> Iterator[TimelineEvent]:
         """A span around a block; it is finished however the block ends."""
         event = self.begin(kind, name, targets, **params)
         try:
@@ -166,7 +172,9 @@ class Timeline:
     ) -> TimelineEvent:
         now = self._clock()
         with self._lock:
-            event = TimelineEvent(len(self._events) + 1, kind, name, tuple(targets), params, now, now if instant else None)
+            event = TimelineEvent(
+                len(self._events) + 1, kind, name, tuple(targets), params, now, now if instant else None
+            )
             self._events.append(event)
         self._notify(event, "instant" if instant else "begin")
         return event

@@ -8,7 +8,11 @@ This module imports nothing, so ``scripts/setup`` can read it before any environ
 from __future__ import annotations
 
 __all__ = [
-    "XMTPD_VERSION", "TOXIPROXY_VERSION", "ANVIL_VERSION", "CONTRACTS_VERSION", "REDIS_VERSION",
+    "XMTPD_VERSION",
+    "TOXIPROXY_VERSION",
+    "ANVIL_VERSION",
+    "CONTRACTS_VERSION",
+    "REDIS_VERSION",
     "LOCAL_IMAGE_REVISION",
 ]
 

@@ -34,7 +34,9 @@ def make_environment(tmp_path: Path, runtime: str, name: str) -> tuple[Environme
     config = replace(config, images=local_images(config.xmtpd_version))
     state = RunState.create(config.home)
     info = ScenarioInfo(name=name, description="integration test", func=lambda env: None)
-    env = create_environment(EnvironmentRequest(info, config, state, logging.getLogger(f"xmtpd_e2e.test.{name}"), tmp_path))
+    env = create_environment(
+        EnvironmentRequest(info, config, state, logging.getLogger(f"xmtpd_e2e.test.{name}"), tmp_path)
+    )
     return env, state
 
 
@@ -67,9 +69,20 @@ def anvil_url() -> Iterator[str]:
     """A bare anvil with the shipped state on a free loopback port."""
     port = PortAllocator().allocate()
     process = subprocess.Popen(
-        [str(resolve_binary("anvil")), "--host", "127.0.0.1", "--port", str(port), "--load-state",
-         str(anvil_state_path()), "--mixed-mining", "--block-time", "1"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            str(resolve_binary("anvil")),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--load-state",
+            str(anvil_state_path()),
+            "--mixed-mining",
+            "--block-time",
+            "1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     try:

@@ -16,25 +16,26 @@ HOME = str(default_home())
 def _installed_components(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XMTPD_E2E_HOME", HOME)
 
-PASSING = '''
+
+PASSING = """
 def test_replicates(xmtpd_env):
     xmtpd_env.add_nodes(2)
     xmtpd_env.new_client(100).publish_envelopes(5)
     xmtpd_env.node(200).wait_for_envelopes(5, client_only=True)
-'''
+"""
 
-BROKEN = '''
+BROKEN = """
 def test_deaf_node(xmtpd_env):
     xmtpd_env.add_node()
     xmtpd_env.add_node(env={"XMTPD_SYNC_ENABLE": "false"})
     xmtpd_env.new_client(100).publish_envelopes(3)
-'''
+"""
 
-FAILING = '''
+FAILING = """
 def test_wrong_expectation(xmtpd_env):
     xmtpd_env.add_node()
     assert xmtpd_env.node(100).get_envelope_count(client_only=True) == 1
-'''
+"""
 
 
 def test_fixture_runs_a_real_cluster(pytester: pytest.Pytester) -> None:
@@ -52,7 +53,8 @@ def test_invariants_fail_the_test_at_teardown(pytester: pytest.Pytester) -> None
 
 def test_a_failing_test_keeps_artifacts_and_is_not_blamed_twice(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(FAILING)
-    result = pytester.runpytest_subprocess("--xmtpd-runtime", "local", "--xmtpd-artifacts", "art",
-                                           "-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess(
+        "--xmtpd-runtime", "local", "--xmtpd-artifacts", "art", "-p", "no:cacheprovider"
+    )
     result.assert_outcomes(failed=1)
     assert list((pytester.path / "art").rglob("*node-100*")), "the node's logs/DB summary were collected"

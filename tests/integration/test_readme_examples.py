@@ -45,10 +45,14 @@ def test_the_quick_start_names_list_and_run() -> None:
 @pytest.mark.parametrize("command", quick_start_commands())
 def test_readme_command_works_as_written(command: str, tmp_path: Path) -> None:
     bin_dir = Path(sys.executable).parent
-    environment = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
-                   "XMTPD_E2E_TEST": "smoke"}
-    result = subprocess.run(shlex.split(command), cwd=tmp_path, env=environment, capture_output=True, text=True,
-                            timeout=900)
+    environment = {
+        **os.environ,
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+        "XMTPD_E2E_TEST": "smoke",
+    }
+    result = subprocess.run(
+        shlex.split(command), cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=900
+    )
     assert result.returncode == 0, f"{command}\nstdout:\n{result.stdout[-3000:]}\nstderr:\n{result.stderr[-3000:]}"
     if command.startswith("xmtpd-e2e run"):
         asked = {Path(p) for p in re.findall(r"--output-file (\S+)", command)}

@@ -56,22 +56,30 @@ def test_a_short_wait_says_nothing(monkeypatch: pytest.MonkeyPatch, caplog: pyte
     clock = Clock(monkeypatch)
     events = Events()
     values = iter(range(100))
-    polling.wait_until(lambda: next(values), lambda v: v >= 5, timeout=60, description="x",
-                       progress=_progress(caplog, events))
+    polling.wait_until(
+        lambda: next(values), lambda v: v >= 5, timeout=60, description="x", progress=_progress(caplog, events)
+    )
     assert clock.now - 1_800_000_000.0 < progress.QUIET_SECONDS
     assert caplog.records == [] and events.calls == []
 
 
 def test_a_long_wait_logs_at_most_every_30_seconds_with_detail_and_deadline(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     clock = Clock(monkeypatch)
     events = Events()
     start = clock.now
     polling.wait_until(
-        lambda: int(clock.now - start), lambda v: v >= 200, timeout=600, description="node-2000: a report",
-        progress=_progress(caplog, events), max_interval=2.0, detail=lambda v: f"{v // 60} reports",
-        expected_at=lambda: ("node 2000's report generator", start + 240), targets=("node-2000",),
+        lambda: int(clock.now - start),
+        lambda v: v >= 200,
+        timeout=600,
+        description="node-2000: a report",
+        progress=_progress(caplog, events),
+        max_interval=2.0,
+        detail=lambda v: f"{v // 60} reports",
+        expected_at=lambda: ("node 2000's report generator", start + 240),
+        targets=("node-2000",),
     )
     lines = [r.getMessage() for r in caplog.records]
     assert 200 / 30 - 1 <= len(lines) - 1 <= 200 / 30 + 1, lines
@@ -86,11 +94,15 @@ def test_a_long_wait_logs_at_most_every_30_seconds_with_detail_and_deadline(
     assert "instant" in kinds  # the detail changed (0 -> 1 -> 2 -> 3 reports) while it was logged
 
 
-def test_a_wait_that_times_out_says_it_gave_up(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_wait_that_times_out_says_it_gave_up(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     Clock(monkeypatch)
     events = Events()
     with pytest.raises(WaitTimeout):
-        polling.wait_until(lambda: 0, lambda v: False, timeout=40, description="never", progress=_progress(caplog, events))
+        polling.wait_until(
+            lambda: 0, lambda v: False, timeout=40, description="never", progress=_progress(caplog, events)
+        )
     assert caplog.records[-1].getMessage().startswith("gave up waiting for never after 4")
     assert events.calls[-1][2]["outcome"] == "timeout"
 
@@ -125,10 +137,14 @@ def test_live_status_line_keeps_log_lines_intact(monkeypatch: pytest.MonkeyPatch
     assert sys.stderr is terminal and handler.stream is terminal
 
 
-def test_a_parallel_workers_progress_lines_are_relayed_by_name(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_parallel_workers_progress_lines_are_relayed_by_name(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     log = tmp_path / "payer-lifecycle.log"
-    log.write_text("10:00:00 INFO  xmtpd_e2e.scenario.payer-lifecycle: node-2000 ready\n"
-                   "10:00:30 INFO  xmtpd_e2e.scenario.payer-lifecycle.progress: waiting for node-2000: a report")
+    log.write_text(
+        "10:00:00 INFO  xmtpd_e2e.scenario.payer-lifecycle: node-2000 ready\n"
+        "10:00:30 INFO  xmtpd_e2e.scenario.payer-lifecycle.progress: waiting for node-2000: a report"
+    )
     caplog.set_level(logging.INFO, logger="test.relay")
     relay = progress.WorkerProgressRelay(logging.getLogger("test.relay"))
     relay.poll("payer-lifecycle", log)
@@ -137,4 +153,5 @@ def test_a_parallel_workers_progress_lines_are_relayed_by_name(tmp_path: Path, c
         handle.write(" exists — now: no payer report yet\n")
     relay.poll("payer-lifecycle", log)
     assert [r.getMessage() for r in caplog.records] == [
-        "payer-lifecycle: waiting for node-2000: a report exists — now: no payer report yet"]
+        "payer-lifecycle: waiting for node-2000: a report exists — now: no payer report yet"
+    ]

@@ -118,14 +118,17 @@ class Environment:
         with self._timed("base_services"):
             self._postgres = self.runtime.postgres(self.config.postgres_dsn)  # kubernetes: a pod of its own
             check_postgres(self._postgres.admin_dsn)
-            self._databases = Databases(self._postgres.admin_dsn, self.run_state, self.env_id,
-                                        disposable=self._postgres.disposable)
+            self._databases = Databases(
+                self._postgres.admin_dsn, self.run_state, self.env_id, disposable=self._postgres.disposable
+            )
             images = self.config.images
-            chain, chaos, redis = self._starters.run_all([
-                lambda: start_chain(self.runtime, images.chain),
-                lambda: start_toxiproxy(self.runtime, images.toxiproxy, self.timeline),
-                lambda: start_redis(self.runtime, images.redis),
-            ])
+            chain, chaos, redis = self._starters.run_all(
+                [
+                    lambda: start_chain(self.runtime, images.chain),
+                    lambda: start_toxiproxy(self.runtime, images.toxiproxy, self.timeline),
+                    lambda: start_redis(self.runtime, images.redis),
+                ]
+            )
             self._chain_endpoints = cast(ChainEndpoints, chain)
             self._chaos = cast(ChaosController, chaos)
             self._redis = cast(RedisEndpoints, redis)
@@ -190,9 +193,7 @@ class Environment:
             return []
         canonical = set(self.chain.canonical_node_ids())
         observers = {
-            node.id: node.observer
-            for node in self._nodes.values()
-            if node.is_running and node.id in canonical
+            node.id: node.observer for node in self._nodes.values() if node.is_running and node.id in canonical
         }
         report = check_invariants(observers, self.published.keys())
         self._last_invariants = report
@@ -354,7 +355,10 @@ class Environment:
                 for node_id in node_ids
             ]
             registered = chain.register_nodes(
-                [(key.address, key, f"http://{proxy.internal_address}") for key, proxy in zip(keys, proxies, strict=True)]
+                [
+                    (key.address, key, f"http://{proxy.internal_address}")
+                    for key, proxy in zip(keys, proxies, strict=True)
+                ]
             )
             if registered != node_ids:
                 raise E2EError(f"expected the chain to assign node ids {node_ids}, it assigned {registered}")
@@ -425,9 +429,7 @@ class Environment:
                 image=image or self.config.images.gateway,
                 env_overrides=dict(env or {}),
             )
-            spec = gateway_spec(
-                self.runtime, config, self._require(self._chain_endpoints), self._require(self._redis)
-            )
+            spec = gateway_spec(self.runtime, config, self._require(self._chain_endpoints), self._require(self._redis))
             service = self.runtime.start(spec)
         handle = GatewayHandle(
             index=index,
@@ -701,4 +703,3 @@ def create_environment(request: EnvironmentRequest) -> Environment:
         work_dir=work_dir,
         logger=logger,
     )
-

@@ -20,7 +20,16 @@ from urllib.parse import urlsplit
 
 from xmtpd_e2e.errors import E2EError, SetupError
 from xmtpd_e2e.faults.controller import Fault, FaultController, Piece
-from xmtpd_e2e.faults.links import CHAIN, CLIENTS, DATABASE, Participant, RuleTarget, cut_flows, merge_targets, partition_flows
+from xmtpd_e2e.faults.links import (
+    CHAIN,
+    CLIENTS,
+    DATABASE,
+    Participant,
+    RuleTarget,
+    cut_flows,
+    merge_targets,
+    partition_flows,
+)
 from xmtpd_e2e.faults.namespace import require_network_tools
 from xmtpd_e2e.faults.netfilter import DropRules, Flow, chain_name
 from xmtpd_e2e.faults.shaping import BandwidthLimit, NetemQdisc, interface_with_address
@@ -85,8 +94,9 @@ class EnvironmentFaults:
         a, b = self._participant(source), self._participant(destination)
         return self._drop("cut", [cut_flows(a, b)], {"from": a.name, "to": b.name})
 
-    def add_packet_loss(self, percent: float, between: Sequence[ParticipantRef] | None = None, *,
-                        on: ParticipantRef | None = None) -> Fault:
+    def add_packet_loss(
+        self, percent: float, between: Sequence[ParticipantRef] | None = None, *, on: ParticipantRef | None = None
+    ) -> Fault:
         """Drop ``percent`` % of packets, each direction, at random (iptables ``statistic``).
 
         ``on=X``: every packet of X's own interface (peers, chain, database, clients).
@@ -128,10 +138,15 @@ class EnvironmentFaults:
         service = self._service_of(where)
         namespace = self._namespace_of(where)
         limit = BandwidthLimit(interface_with_address(namespace, service.network_address()), kilobytes_per_second)
-        piece = Piece(f"{where.name}: tbf {kilobytes_per_second} KB/s each way",
-                      lambda: limit.install(self._namespace_of(where)),
-                      lambda: self._remove_if_present(where, limit.remove), where.name)
-        return self.controller.apply("bandwidth", (where.name,), {"kilobytes_per_second": kilobytes_per_second}, [piece])
+        piece = Piece(
+            f"{where.name}: tbf {kilobytes_per_second} KB/s each way",
+            lambda: limit.install(self._namespace_of(where)),
+            lambda: self._remove_if_present(where, limit.remove),
+            where.name,
+        )
+        return self.controller.apply(
+            "bandwidth", (where.name,), {"kilobytes_per_second": kilobytes_per_second}, [piece]
+        )
 
     def add_duplication(self, on: ParticipantRef, percent: float) -> Fault:
         """Duplicate ``percent`` % of the service's packets (needs netem in the kernel)."""
@@ -139,8 +154,12 @@ class EnvironmentFaults:
 
     def add_reordering(self, on: ParticipantRef, percent: float, delay_ms: int = 10) -> Fault:
         """Send ``percent`` % of packets at once, the others ``delay_ms`` late (netem reorder)."""
-        return self._netem("reordering", on, ("delay", f"{delay_ms}ms", "reorder", f"{percent}%"),
-                           {"percent": percent, "delay_ms": delay_ms})
+        return self._netem(
+            "reordering",
+            on,
+            ("delay", f"{delay_ms}ms", "reorder", f"{percent}%"),
+            {"percent": percent, "delay_ms": delay_ms},
+        )
 
     # -- processes ---------------------------------------------------------------------------
     def pause(self, target: ParticipantRef) -> Fault:
@@ -166,8 +185,9 @@ class EnvironmentFaults:
                 fault.heal()
 
     # -- internals ---------------------------------------------------------------------------
-    def _drop(self, name: str, targets: Sequence[RuleTarget], params: dict[str, object], *,
-              probability: float = 1.0) -> Fault:
+    def _drop(
+        self, name: str, targets: Sequence[RuleTarget], params: dict[str, object], *, probability: float = 1.0
+    ) -> Fault:
         fault_id = self.controller.next_id()
         pieces = []
         for target in targets:
@@ -192,9 +212,12 @@ class EnvironmentFaults:
         service = self._service_of(where)
         namespace = self._namespace_of(where)
         qdisc = NetemQdisc(interface_with_address(namespace, service.network_address()), options, f"packet {name}")
-        piece = Piece(f"{where.name}: netem {' '.join(options)}",
-                      lambda: qdisc.install(self._namespace_of(where)),
-                      lambda: self._remove_if_present(where, qdisc.remove), where.name)
+        piece = Piece(
+            f"{where.name}: netem {' '.join(options)}",
+            lambda: qdisc.install(self._namespace_of(where)),
+            lambda: self._remove_if_present(where, qdisc.remove),
+            where.name,
+        )
         return self.controller.apply(name, (where.name,), params, [piece])
 
     @staticmethod
@@ -266,13 +289,24 @@ class EnvironmentFaults:
             # Clients reach a node directly (from the host's address on the network) and a
             # gateway through its proxy; nodes never connect to gateways, so on a gateway every
             # connection to its API port is a client's.
-            client_flows = (Flow(host, None, api_port),) if isinstance(ref, NodeHandle) else (Flow(None, None, api_port),)
-            return Participant(ref.alias, service.network_namespace, tuple(f for f in reached if f.remote_ip),
-                               client_flows if host is not None else ())
+            client_flows = (
+                (Flow(host, None, api_port),) if isinstance(ref, NodeHandle) else (Flow(None, None, api_port),)
+            )
+            return Participant(
+                ref.alias,
+                service.network_namespace,
+                tuple(f for f in reached if f.remote_ip),
+                client_flows if host is not None else (),
+            )
         if ref == CHAIN:
             anvil = env.chain_service
-            return Participant(CHAIN, anvil.network_namespace, (Flow(anvil.network_address(), None),),
-                               (Flow(host, None, anvil.spec.ports[0]),) if host else (), initiates=False)
+            return Participant(
+                CHAIN,
+                anvil.network_namespace,
+                (Flow(anvil.network_address(), None),),
+                (Flow(host, None, anvil.spec.ports[0]),) if host else (),
+                initiates=False,
+            )
         if ref == DATABASE:
             address, port = self.database_endpoint()
             return Participant(DATABASE, lambda: None, (Flow(_ip_or_none(address), port),), initiates=False)

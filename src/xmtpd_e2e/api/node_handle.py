@@ -157,9 +157,7 @@ class NodeHandle(ServiceFaults):
         return self._chain.distribution_owed_fees(self._id)
 
     def claim_fees(self, originator_node_ids: list[int], report_indices: list[int]) -> int:
-        return self._chain.claim_from_distribution_manager(
-            self._key, self._id, originator_node_ids, report_indices
-        )
+        return self._chain.claim_from_distribution_manager(self._key, self._id, originator_node_ids, report_indices)
 
     def withdraw_fees(self) -> int:
         return self._chain.withdraw_from_distribution_manager(self._key, self._id)
@@ -242,13 +240,11 @@ class NodeHandle(ServiceFaults):
             lambda missing: not missing,
             timeout=timeout,
             description=f"{self._alias} to store {len(wanted)} given envelopes "
-                        "(last value: the (originator, sequence id) pairs still missing)",
+            "(last value: the (originator, sequence id) pairs still missing)",
             max_interval=0.5,
         )
 
-    def wait_for_envelopes(
-        self, minimum: int, *, timeout: float = 60.0, client_only: bool = False
-    ) -> int:
+    def wait_for_envelopes(self, minimum: int, *, timeout: float = 60.0, client_only: bool = False) -> int:
         """Wait until the node stores at least ``minimum`` envelopes; returns the count."""
         return wait_until(
             lambda: self.get_envelope_count(client_only=client_only),
@@ -284,8 +280,10 @@ class NodeHandle(ServiceFaults):
         mine = [r for r in self.observer.report_attestations() if r.originator_node_id == self._id]
         if mine:
             report = mine[-1]
-            text += (f"; report {len(mine)} (sequence {report.start_sequence_id}-{report.end_sequence_id}) "
-                     f"attested {report.signatures}/{report.nodes}, quorum {report.quorum}")
+            text += (
+                f"; report {len(mine)} (sequence {report.start_sequence_id}-{report.end_sequence_id}) "
+                f"attested {report.signatures}/{report.nodes}, quorum {report.quorum}"
+            )
         return text
 
     def next_report_worker_run(self) -> tuple[str, float]:
@@ -296,8 +294,10 @@ class NodeHandle(ServiceFaults):
 
 def next_worker_run(node_id: int) -> tuple[str, float]:
     now = datetime.now(timezone.utc)
-    runs = [(next_firing(node_id, now, worker), name)
-            for worker, name in ((GENERATOR, "report generator"), (SUBMITTER, "submitter"), (SETTLEMENT, "settlement"))]
+    runs = [
+        (next_firing(node_id, now, worker), name)
+        for worker, name in ((GENERATOR, "report generator"), (SUBMITTER, "submitter"), (SETTLEMENT, "settlement"))
+    ]
     when, name = min(runs)
     return f"node {node_id}'s {name}", when.timestamp()
 
@@ -307,5 +307,7 @@ def describe_report_counts(counts: PayerReportStatusCounts) -> str:
     if counts.total == 0:
         return "no payer report yet"
     noun = "report" if counts.total == 1 else "reports"
-    return (f"{counts.total} {noun}: {counts.approved} approved, {counts.submitted} submitted, "
-            f"{counts.settled} settled" + (f", {counts.rejected} rejected" if counts.rejected else ""))
+    return (
+        f"{counts.total} {noun}: {counts.approved} approved, {counts.submitted} submitted, "
+        f"{counts.settled} settled" + (f", {counts.rejected} rejected" if counts.rejected else "")
+    )

@@ -79,7 +79,9 @@ class Require:
 
     def length(self, collection: Sized, expected: int, msg: str = "") -> None:
         if len(collection) != expected:
-            raise CheckFailed(_message(msg, f"expected length {expected}, got {len(collection)}: {collection!r}"[:2000]))
+            raise CheckFailed(
+                _message(msg, f"expected length {expected}, got {len(collection)}: {collection!r}"[:2000])
+            )
         self._ok(msg, f"length {expected}")
 
     def is_none(self, value: object, msg: str = "") -> None:
@@ -113,7 +115,8 @@ class Require:
         swallow: tuple[type[BaseException], ...] = (),
     ) -> T:
         """Poll ``probe`` until ``accept`` holds (truthy by default) and return its value."""
-        value = wait_until(probe, accept, timeout=timeout, description=description,
-                           max_interval=interval, swallow=swallow)
+        value = wait_until(
+            probe, accept, timeout=timeout, description=description, max_interval=interval, swallow=swallow
+        )
         self._ok("", f"eventually {description}")
         return value

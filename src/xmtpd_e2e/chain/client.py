@@ -102,8 +102,14 @@ class Chain:
         self.admin = admin
         # web3 asks for the chain id before every call and transaction it validates; it never
         # changes, so the provider answers it from its cache (half the requests of a batch).
-        self.w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 30}, cache_allowed_requests=True,
-                                         cacheable_requests={RPCEndpoint("eth_chainId")}))
+        self.w3 = Web3(
+            Web3.HTTPProvider(
+                rpc_url,
+                request_kwargs={"timeout": 30},
+                cache_allowed_requests=True,
+                cacheable_requests={RPCEndpoint("eth_chainId")},
+            )
+        )
         self.tx = TransactionSender(self.w3)
         self._contracts: dict[str, Contract] = {}
         self._lock = threading.Lock()
@@ -147,11 +153,15 @@ class Chain:
             owner = checked_address(owner, "owner address")
             public = signing_key.public_key_uncompressed if isinstance(signing_key, Key) else bytes(signing_key)
             if len(public) != 65 or public[0] != 4:
-                raise ChainInputError("the signing key must be a 65-byte uncompressed secp256k1 public key",
-                                      "pass a Key or 0x04||X||Y bytes")
+                raise ChainInputError(
+                    "the signing key must be a 65-byte uncompressed secp256k1 public key",
+                    "pass a Key or 0x04||X||Y bytes",
+                )
             if not http_address.startswith(("http://", "https://")):
-                raise ChainInputError(f"http address {http_address!r} must start with http:// or https://",
-                                      "xmtpd ignores registry entries with other schemes")
+                raise ChainInputError(
+                    f"http address {http_address!r} must start with http:// or https://",
+                    "xmtpd ignores registry entries with other schemes",
+                )
             entries.append((owner, public, http_address))
         known = {node.signing_public_key: node.node_id for node in self.all_nodes()}
         new: list[tuple[str, bytes, str]] = []
@@ -183,8 +193,9 @@ class Chain:
         registered = {node.node_id for node in self.all_nodes()}
         for node_id in node_ids:
             if node_id not in registered:
-                raise ChainInputError(f"node {node_id} is not registered",
-                                      f"use one of the registered node ids {sorted(registered)}")
+                raise ChainInputError(
+                    f"node {node_id} is not registered", f"use one of the registered node ids {sorted(registered)}"
+                )
         registry = self.contract("NodeRegistry")
         self.tx.send_many("NodeRegistry", [registry.functions.addToNetwork(i) for i in node_ids], self.admin)
 
@@ -203,8 +214,13 @@ class Chain:
     def update_rates(self, options: RateOptions) -> None:
         """Set the five rate parameters, then append a RateRegistry entry from them."""
         start = options.start_time if options.start_time is not None else self.block_timestamp() + DEFAULT_RATE_DELAY
-        values = (options.message_fee, options.storage_fee, options.congestion_fee,
-                  options.target_rate_per_minute, start)
+        values = (
+            options.message_fee,
+            options.storage_fee,
+            options.congestion_fee,
+            options.target_rate_per_minute,
+            start,
+        )
         if any(v < 0 or v >= 2**64 for v in values):
             raise ChainInputError(f"rates {values} must fit in uint64", "use non-negative values below 2**64")
         registry = self.contract("SettlementChainParameterRegistry")
@@ -234,8 +250,10 @@ class Chain:
         self._positive(amount)
         have = self.fee_token_balance(self.admin.address)
         if have < amount:
-            raise ChainInputError(f"the admin holds {format_xusd(have)}, less than the {format_xusd(amount)} to deposit",
-                                  "call mint_fee_token first, or use fund_payer")
+            raise ChainInputError(
+                f"the admin holds {format_xusd(have)}, less than the {format_xusd(amount)} to deposit",
+                "call mint_fee_token first, or use fund_payer",
+            )
         self._send("PayerRegistry", "deposit", address, amount)
 
     def fund_payer(self, address: str, amount: int) -> None:
@@ -287,20 +305,35 @@ class Chain:
         if len(originator_node_ids) != len(report_indices):
             raise ChainInputError("originator ids and report indices differ in length", "pass one index per originator")
         self.require_node(node_id)
-        sent = self._send("DistributionManager", "claim", node_id, list(originator_node_ids),
-                          list(report_indices), key=owner_key)
+        sent = self._send(
+            "DistributionManager", "claim", node_id, list(originator_node_ids), list(report_indices), key=owner_key
+        )
         return int(sent.result)
 
     def withdraw_from_distribution_manager(self, owner_key: Key, node_id: int, recipient: str | None = None) -> int:
         self.require_node(node_id)
-        sent = self._send("DistributionManager", "withdraw", node_id,
-                          checked_address(recipient or owner_key.address, "recipient"), key=owner_key)
+        sent = self._send(
+            "DistributionManager",
+            "withdraw",
+            node_id,
+            checked_address(recipient or owner_key.address, "recipient"),
+            key=owner_key,
+        )
         return int(sent.result)
 
     def payer_report(self, originator_node_id: int, index: int) -> PayerReport:
         r = self._call("PayerReportManager", "getPayerReport", originator_node_id, index)
-        return PayerReport(int(r[0]), int(r[1]), int(r[2]), int(r[3]), int(r[4]), bool(r[5]), int(r[6]),
-                           bytes(r[7]), [int(i) for i in r[8]])
+        return PayerReport(
+            int(r[0]),
+            int(r[1]),
+            int(r[2]),
+            int(r[3]),
+            int(r[4]),
+            bool(r[5]),
+            int(r[6]),
+            bytes(r[7]),
+            [int(i) for i in r[8]],
+        )
 
     # -- chain time and gas ---------------------------------------------------------------------
     def block_number(self) -> int:
@@ -343,5 +376,7 @@ class Chain:
     @staticmethod
     def _positive(amount: int) -> None:
         if not isinstance(amount, int) or amount <= 0:
-            raise ChainInputError(f"amount {amount!r} must be a positive number of base units",
-                                  "use xmtpd_e2e.chain.units.xusd(...) to convert dollars")
+            raise ChainInputError(
+                f"amount {amount!r} must be a positive number of base units",
+                "use xmtpd_e2e.chain.units.xusd(...) to convert dollars",
+            )

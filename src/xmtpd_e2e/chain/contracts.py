@@ -87,4 +87,6 @@ class ContractErrorDecoder:
             values = abi_decode([_canonical_type(i) for i in inputs], data[4:])
         except Exception:
             return DecodedError(name, {"raw": "0x" + data[4:].hex()})
-        return DecodedError(name, {i["name"] or f"arg{n}": v for n, (i, v) in enumerate(zip(inputs, values, strict=True))})
+        return DecodedError(
+            name, {i["name"] or f"arg{n}": v for n, (i, v) in enumerate(zip(inputs, values, strict=True))}
+        )

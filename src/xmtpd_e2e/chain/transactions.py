@@ -120,7 +120,9 @@ class TransactionSender:
         signed = self._w3.eth.account.sign_transaction(fn.build_transaction(params), key.private_key)
         return self._w3.eth.send_raw_transaction(signed.raw_transaction)
 
-    def call_as(self, contract: str, fn: ContractFunction, sender: str, value: int = 0, block: int | None = None) -> Any:
+    def call_as(
+        self, contract: str, fn: ContractFunction, sender: str, value: int = 0, block: int | None = None
+    ) -> Any:
         try:
             params: dict[str, Any] = {"from": sender, "value": value, "gas": GAS_LIMIT, "chainId": self.chain_id}
             return fn.call(params, block_identifier=block if block is not None else "latest")  # type: ignore[arg-type]

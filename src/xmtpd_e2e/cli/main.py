@@ -65,11 +65,21 @@ def list_command(output_format: str, suite: str | None, scenario_modules: tuple[
     registry = _load(scenario_modules)
     items = registry.in_suite(suite) if suite else list(registry)
     if output_format == "json":
-        click.echo(json.dumps([
-            {"name": s.name, "description": s.description, "suites": list(s.suites),
-             "typical_seconds": s.typical_seconds, "invariants_skipped": s.invariants_skipped}
-            for s in items
-        ], indent=2))
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "name": s.name,
+                        "description": s.description,
+                        "suites": list(s.suites),
+                        "typical_seconds": s.typical_seconds,
+                        "invariants_skipped": s.invariants_skipped,
+                    }
+                    for s in items
+                ],
+                indent=2,
+            )
+        )
         return
     from rich.table import Table
 
@@ -85,37 +95,80 @@ def list_command(output_format: str, suite: str | None, scenario_modules: tuple[
 @option("--test", "tests", multiple=True, help="scenario name (repeatable, or comma-separated)")
 @option("--suite", type=click.Choice(SUITES), default=None, help="run a whole suite (default: fast, unless --test)")
 @choice_option("--runtime", RUNTIMES.choices(), AUTO_RUNTIME, _RUNTIME_HELP)
-@choice_option("--local-network", LOCAL_NETWORKS, "auto",
-               "local runtime: a network namespace per service (auto: when root; network faults need it)")
-@choice_option("--image-set", ("auto", "upstream", "local"), "auto",
-               "docker images: upstream's, built by `infra build-images`, or auto: upstream's if present or "
-               "pullable, else the local ones")
+@choice_option(
+    "--local-network",
+    LOCAL_NETWORKS,
+    "auto",
+    "local runtime: a network namespace per service (auto: when root; network faults need it)",
+)
+@choice_option(
+    "--image-set",
+    ("auto", "upstream", "local"),
+    "auto",
+    "docker images: upstream's, built by `infra build-images`, or auto: upstream's if present or "
+    "pullable, else the local ones",
+)
 @option("--xmtpd-image", default=None, help="node image (docker runtime)")
 @option("--gateway-image", default=None, help="gateway image (docker runtime)")
 @option("--chain-image", default=None, help="anvil + XMTP contracts image (docker runtime)")
 @option("--xmtpd-bin", type=click.Path(path_type=Path), default=None, help="node binary (local runtime)")
 @option("--gateway-bin", type=click.Path(path_type=Path), default=None, help="gateway binary (local runtime)")
-@option("--xmtpd-version", default=XMTPD_VERSION, show_default=True, help="xmtpd version (installed binaries, VERSION env)")
+@option(
+    "--xmtpd-version", default=XMTPD_VERSION, show_default=True, help="xmtpd version (installed binaries, VERSION env)"
+)
 @choice_option("--output-format", ("human", "json", "junit"), "human", "result format on stdout (or --output-file)")
 @option("--output-file", type=click.Path(path_type=Path), default=None, help="write results here instead of stdout")
 @option("--timeout", type=click.FloatRange(min=1), default=None, help="seconds per scenario (default: its own budget)")
-@option("--artifacts", type=click.Path(path_type=Path), default=Path("artifacts"), show_default=True,
-        help="where artifacts of failed scenarios go")
+@option(
+    "--artifacts",
+    type=click.Path(path_type=Path),
+    default=Path("artifacts"),
+    show_default=True,
+    help="where artifacts of failed scenarios go",
+)
 @option("--artifacts-always", is_flag=True, default=False, help="keep artifacts of passing scenarios too")
 @option("--scenarios", "scenario_modules", multiple=True, help="also load scenarios from this module or .py file")
-@option("--parallel", type=click.IntRange(min=1), default=1, show_default=True, help="scenarios at once, each in its own process")
+@option(
+    "--parallel",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="scenarios at once, each in its own process",
+)
 @option("--postgres-dsn", default=RunConfig.postgres_dsn, help="admin DSN of the host Postgres")
-@option("--html", "html_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
-        help="also write a self-contained HTML report (timeline, node samples, interleaved logs) here")
+@option(
+    "--html",
+    "html_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="also write a self-contained HTML report (timeline, node samples, interleaved logs) here",
+)
 @option("--kube-context", default=None, help="kubeconfig context (kubernetes runtime; the kubeconfig is KUBECONFIG's)")
 @click.pass_context
-def run_command(ctx: click.Context, tests: tuple[str, ...], suite: str | None, runtime: str, local_network: str,
-                image_set: str,
-                xmtpd_image: str | None, gateway_image: str | None, chain_image: str | None,
-                xmtpd_bin: Path | None, gateway_bin: Path | None, xmtpd_version: str, output_format: str,
-                output_file: Path | None, timeout: float | None, artifacts: Path, artifacts_always: bool,
-                scenario_modules: tuple[str, ...], parallel: int, postgres_dsn: str, html_path: Path | None,
-                kube_context: str | None) -> None:
+def run_command(
+    ctx: click.Context,
+    tests: tuple[str, ...],
+    suite: str | None,
+    runtime: str,
+    local_network: str,
+    image_set: str,
+    xmtpd_image: str | None,
+    gateway_image: str | None,
+    chain_image: str | None,
+    xmtpd_bin: Path | None,
+    gateway_bin: Path | None,
+    xmtpd_version: str,
+    output_format: str,
+    output_file: Path | None,
+    timeout: float | None,
+    artifacts: Path,
+    artifacts_always: bool,
+    scenario_modules: tuple[str, ...],
+    parallel: int,
+    postgres_dsn: str,
+    html_path: Path | None,
+    kube_context: str | None,
+) -> None:
     """Run scenarios, each in a fresh isolated environment."""
     if html_path is not None:
         _check_writable(html_path, "--html")
@@ -126,13 +179,24 @@ def run_command(ctx: click.Context, tests: tuple[str, ...], suite: str | None, r
     from xmtpd_e2e.runtime.image_sets import images_for_run
 
     images = images_for_run(image_set, runtime, xmtpd_version, lambda line: stderr.print(line, highlight=False))
-    images = replace(images, **{k: v for k, v in {"xmtpd": xmtpd_image, "gateway": gateway_image,
-                                                    "chain": chain_image}.items() if v})
+    images = replace(
+        images, **{k: v for k, v in {"xmtpd": xmtpd_image, "gateway": gateway_image, "chain": chain_image}.items() if v}
+    )
     config = RunConfig(
-        runtime=runtime, local_network=local_network, images=images, xmtpd_bin=xmtpd_bin, gateway_bin=gateway_bin, postgres_dsn=postgres_dsn,
-        home=default_home(), artifacts_dir=artifacts.resolve(), artifacts_always=artifacts_always,
-        scenario_timeout=timeout or RunConfig.scenario_timeout, timeout_given=timeout is not None,
-        log_level=ctx.obj["log_level"], log_encoding=ctx.obj["log_encoding"], xmtpd_version=xmtpd_version,
+        runtime=runtime,
+        local_network=local_network,
+        images=images,
+        xmtpd_bin=xmtpd_bin,
+        gateway_bin=gateway_bin,
+        postgres_dsn=postgres_dsn,
+        home=default_home(),
+        artifacts_dir=artifacts.resolve(),
+        artifacts_always=artifacts_always,
+        scenario_timeout=timeout or RunConfig.scenario_timeout,
+        timeout_given=timeout is not None,
+        log_level=ctx.obj["log_level"],
+        log_encoding=ctx.obj["log_encoding"],
+        xmtpd_version=xmtpd_version,
         keep_logs_for_report=html_path is not None,
         kube_context=kube_context,
     )
@@ -174,8 +238,12 @@ def _check_output_file(path: Path) -> None:
         with path.open("a"):
             pass
     except OSError as error:
-        fail_setup(SetupError(f"cannot write the results to --output-file {path}: {error.strerror or error}",
-                                "choose a path in a directory you can write to"))
+        fail_setup(
+            SetupError(
+                f"cannot write the results to --output-file {path}: {error.strerror or error}",
+                "choose a path in a directory you can write to",
+            )
+        )
     if not existed:
         path.unlink(missing_ok=True)
 
@@ -202,8 +270,13 @@ def _write_html(results: dict[str, object], path: Path) -> None:
 
 @cli.command("report")
 @click.argument("results_file", type=click.Path(path_type=Path, dir_okay=False))
-@option("--html", "html_path", type=click.Path(path_type=Path, dir_okay=False), required=True,
-        help="where to write the self-contained HTML report")
+@option(
+    "--html",
+    "html_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=True,
+    help="where to write the self-contained HTML report",
+)
 @option("--title", default=None, help="page title (default: xmtpd-e2e run)")
 def report_command(results_file: Path, html_path: Path, title: str | None) -> None:
     """Render the HTML report of an earlier run from its results JSON (and its artifacts)."""
@@ -260,8 +333,10 @@ def _emit(result: object, output_format: str, output_file: Path | None) -> bool:
                 output_file.write_text(text + "\n")
             return True
         except OSError as error:
-            stderr.print(f"[bold red]error:[/] could not write the results to {output_file} "
-                         f"({error.strerror or error}); here they are on stdout instead")
+            stderr.print(
+                f"[bold red]error:[/] could not write the results to {output_file} "
+                f"({error.strerror or error}); here they are on stdout instead"
+            )
     if output_format == "human":
         render_human(result, Console())
     else:
@@ -274,8 +349,10 @@ def _warn_about_leftovers(config: RunConfig) -> None:
 
     dead = [s.run_id for s in RunState.all(config.home) if not s.owner_alive() and s.resources()]
     if dead:
-        stderr.print(f"[yellow]warning:[/] earlier runs left resources behind ({', '.join(dead)}); "
-                     "remove them with `xmtpd-e2e cleanup`")
+        stderr.print(
+            f"[yellow]warning:[/] earlier runs left resources behind ({', '.join(dead)}); "
+            "remove them with `xmtpd-e2e cleanup`"
+        )
 
 
 @cli.command("cleanup")

@@ -52,7 +52,9 @@ class FollowingChannel:
     def unary(self, method: str, request: Any, response_type: Any, timeout: float) -> Any:
         for attempt in (1, 2):
             call = self._current().unary_unary(
-                method, request_serializer=lambda m: m.SerializeToString(), response_deserializer=response_type.FromString
+                method,
+                request_serializer=lambda m: m.SerializeToString(),
+                response_deserializer=response_type.FromString,
             )
             try:
                 return call(request, timeout=timeout)

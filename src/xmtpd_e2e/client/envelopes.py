@@ -51,7 +51,10 @@ def mls_private_message(group_id: bytes, epoch: int = 1, size: int = 256) -> byt
 
 
 def group_message_envelope(
-    *, group_id: bytes | None = None, data: bytes | None = None, sender_hmac: bytes | None = None,
+    *,
+    group_id: bytes | None = None,
+    data: bytes | None = None,
+    sender_hmac: bytes | None = None,
     payload_size: int = 256,
 ) -> envelopes_pb2.ClientEnvelope:
     """A client envelope with one group message, on topic kind 0 || group id."""
@@ -111,7 +114,9 @@ class DecodedEnvelope:
 
 
 def decode_originator_envelope(raw: bytes | envelopes_pb2.OriginatorEnvelope) -> DecodedEnvelope:
-    envelope = raw if isinstance(raw, envelopes_pb2.OriginatorEnvelope) else envelopes_pb2.OriginatorEnvelope.FromString(raw)
+    envelope = (
+        raw if isinstance(raw, envelopes_pb2.OriginatorEnvelope) else envelopes_pb2.OriginatorEnvelope.FromString(raw)
+    )
     serialized = envelope.SerializeToString() if not isinstance(raw, bytes) else raw
     unsigned = envelopes_pb2.UnsignedOriginatorEnvelope.FromString(envelope.unsigned_originator_envelope)
     payer = envelopes_pb2.PayerEnvelope.FromString(unsigned.payer_envelope_bytes)

@@ -26,8 +26,10 @@ class GatewayApi:
         self, envelopes: Sequence[envelopes_pb2.ClientEnvelope]
     ) -> list[envelopes_pb2.OriginatorEnvelope]:
         response = self._channel.unary(
-            _PAYER + "PublishClientEnvelopes", payer_api_pb2.PublishClientEnvelopesRequest(envelopes=list(envelopes)),
-            payer_api_pb2.PublishClientEnvelopesResponse, self._timeout,
+            _PAYER + "PublishClientEnvelopes",
+            payer_api_pb2.PublishClientEnvelopesRequest(envelopes=list(envelopes)),
+            payer_api_pb2.PublishClientEnvelopesResponse,
+            self._timeout,
         )
         return list(response.originator_envelopes)
 

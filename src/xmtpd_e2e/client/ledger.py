@@ -101,8 +101,14 @@ class PublishLedger:
             failures = list(self._failures)
         times = published + failed
         if not times:
-            return {"bucket_seconds": bucket_seconds, "start": None, "published": [], "failed": [],
-                    "failures": [], "failed_total": 0}
+            return {
+                "bucket_seconds": bucket_seconds,
+                "start": None,
+                "published": [],
+                "failed": [],
+                "failures": [],
+                "failed_total": 0,
+            }
         start = min(times)
         size = int((max(times) - start) // bucket_seconds) + 1
         counts = {"published": [0] * size, "failed": [0] * size}
@@ -110,7 +116,9 @@ class PublishLedger:
             for moment in values:
                 counts[key][int((moment - start) // bucket_seconds)] += 1
         return {
-            "bucket_seconds": bucket_seconds, "start": round(start, 3), **counts,
+            "bucket_seconds": bucket_seconds,
+            "start": round(start, 3),
+            **counts,
             "failures": [{**asdict(f), "failed_at": round(f.failed_at, 3)} for f in failures],
             "failed_total": len(failed),
         }

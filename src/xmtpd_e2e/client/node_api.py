@@ -30,21 +30,31 @@ class NodeApi:
     ) -> list[envelopes_pb2.OriginatorEnvelope]:
         request = message_api_pb2.PublishPayerEnvelopesRequest(payer_envelopes=list(envelopes))
         response = self._channel.unary(
-            _REPLICATION + "PublishPayerEnvelopes", request, message_api_pb2.PublishPayerEnvelopesResponse, self._timeout
+            _REPLICATION + "PublishPayerEnvelopes",
+            request,
+            message_api_pb2.PublishPayerEnvelopesResponse,
+            self._timeout,
         )
         return list(response.originator_envelopes)
 
     def query_envelopes(
-        self, *, originator_node_ids: Iterable[int] = (), topics: Iterable[bytes] = (),
-        last_seen: dict[int, int] | None = None, limit: int = QUERY_PAGE,
+        self,
+        *,
+        originator_node_ids: Iterable[int] = (),
+        topics: Iterable[bytes] = (),
+        last_seen: dict[int, int] | None = None,
+        limit: int = QUERY_PAGE,
     ) -> list[envelopes_pb2.OriginatorEnvelope]:
         query = message_api_pb2.EnvelopesQuery(
-            originator_node_ids=list(originator_node_ids), topics=list(topics),
+            originator_node_ids=list(originator_node_ids),
+            topics=list(topics),
             last_seen=envelopes_pb2.Cursor(node_id_to_sequence_id=last_seen or {}),
         )
         response = self._channel.unary(
-            _REPLICATION + "QueryEnvelopes", message_api_pb2.QueryEnvelopesRequest(query=query, limit=limit),
-            message_api_pb2.QueryEnvelopesResponse, self._timeout,
+            _REPLICATION + "QueryEnvelopes",
+            message_api_pb2.QueryEnvelopesRequest(query=query, limit=limit),
+            message_api_pb2.QueryEnvelopesResponse,
+            self._timeout,
         )
         return list(response.envelopes)
 
@@ -56,15 +66,19 @@ class NodeApi:
 
     def get_sync_cursor(self) -> dict[int, int]:
         response = self._channel.unary(
-            _METADATA + "GetSyncCursor", metadata_api_pb2.GetSyncCursorRequest(),
-            metadata_api_pb2.GetSyncCursorResponse, 5.0,
+            _METADATA + "GetSyncCursor",
+            metadata_api_pb2.GetSyncCursorRequest(),
+            metadata_api_pb2.GetSyncCursorResponse,
+            5.0,
         )
         return dict(response.latest_sync.node_id_to_sequence_id)
 
     def health_check(self, service: str = "") -> bool:
         response = self._channel.unary(
-            "/grpc.health.v1.Health/Check", health_pb2.HealthCheckRequest(service=service),
-            health_pb2.HealthCheckResponse, 5.0,
+            "/grpc.health.v1.Health/Check",
+            health_pb2.HealthCheckRequest(service=service),
+            health_pb2.HealthCheckResponse,
+            5.0,
         )
         return bool(response.status == health_pb2.HealthCheckResponse.SERVING)
 

@@ -61,8 +61,15 @@ class Publisher(abc.ABC):
 
 class DirectPublisher(Publisher):
     def __init__(
-        self, *, resolve_address: Callable[[], str], node_id: int, key: Key, ledger: PublishLedger,
-        client_name: str, payload_size: int = 256, timeout: float | None = None,
+        self,
+        *,
+        resolve_address: Callable[[], str],
+        node_id: int,
+        key: Key,
+        ledger: PublishLedger,
+        client_name: str,
+        payload_size: int = 256,
+        timeout: float | None = None,
     ) -> None:
         self._api = NodeApi(resolve_address) if timeout is None else NodeApi(resolve_address, timeout=timeout)
         self._node_id = node_id
@@ -81,10 +88,16 @@ class DirectPublisher(Publisher):
         try:
             envelopes = self._api.publish_payer_envelopes(payer_envelopes)
         except grpc.RpcError as error:
-            raise self._failed(self._ledger, target, count, from_rpc_error(f"{target} ({self._api.address})", error)) from None
+            raise self._failed(
+                self._ledger, target, count, from_rpc_error(f"{target} ({self._api.address})", error)
+            ) from None
         if len(envelopes) != count:
-            raise self._failed(self._ledger, target, count,
-                               PublishError(target, "INCOMPLETE", f"{len(envelopes)} of {count} envelopes returned", False))
+            raise self._failed(
+                self._ledger,
+                target,
+                count,
+                PublishError(target, "INCOMPLETE", f"{len(envelopes)} of {count} envelopes returned", False),
+            )
         return self._record(self._ledger, envelopes, "node", target)
 
     def close(self) -> None:
@@ -93,8 +106,15 @@ class DirectPublisher(Publisher):
 
 class GatewayPublisher(Publisher):
     def __init__(
-        self, *, resolve_address: Callable[[], str], gateway_alias: str, payer_address: str, ledger: PublishLedger,
-        client_name: str, payload_size: int = 256, timeout: float | None = None,
+        self,
+        *,
+        resolve_address: Callable[[], str],
+        gateway_alias: str,
+        payer_address: str,
+        ledger: PublishLedger,
+        client_name: str,
+        payload_size: int = 256,
+        timeout: float | None = None,
     ) -> None:
         self._api = GatewayApi(resolve_address) if timeout is None else GatewayApi(resolve_address, timeout=timeout)
         self._alias = gateway_alias
@@ -108,11 +128,16 @@ class GatewayPublisher(Publisher):
         try:
             envelopes = self._api.publish_client_envelopes(client_envelopes)
         except grpc.RpcError as error:
-            raise self._failed(self._ledger, self._alias, count,
-                               from_rpc_error(f"{self._alias} ({self._api.address})", error)) from None
+            raise self._failed(
+                self._ledger, self._alias, count, from_rpc_error(f"{self._alias} ({self._api.address})", error)
+            ) from None
         if len(envelopes) != count:
-            raise self._failed(self._ledger, self._alias, count,
-                               PublishError(self._alias, "INCOMPLETE", f"{len(envelopes)} of {count} envelopes returned", False))
+            raise self._failed(
+                self._ledger,
+                self._alias,
+                count,
+                PublishError(self._alias, "INCOMPLETE", f"{len(envelopes)} of {count} envelopes returned", False),
+            )
         return self._record(self._ledger, envelopes, self._alias, self._alias)
 
     def close(self) -> None:

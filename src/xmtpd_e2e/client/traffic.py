@@ -22,8 +22,15 @@ class TrafficGenerator:
     :meth:`stop` (then :meth:`wait` without a timeout would never return, and refuses)."""
 
     def __init__(
-        self, publisher: Publisher, *, batch_size: int = 10, duration: float | None = 60.0, concurrency: int = 1,
-        interval: float = 0.0, continue_on_error: bool = False, name: str = "traffic",
+        self,
+        publisher: Publisher,
+        *,
+        batch_size: int = 10,
+        duration: float | None = 60.0,
+        concurrency: int = 1,
+        interval: float = 0.0,
+        continue_on_error: bool = False,
+        name: str = "traffic",
     ) -> None:
         if batch_size < 1 or concurrency < 1 or (duration is not None and duration <= 0):
             raise ValueError("batch_size and concurrency must be >= 1 and duration > 0 (or None: until stop())")
@@ -79,8 +86,10 @@ class TrafficGenerator:
     def wait(self, timeout: float | None = None) -> None:
         """Wait until the duration has elapsed (or :meth:`stop` was called)."""
         if self._duration is None and timeout is None and not self._stop.is_set():
-            raise E2EError(f"{self.name}: traffic without a duration runs until stop(); "
-                           "call stop() (it waits), or wait(timeout=...)")
+            raise E2EError(
+                f"{self.name}: traffic without a duration runs until stop(); "
+                "call stop() (it waits), or wait(timeout=...)"
+            )
         for thread in self._threads:
             thread.join(timeout)
         if self._ended_at is None and not any(t.is_alive() for t in self._threads):

@@ -20,7 +20,23 @@ from xmtpd_e2e.explore.history import History, Operation
 from xmtpd_e2e.explore.schedule import GenerationOptions, Schedule, generate
 
 __all__ = [
-    "CheckOptions", "Verdict", "Violation", "check", "ExecutionOptions", "Exploration", "execute_schedule",
-    "explore_once", "run_schedule", "FAULT_KINDS", "FaultKind", "register", "FinalState", "NodeState", "History",
-    "Operation", "GenerationOptions", "Schedule", "generate",
+    "CheckOptions",
+    "Verdict",
+    "Violation",
+    "check",
+    "ExecutionOptions",
+    "Exploration",
+    "execute_schedule",
+    "explore_once",
+    "run_schedule",
+    "FAULT_KINDS",
+    "FaultKind",
+    "register",
+    "FinalState",
+    "NodeState",
+    "History",
+    "Operation",
+    "GenerationOptions",
+    "Schedule",
+    "generate",
 ]

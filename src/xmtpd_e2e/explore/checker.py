@@ -37,8 +37,17 @@ from xmtpd_e2e.timeline import TimelineEvent
 __all__ = ["Violation", "Verdict", "CheckOptions", "check", "VIOLATION_KINDS"]
 
 VIOLATION_KINDS = (
-    "missing", "mismatch", "duplicate", "failed-stored", "sequence-gap", "sequence-order", "clock-divergence",
-    "usage-mismatch", "staged-leftover", "liveness", "fault-error",
+    "missing",
+    "mismatch",
+    "duplicate",
+    "failed-stored",
+    "sequence-gap",
+    "sequence-order",
+    "clock-divergence",
+    "usage-mismatch",
+    "staged-leftover",
+    "liveness",
+    "fault-error",
 )
 _LISTED = 10
 
@@ -72,13 +81,20 @@ class Verdict:
         return {v.kind for v in self.violations}
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "violations": [v.to_dict() for v in self.violations], "stats": self.stats,
-                "notes": self.notes}
+        return {
+            "ok": self.ok,
+            "violations": [v.to_dict() for v in self.violations],
+            "stats": self.stats,
+            "notes": self.notes,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Verdict:
-        return cls([Violation.from_dict(v) for v in data["violations"]], dict(data.get("stats", {})),
-                   list(data.get("notes", [])))
+        return cls(
+            [Violation.from_dict(v) for v in data["violations"]],
+            dict(data.get("stats", {})),
+            list(data.get("notes", [])),
+        )
 
 
 @dataclass(frozen=True)
@@ -105,6 +121,7 @@ def _node_number(alias: str) -> int | None:
 
 # -- replication ---------------------------------------------------------------------------------
 
+
 def _replication(history: History, node: NodeState) -> list[Violation]:
     violations: list[Violation] = []
     by_key = {(e.originator, e.sequence_id): e.topic for e in node.envelopes}
@@ -126,37 +143,56 @@ def _replication(history: History, node: NodeState) -> list[Violation]:
             elif stored != topic:
                 mismatched.append(key)
     if missing:
-        violations.append(Violation(
-            "missing", f"node {node.node_id} is missing {len(missing)} of {acked_total} acknowledged envelopes "
-            f"(originator:sequence) {_keys(missing)}", node.node_id,
-            {"count": len(missing), "acknowledged": acked_total, "keys": [list(k) for k in sorted(missing)[:100]]},
-        ))
+        violations.append(
+            Violation(
+                "missing",
+                f"node {node.node_id} is missing {len(missing)} of {acked_total} acknowledged envelopes "
+                f"(originator:sequence) {_keys(missing)}",
+                node.node_id,
+                {"count": len(missing), "acknowledged": acked_total, "keys": [list(k) for k in sorted(missing)[:100]]},
+            )
+        )
     if mismatched:
-        violations.append(Violation(
-            "mismatch", f"node {node.node_id} stores a different envelope under {len(mismatched)} acknowledged "
-            f"keys {_keys(mismatched)}", node.node_id, {"keys": [list(k) for k in sorted(mismatched)[:100]]},
-        ))
+        violations.append(
+            Violation(
+                "mismatch",
+                f"node {node.node_id} stores a different envelope under {len(mismatched)} acknowledged "
+                f"keys {_keys(mismatched)}",
+                node.node_id,
+                {"keys": [list(k) for k in sorted(mismatched)[:100]]},
+            )
+        )
 
     outcome_of_topic = {t: op.outcome for op in history.operations for t in op.topics}
     duplicated = {t: k for t, k in keys_of_topic.items() if len(k) > 1}
     if duplicated:
         acked = sum(1 for t in duplicated if outcome_of_topic.get(t) == "ok")
         examples = "; ".join(f"topic {t[:12]}… under {_keys(k)}" for t, k in list(duplicated.items())[:3])
-        violations.append(Violation(
-            "duplicate", f"node {node.node_id} stores {len(duplicated)} client envelope(s) more than once "
-            f"({acked} of them acknowledged): {examples}", node.node_id,
-            {"topics": {t: [list(x) for x in k] for t, k in list(duplicated.items())[:100]}},
-        ))
+        violations.append(
+            Violation(
+                "duplicate",
+                f"node {node.node_id} stores {len(duplicated)} client envelope(s) more than once "
+                f"({acked} of them acknowledged): {examples}",
+                node.node_id,
+                {"topics": {t: [list(x) for x in k] for t, k in list(duplicated.items())[:100]}},
+            )
+        )
     refused = [t for op in history.operations if op.outcome == "fail" for t in op.topics if t in keys_of_topic]
     if refused:
-        violations.append(Violation(
-            "failed-stored", f"node {node.node_id} stores {len(refused)} envelope(s) whose publish was refused: "
-            f"{_keys(k for t in refused for k in keys_of_topic[t])}", node.node_id, {"topics": refused[:100]},
-        ))
+        violations.append(
+            Violation(
+                "failed-stored",
+                f"node {node.node_id} stores {len(refused)} envelope(s) whose publish was refused: "
+                f"{_keys(k for t in refused for k in keys_of_topic[t])}",
+                node.node_id,
+                {"topics": refused[:100]},
+            )
+        )
     return violations
 
 
 # -- sequences and clocks --------------------------------------------------------------------------
+
 
 def _holes(sequence: list[int]) -> list[int]:
     present = set(sequence)
@@ -171,21 +207,29 @@ def _sequences(nodes: Mapping[int, NodeState]) -> list[Violation]:
             holes = _holes(sequence)
             if originator == node.node_id:
                 if holes:
-                    violations.append(Violation(
-                        "sequence-gap", f"originator {originator} skipped {len(holes)} sequence id(s) of its own "
-                        f"(below {max(sequence)}): {_keys((originator, h) for h in holes)}", node.node_id,
-                        {"originator": originator, "holes": holes[:100]},
-                    ))
+                    violations.append(
+                        Violation(
+                            "sequence-gap",
+                            f"originator {originator} skipped {len(holes)} sequence id(s) of its own "
+                            f"(below {max(sequence)}): {_keys((originator, h) for h in holes)}",
+                            node.node_id,
+                            {"originator": originator, "holes": holes[:100]},
+                        )
+                    )
                 continue
             # Holes the originator itself has are reported once, on the originator.
             replica_holes = [h for h in holes if h not in own_holes.get(originator, set())]
             if replica_holes:
-                violations.append(Violation(
-                    "sequence-gap", f"node {node.node_id} lacks {len(replica_holes)} sequence id(s) of originator "
-                    f"{originator} below its latest {max(sequence)}: "
-                    f"{_keys((originator, h) for h in replica_holes)}", node.node_id,
-                    {"originator": originator, "holes": replica_holes[:100]},
-                ))
+                violations.append(
+                    Violation(
+                        "sequence-gap",
+                        f"node {node.node_id} lacks {len(replica_holes)} sequence id(s) of originator "
+                        f"{originator} below its latest {max(sequence)}: "
+                        f"{_keys((originator, h) for h in replica_holes)}",
+                        node.node_id,
+                        {"originator": originator, "holes": replica_holes[:100]},
+                    )
+                )
     return violations
 
 
@@ -218,11 +262,15 @@ def _sequence_order(history: History) -> list[Violation]:
                 inversions.append((earlier, op, earlier_max, lowest))
         if inversions:
             a, b, high, low = inversions[0]
-            violations.append(Violation(
-                "sequence-order", f"originator {originator}: {len(inversions)} publish(es) got a sequence id not "
-                f"above one acknowledged before they began (op {a.id} got {high}, later op {b.id} got {low})",
-                originator, {"examples": [[x.id, y.id, h, lo] for x, y, h, lo in inversions[:20]]},
-            ))
+            violations.append(
+                Violation(
+                    "sequence-order",
+                    f"originator {originator}: {len(inversions)} publish(es) got a sequence id not "
+                    f"above one acknowledged before they began (op {a.id} got {high}, later op {b.id} got {low})",
+                    originator,
+                    {"examples": [[x.id, y.id, h, lo] for x, y, h, lo in inversions[:20]]},
+                )
+            )
     return violations
 
 
@@ -231,20 +279,31 @@ def _clocks(nodes: Mapping[int, NodeState]) -> list[Violation]:
     for node in nodes.values():
         stored_max = {o: max(s) for o, s in node.sequences.items() if s}
         if node.vector_clock != stored_max:
-            violations.append(Violation(
-                "clock-divergence", f"node {node.node_id}'s vector clock {node.vector_clock} disagrees with the "
-                f"latest envelopes it stores {stored_max}", node.node_id,
-                {"vector_clock": node.vector_clock, "stored": stored_max},
-            ))
+            violations.append(
+                Violation(
+                    "clock-divergence",
+                    f"node {node.node_id}'s vector clock {node.vector_clock} disagrees with the "
+                    f"latest envelopes it stores {stored_max}",
+                    node.node_id,
+                    {"vector_clock": node.vector_clock, "stored": stored_max},
+                )
+            )
     distinct = {tuple(sorted(n.vector_clock.items())) for n in nodes.values()}
     if len(distinct) > 1:
         described = "; ".join(f"node {n.node_id}: {dict(sorted(n.vector_clock.items()))}" for n in nodes.values())
-        violations.append(Violation("clock-divergence", f"vector clocks differ after heal: {described}", None,
-                                    {str(n.node_id): n.vector_clock for n in nodes.values()}))
+        violations.append(
+            Violation(
+                "clock-divergence",
+                f"vector clocks differ after heal: {described}",
+                None,
+                {str(n.node_id): n.vector_clock for n in nodes.values()},
+            )
+        )
     return violations
 
 
 # -- usage -----------------------------------------------------------------------------------------
+
 
 def _usage(nodes: Mapping[int, NodeState]) -> list[Violation]:
     violations: list[Violation] = []
@@ -252,15 +311,23 @@ def _usage(nodes: Mapping[int, NodeState]) -> list[Violation]:
     for node in nodes.values():
         counted = {(u.payer, u.originator): u.message_count for u in node.usage}
         stored = Counter((e.payer or "", e.originator) for e in node.envelopes)
-        disagreeing = {k: (counted.get(k, 0), stored.get(k, 0)) for k in set(counted) | set(stored)
-                       if counted.get(k, 0) != stored.get(k, 0)}
+        disagreeing = {
+            k: (counted.get(k, 0), stored.get(k, 0))
+            for k in set(counted) | set(stored)
+            if counted.get(k, 0) != stored.get(k, 0)
+        }
         if disagreeing:
-            shown = "; ".join(f"payer {p} originator {o}: usage {c}, stored {s}"
-                              for (p, o), (c, s) in sorted(disagreeing.items())[:5])
-            violations.append(Violation(
-                "usage-mismatch", f"node {node.node_id}'s unsettled usage disagrees with the envelopes it stores: "
-                f"{shown}", node.node_id, {"rows": [[p, o, c, s] for (p, o), (c, s) in disagreeing.items()]},
-            ))
+            shown = "; ".join(
+                f"payer {p} originator {o}: usage {c}, stored {s}" for (p, o), (c, s) in sorted(disagreeing.items())[:5]
+            )
+            violations.append(
+                Violation(
+                    "usage-mismatch",
+                    f"node {node.node_id}'s unsettled usage disagrees with the envelopes it stores: {shown}",
+                    node.node_id,
+                    {"rows": [[p, o, c, s] for (p, o), (c, s) in disagreeing.items()]},
+                )
+            )
         views[node.node_id] = counted
     distinct = {tuple(sorted(v.items())) for v in views.values()}
     if len(distinct) > 1:
@@ -270,13 +337,19 @@ def _usage(nodes: Mapping[int, NodeState]) -> list[Violation]:
             f"payer {p} originator {o}: " + ", ".join(f"node {n} {v.get((p, o), 0)}" for n, v in views.items())
             for p, o in differing[:5]
         )
-        violations.append(Violation("usage-mismatch", f"nodes count different usage: {shown}", None,
-                                    {"rows": [[p, o, {str(n): v.get((p, o), 0) for n, v in views.items()}]
-                                              for p, o in differing]}))
+        violations.append(
+            Violation(
+                "usage-mismatch",
+                f"nodes count different usage: {shown}",
+                None,
+                {"rows": [[p, o, {str(n): v.get((p, o), 0) for n, v in views.items()}] for p, o in differing]},
+            )
+        )
     return violations
 
 
 # -- liveness --------------------------------------------------------------------------------------
+
 
 def _faulted(op: Operation, faults: list[TimelineEvent], grace: float, end: float) -> bool:
     """Whether a fault could excuse ``op``: one on its target (any, for gateway publishes, which
@@ -306,14 +379,20 @@ def _liveness(history: History, options: CheckOptions) -> list[Violation]:
         first = ops[0]
         latency = "never completed" if first.latency is None else f"after {first.latency:.1f}s"
         reason = f": {first.error}" if first.error else ""
-        violations.append(Violation(
-            "liveness", f"{len(ops)} publish(es) to {target} with no fault on it failed ({len(failed)}) or took over "
-            f"{options.slow_seconds:g}s; first: op {first.id} by {first.process} {first.outcome} {latency}{reason}",
-            _node_number(target) if target.startswith("node-") else None,
-            {"operations": [op.id for op in ops[:100]], "failed": len(failed),
-             "latencies": [None if op.latency is None else round(op.latency, 3) for op in ops[:100]],
-             "errors": sorted({op.error or "" for op in failed})[:5]},
-        ))
+        violations.append(
+            Violation(
+                "liveness",
+                f"{len(ops)} publish(es) to {target} with no fault on it failed ({len(failed)}) or took over "
+                f"{options.slow_seconds:g}s; first: op {first.id} by {first.process} {first.outcome} {latency}{reason}",
+                _node_number(target) if target.startswith("node-") else None,
+                {
+                    "operations": [op.id for op in ops[:100]],
+                    "failed": len(failed),
+                    "latencies": [None if op.latency is None else round(op.latency, 3) for op in ops[:100]],
+                    "errors": sorted({op.error or "" for op in failed})[:5],
+                },
+            )
+        )
     return violations
 
 
@@ -321,8 +400,11 @@ def check(history: History, final: FinalState, options: CheckOptions | None = No
     """The verdict on one exploration (see module docstring)."""
     options = options or CheckOptions()
     checked = {n.node_id: n for n in final.nodes.values() if n.checked}
-    notes = [f"node {n.node_id} not checked: {n.error or ('down' if not n.running else 'not canonical')}"
-             for n in final.nodes.values() if not n.checked]
+    notes = [
+        f"node {n.node_id} not checked: {n.error or ('down' if not n.running else 'not canonical')}"
+        for n in final.nodes.values()
+        if not n.checked
+    ]
     violations: list[Violation] = []
     for node in checked.values():
         violations += _replication(history, node)
@@ -332,8 +414,14 @@ def check(history: History, final: FinalState, options: CheckOptions | None = No
     violations += _usage(checked)
     for node in checked.values():
         if node.staged:
-            violations.append(Violation("staged-leftover", f"node {node.node_id} has {node.staged} staged "
-                                        "envelope(s) left after heal", node.node_id, {"staged": node.staged}))
+            violations.append(
+                Violation(
+                    "staged-leftover",
+                    f"node {node.node_id} has {node.staged} staged envelope(s) left after heal",
+                    node.node_id,
+                    {"staged": node.staged},
+                )
+            )
     violations += _liveness(history, options)
     latencies = sorted(op.latency for op in history.operations if op.latency is not None)
     stats: dict[str, Any] = {

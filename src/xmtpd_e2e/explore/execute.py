@@ -49,8 +49,10 @@ class ExecutionOptions:
 
 # -- the workload ------------------------------------------------------------------------------------
 
-def _publish(spec: PublisherSpec, client: ClientHandle, recorder: HistoryRecorder, t0: float,
-             stop: threading.Event) -> None:
+
+def _publish(
+    spec: PublisherSpec, client: ClientHandle, recorder: HistoryRecorder, t0: float, stop: threading.Event
+) -> None:
     for window in sorted(spec.windows, key=lambda w: w.start):
         if stop.wait(max(0.0, t0 + window.start - time.time())):
             return
@@ -105,6 +107,7 @@ def _build_cluster(env: Environment, schedule: Schedule) -> None:
 
 
 # -- faults ------------------------------------------------------------------------------------------
+
 
 @dataclass
 class _Nemesis:
@@ -166,6 +169,7 @@ def _run_faults(nemesis: _Nemesis, schedule: Schedule, t0: float) -> None:
 
 # -- after the workload --------------------------------------------------------------------------------
 
+
 def _checked_nodes(env: Environment) -> list[Any]:
     canonical = set(env.chain.canonical_node_ids())
     return [n for n in env.nodes() if n.is_running and n.id in canonical]
@@ -190,14 +194,17 @@ def _wait_for_convergence(env: Environment, acknowledged: set[tuple[int, int]], 
 def _final_state(env: Environment) -> FinalState:
     canonical = set(env.chain.canonical_node_ids())
     return FinalState(
-        {n.id: read_node_state(n.id, n.observer, running=n.is_running, canonical=n.id in canonical)
-         for n in env.nodes()},
+        {
+            n.id: read_node_state(n.id, n.observer, running=n.is_running, canonical=n.id in canonical)
+            for n in env.nodes()
+        },
         time.time(),
     )
 
 
-def execute_schedule(env: Environment, schedule: Schedule, options: ExecutionOptions | None = None
-                     ) -> tuple[History, FinalState, list[str]]:
+def execute_schedule(
+    env: Environment, schedule: Schedule, options: ExecutionOptions | None = None
+) -> tuple[History, FinalState, list[str]]:
     """Run ``schedule`` on ``env`` (started, empty); returns the history, the healed databases and
     the errors met while injecting or healing faults."""
     options = options or ExecutionOptions()
@@ -208,8 +215,12 @@ def execute_schedule(env: Environment, schedule: Schedule, options: ExecutionOpt
     stop = threading.Event()
     t0 = time.time()
     threads = [
-        threading.Thread(target=_publish, args=(spec, clients[spec.name], recorder, t0, stop),
-                         name=f"explore-{spec.name}", daemon=True)
+        threading.Thread(
+            target=_publish,
+            args=(spec, clients[spec.name], recorder, t0, stop),
+            name=f"explore-{spec.name}",
+            daemon=True,
+        )
         for spec in schedule.publishers
     ]
     workload = env.timeline.begin("phase", "explore-workload", (), seed=schedule.seed)
@@ -235,8 +246,11 @@ def execute_schedule(env: Environment, schedule: Schedule, options: ExecutionOpt
     acknowledged = {k for op in operations if op.outcome == "ok" for k in op.keys}
     with env.timeline.span("phase", "explore-convergence"):
         converged = _wait_for_convergence(env, acknowledged, options.convergence_timeout)
-    log.info("workload done: %s; %s after heal", _outcome_counts(operations),
-             "converged" if converged else f"not converged within {options.convergence_timeout:g}s")
+    log.info(
+        "workload done: %s; %s after heal",
+        _outcome_counts(operations),
+        "converged" if converged else f"not converged within {options.convergence_timeout:g}s",
+    )
     final = _final_state(env)
     history = History(operations, env.timeline.events(), t0, workload_ended, healed)
     return history, final, nemesis.errors
@@ -249,8 +263,13 @@ def _outcome_counts(operations: list[Any]) -> str:
     return ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "no operations"
 
 
-def run_schedule(env: Environment, schedule: Schedule, *, check_options: CheckOptions | None = None,
-                 execution: ExecutionOptions | None = None) -> tuple[History, FinalState, Verdict]:
+def run_schedule(
+    env: Environment,
+    schedule: Schedule,
+    *,
+    check_options: CheckOptions | None = None,
+    execution: ExecutionOptions | None = None,
+) -> tuple[History, FinalState, Verdict]:
     """Execute and check; errors injecting or healing faults are violations of kind ``fault-error``."""
     history, final, errors = execute_schedule(env, schedule, execution)
     verdict = check(history, final, check_options)
@@ -259,6 +278,7 @@ def run_schedule(env: Environment, schedule: Schedule, *, check_options: CheckOp
 
 
 # -- one exploration through the runner -------------------------------------------------------------------
+
 
 @dataclass
 class Exploration:
@@ -286,8 +306,11 @@ class Exploration:
 
     def to_dict(self, *, with_history: bool = True) -> dict[str, Any]:
         return {
-            "status": self.status, "error": self.error, "run_id": self.run_id,
-            "duration_seconds": round(self.duration_seconds, 1), "artifacts": self.artifacts,
+            "status": self.status,
+            "error": self.error,
+            "run_id": self.run_id,
+            "duration_seconds": round(self.duration_seconds, 1),
+            "artifacts": self.artifacts,
             "load_average": list(self.load_average),
             "environment": self.environment,
             "schedule": self.schedule.to_dict(),
@@ -297,8 +320,13 @@ class Exploration:
         }
 
 
-def explore_once(config: RunConfig, schedule: Schedule, *, check_options: CheckOptions | None = None,
-                 execution: ExecutionOptions | None = None) -> Exploration:
+def explore_once(
+    config: RunConfig,
+    schedule: Schedule,
+    *,
+    check_options: CheckOptions | None = None,
+    execution: ExecutionOptions | None = None,
+) -> Exploration:
     """Run ``schedule`` once in a fresh environment, through the runner (see module docstring)."""
     from xmtpd_e2e.runner.execution import Runner
     from xmtpd_e2e.runner.lifecycle import default_environment_factory
@@ -313,9 +341,12 @@ def explore_once(config: RunConfig, schedule: Schedule, *, check_options: CheckO
             raise CheckFailed("; ".join(v.message for v in verdict.violations[:3]))
 
     info = ScenarioInfo(
-        name=f"explore-{schedule.seed}", description="explore: seeded workload and faults", func=scenario,
+        name=f"explore-{schedule.seed}",
+        description="explore: seeded workload and faults",
+        func=scenario,
         invariants_skipped="explore checks its own properties on the history",
-        timeout_seconds=schedule.duration + 600, module=__name__,
+        timeout_seconds=schedule.duration + 600,
+        module=__name__,
     )
     runner = Runner(config, default_environment_factory())
     load_before = os.getloadavg()[0]

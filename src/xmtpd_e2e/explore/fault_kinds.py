@@ -79,7 +79,9 @@ def _stopped(kill: bool) -> Callable[[Environment, str, Mapping[str, Any]], Heal
     return apply
 
 
-def _toxic(add: Callable[[NodeHandle, Mapping[str, Any]], None]) -> Callable[[Environment, str, Mapping[str, Any]], Heal]:
+def _toxic(
+    add: Callable[[NodeHandle, Mapping[str, Any]], None],
+) -> Callable[[Environment, str, Mapping[str, Any]], Heal]:
     def apply(env: Environment, target: str, params: Mapping[str, Any]) -> Heal:
         node = node_of(env, target)
         add(node, params)
@@ -94,27 +96,64 @@ def _disconnect(env: Environment, target: str, params: Mapping[str, Any]) -> Hea
     return node.reconnect
 
 
-register(FaultKind("kill", "SIGKILL the node, restart it on its data when the fault ends",
-                   _no_params, _stopped(kill=True), stops_service=True))
-register(FaultKind("stop", "stop the node gracefully, start it again when the fault ends",
-                   _no_params, _stopped(kill=False), stops_service=True))
-register(FaultKind("latency", "toxiproxy latency on what the node's proxy sends (peers, gateways)",
-                   lambda rng, target, aliases: {"latency_ms": rng.choice((200, 500, 1000, 2000))},
-                   _toxic(lambda node, p: node.add_latency(int(p["latency_ms"])))))
-register(FaultKind("bandwidth", "toxiproxy bandwidth limit on the node's proxy",
-                   lambda rng, target, aliases: {"kb_per_second": rng.choice((1, 5, 20, 100))},
-                   _toxic(lambda node, p: node.add_bandwidth_limit(int(p["kb_per_second"])))))
-register(FaultKind("reset", "toxiproxy resets TCP connections through the node's proxy",
-                   lambda rng, target, aliases: {"timeout_ms": rng.choice((0, 100, 1000))},
-                   _toxic(lambda node, p: node.add_connection_reset(int(p["timeout_ms"])))))
-register(FaultKind("timeout", "toxiproxy black-holes traffic through the node's proxy",
-                   lambda rng, target, aliases: {"timeout_ms": rng.choice((0, 2000))},
-                   _toxic(lambda node, p: node.add_timeout(int(p["timeout_ms"])))))
-register(FaultKind("disconnect", "the node's proxy is disabled: peers and gateways cannot reach it",
-                   _no_params, _disconnect))
+register(
+    FaultKind(
+        "kill",
+        "SIGKILL the node, restart it on its data when the fault ends",
+        _no_params,
+        _stopped(kill=True),
+        stops_service=True,
+    )
+)
+register(
+    FaultKind(
+        "stop",
+        "stop the node gracefully, start it again when the fault ends",
+        _no_params,
+        _stopped(kill=False),
+        stops_service=True,
+    )
+)
+register(
+    FaultKind(
+        "latency",
+        "toxiproxy latency on what the node's proxy sends (peers, gateways)",
+        lambda rng, target, aliases: {"latency_ms": rng.choice((200, 500, 1000, 2000))},
+        _toxic(lambda node, p: node.add_latency(int(p["latency_ms"]))),
+    )
+)
+register(
+    FaultKind(
+        "bandwidth",
+        "toxiproxy bandwidth limit on the node's proxy",
+        lambda rng, target, aliases: {"kb_per_second": rng.choice((1, 5, 20, 100))},
+        _toxic(lambda node, p: node.add_bandwidth_limit(int(p["kb_per_second"]))),
+    )
+)
+register(
+    FaultKind(
+        "reset",
+        "toxiproxy resets TCP connections through the node's proxy",
+        lambda rng, target, aliases: {"timeout_ms": rng.choice((0, 100, 1000))},
+        _toxic(lambda node, p: node.add_connection_reset(int(p["timeout_ms"]))),
+    )
+)
+register(
+    FaultKind(
+        "timeout",
+        "toxiproxy black-holes traffic through the node's proxy",
+        lambda rng, target, aliases: {"timeout_ms": rng.choice((0, 2000))},
+        _toxic(lambda node, p: node.add_timeout(int(p["timeout_ms"]))),
+    )
+)
+register(
+    FaultKind("disconnect", "the node's proxy is disabled: peers and gateways cannot reach it", _no_params, _disconnect)
+)
 
 
-def _fault_api(apply: Callable[[Environment, str, Mapping[str, Any]], Fault]) -> Callable[[Environment, str, Mapping[str, Any]], Heal]:
+def _fault_api(
+    apply: Callable[[Environment, str, Mapping[str, Any]], Fault],
+) -> Callable[[Environment, str, Mapping[str, Any]], Heal]:
     """A fault from the environment's fault API: the returned Fault heals itself."""
 
     def run(env: Environment, target: str, params: Mapping[str, Any]) -> Heal:
@@ -134,15 +173,39 @@ def _cut(env: Environment, target: str, params: Mapping[str, Any]) -> Fault:
     return env.cut(node_of(env, target).id, node_of(env, str(peer)).id if peer else "chain")
 
 
-register(FaultKind("pause", "SIGSTOP the node (docker pause): hung, not dead; resumed when the fault ends",
-                   _no_params, _fault_api(lambda env, target, p: node_of(env, target).pause()),
-                   stops_service=True))
-register(FaultKind("partition", "two-way partition: the node and every other node and gateway drop each other's packets",
-                   _no_params, _fault_api(lambda env, target, p: env.partition({node_of(env, target).id})),
-                   needs_root=True))
-register(FaultKind("cut", "one-way cut: the node cannot reach one peer, the peer still reaches it",
-                   _other_node, _fault_api(_cut), needs_root=True))
-register(FaultKind("loss", "random packet loss on every packet of the node's interface (iptables statistic)",
-                   lambda rng, target, aliases: {"percent": rng.choice((10, 30, 50))},
-                   _fault_api(lambda env, target, p: node_of(env, target).add_packet_loss(float(p["percent"]))),
-                   needs_root=True))
+register(
+    FaultKind(
+        "pause",
+        "SIGSTOP the node (docker pause): hung, not dead; resumed when the fault ends",
+        _no_params,
+        _fault_api(lambda env, target, p: node_of(env, target).pause()),
+        stops_service=True,
+    )
+)
+register(
+    FaultKind(
+        "partition",
+        "two-way partition: the node and every other node and gateway drop each other's packets",
+        _no_params,
+        _fault_api(lambda env, target, p: env.partition({node_of(env, target).id})),
+        needs_root=True,
+    )
+)
+register(
+    FaultKind(
+        "cut",
+        "one-way cut: the node cannot reach one peer, the peer still reaches it",
+        _other_node,
+        _fault_api(_cut),
+        needs_root=True,
+    )
+)
+register(
+    FaultKind(
+        "loss",
+        "random packet loss on every packet of the node's interface (iptables statistic)",
+        lambda rng, target, aliases: {"percent": rng.choice((10, 30, 50))},
+        _fault_api(lambda env, target, p: node_of(env, target).add_packet_loss(float(p["percent"]))),
+        needs_root=True,
+    )
+)

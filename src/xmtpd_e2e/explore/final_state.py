@@ -54,23 +54,29 @@ class NodeState:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "node_id": self.node_id, "running": self.running, "canonical": self.canonical,
+            "node_id": self.node_id,
+            "running": self.running,
+            "canonical": self.canonical,
             "envelopes": [[e.originator, e.sequence_id, e.topic, e.payer] for e in self.envelopes],
             "sequences": {str(o): s for o, s in self.sequences.items()},
             "vector_clock": {str(o): s for o, s in self.vector_clock.items()},
             "usage": [[u.payer, u.originator, u.message_count, u.spend_picodollars] for u in self.usage],
-            "staged": self.staged, "error": self.error,
+            "staged": self.staged,
+            "error": self.error,
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> NodeState:
         return cls(
-            node_id=int(data["node_id"]), running=bool(data["running"]), canonical=bool(data["canonical"]),
+            node_id=int(data["node_id"]),
+            running=bool(data["running"]),
+            canonical=bool(data["canonical"]),
             envelopes=[StoredEnvelope(int(o), int(s), str(t), p) for o, s, t, p in data.get("envelopes", [])],
             sequences={int(o): [int(x) for x in s] for o, s in data.get("sequences", {}).items()},
             vector_clock={int(o): int(s) for o, s in data.get("vector_clock", {}).items()},
             usage=[UsageRow(str(p), int(o), int(c), int(s)) for p, o, c, s in data.get("usage", [])],
-            staged=int(data.get("staged", 0)), error=data.get("error"),
+            staged=int(data.get("staged", 0)),
+            error=data.get("error"),
         )
 
 

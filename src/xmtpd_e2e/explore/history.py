@@ -27,10 +27,18 @@ __all__ = ["Operation", "History", "HistoryRecorder", "OUTCOMES", "DEFINITE_FAIL
 
 OUTCOMES = ("ok", "fail", "unknown")
 
-DEFINITE_FAILURE_CODES = frozenset({
-    "INVALID_ARGUMENT", "FAILED_PRECONDITION", "PERMISSION_DENIED", "UNAUTHENTICATED", "UNIMPLEMENTED",
-    "NOT_FOUND", "ALREADY_EXISTS", "OUT_OF_RANGE",
-})
+DEFINITE_FAILURE_CODES = frozenset(
+    {
+        "INVALID_ARGUMENT",
+        "FAILED_PRECONDITION",
+        "PERMISSION_DENIED",
+        "UNAUTHENTICATED",
+        "UNIMPLEMENTED",
+        "NOT_FOUND",
+        "ALREADY_EXISTS",
+        "OUT_OF_RANGE",
+    }
+)
 """gRPC codes with which a server refuses a request before storing anything.  Every other error
 (DEADLINE_EXCEEDED, UNAVAILABLE, INTERNAL, UNKNOWN, ...) leaves the outcome unknown."""
 
@@ -57,20 +65,31 @@ class Operation:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "id": self.id, "process": self.process, "target": self.target, "invoke": round(self.invoke, 4),
-            "complete": None if self.complete is None else round(self.complete, 4), "outcome": self.outcome,
-            "topics": self.topics, "keys": [list(k) for k in self.keys], "error": self.error,
+            "id": self.id,
+            "process": self.process,
+            "target": self.target,
+            "invoke": round(self.invoke, 4),
+            "complete": None if self.complete is None else round(self.complete, 4),
+            "outcome": self.outcome,
+            "topics": self.topics,
+            "keys": [list(k) for k in self.keys],
+            "error": self.error,
             "error_code": self.error_code,
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Operation:
         return cls(
-            id=int(data["id"]), process=str(data["process"]), target=str(data["target"]),
-            invoke=float(data["invoke"]), topics=list(data["topics"]),
+            id=int(data["id"]),
+            process=str(data["process"]),
+            target=str(data["target"]),
+            invoke=float(data["invoke"]),
+            topics=list(data["topics"]),
             complete=None if data.get("complete") is None else float(data["complete"]),
-            outcome=data.get("outcome"), keys=[(int(o), int(s)) for o, s in data.get("keys", [])],
-            error=data.get("error"), error_code=data.get("error_code"),
+            outcome=data.get("outcome"),
+            keys=[(int(o), int(s)) for o, s in data.get("keys", [])],
+            error=data.get("error"),
+            error_code=data.get("error_code"),
         )
 
 
@@ -87,7 +106,8 @@ class History:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "started_at": round(self.started_at, 4), "workload_ended_at": round(self.workload_ended_at, 4),
+            "started_at": round(self.started_at, 4),
+            "workload_ended_at": round(self.workload_ended_at, 4),
             "healed_at": round(self.healed_at, 4),
             "operations": [op.to_dict() for op in self.operations],
             "events": [e.to_dict() for e in self.events],
@@ -98,7 +118,8 @@ class History:
         return cls(
             operations=[Operation.from_dict(o) for o in data["operations"]],
             events=[TimelineEvent.from_dict(e) for e in data["events"]],
-            started_at=float(data["started_at"]), workload_ended_at=float(data["workload_ended_at"]),
+            started_at=float(data["started_at"]),
+            workload_ended_at=float(data["workload_ended_at"]),
             healed_at=float(data["healed_at"]),
         )
 

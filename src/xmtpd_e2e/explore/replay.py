@@ -52,10 +52,11 @@ def load_schedule(path: Path) -> tuple[Schedule, dict[str, Any]]:
     except ValueError as error:
         raise SetupError(f"the replay file {path} is not JSON: {error}", fix) from None
     if not isinstance(data, dict) or data.get("format") != RECORD_FORMAT:
-        raise SetupError(f"{path} is not an explore record (no \"format\": \"{RECORD_FORMAT}\")", fix)
+        raise SetupError(f'{path} is not an explore record (no "format": "{RECORD_FORMAT}")', fix)
     try:
         schedule = Schedule.from_dict({**data["schedule"], **data["workload"]})
     except (KeyError, TypeError, ValueError) as error:
-        raise SetupError(f"the schedule in {path} is incomplete or malformed ({type(error).__name__}: {error})",
-                         fix) from None
+        raise SetupError(
+            f"the schedule in {path} is incomplete or malformed ({type(error).__name__}: {error})", fix
+        ) from None
     return schedule, dict(data.get("settings", {}))

@@ -17,8 +17,16 @@ from typing import Any
 from xmtpd_e2e.explore.fault_kinds import default_kinds, fault_kind
 
 __all__ = [
-    "NodeSpec", "ClusterSpec", "Window", "PublisherSpec", "FaultSpec", "Schedule", "GenerationOptions",
-    "generate", "node_alias", "BATCH_SIZES",
+    "NodeSpec",
+    "ClusterSpec",
+    "Window",
+    "PublisherSpec",
+    "FaultSpec",
+    "Schedule",
+    "GenerationOptions",
+    "generate",
+    "node_alias",
+    "BATCH_SIZES",
 ]
 
 NODE_ID_STEP = 100
@@ -107,8 +115,13 @@ class Schedule:
             },
             "payers": self.payers,
             "publishers": [
-                {"name": p.name, "target": p.target, "payer": p.payer, "batch_size": p.batch_size,
-                 "windows": [[w.start, w.end, w.interval] for w in p.windows]}
+                {
+                    "name": p.name,
+                    "target": p.target,
+                    "payer": p.payer,
+                    "batch_size": p.batch_size,
+                    "windows": [[w.start, w.end, w.interval] for w in p.windows],
+                }
                 for p in self.publishers
             ],
             "faults": [
@@ -130,15 +143,18 @@ class Schedule:
             payers=int(data.get("payers", 1)),
             publishers=tuple(
                 PublisherSpec(
-                    name=str(p["name"]), target=str(p["target"]), payer=int(p.get("payer", 0)),
+                    name=str(p["name"]),
+                    target=str(p["target"]),
+                    payer=int(p.get("payer", 0)),
                     batch_size=int(p["batch_size"]),
                     windows=tuple(Window(float(s), float(e), float(i)) for s, e, i in p["windows"]),
                 )
                 for p in data["publishers"]
             ),
             faults=tuple(
-                FaultSpec(str(f["kind"]), str(f["target"]), float(f["start"]), float(f["duration"]),
-                          dict(f.get("params", {})))
+                FaultSpec(
+                    str(f["kind"]), str(f["target"]), float(f["start"]), float(f["duration"]), dict(f.get("params", {}))
+                )
                 for f in data["faults"]
             ),
         )
@@ -147,13 +163,20 @@ class Schedule:
     def size(self) -> tuple[int, int, int, int, float]:
         """What shrinking minimises, most important first."""
         envelopes = sum(p.batch_size * len(p.windows) for p in self.publishers)
-        return (len(self.faults), len(self.cluster.nodes) + self.cluster.gateways, len(self.publishers),
-                envelopes, self.duration)
+        return (
+            len(self.faults),
+            len(self.cluster.nodes) + self.cluster.gateways,
+            len(self.publishers),
+            envelopes,
+            self.duration,
+        )
 
     def describe(self) -> list[str]:
         """One line per element, for humans (terminal output and generated scenarios)."""
-        lines = [f"{len(self.cluster.nodes)} node(s), {self.cluster.gateways} gateway(s), "
-                 f"{self.payers} payer(s), {self.duration:g} s of workload"]
+        lines = [
+            f"{len(self.cluster.nodes)} node(s), {self.cluster.gateways} gateway(s), "
+            f"{self.payers} payer(s), {self.duration:g} s of workload"
+        ]
         for i, node in enumerate(self.cluster.nodes):
             if node.env:
                 lines.append(f"{node_alias(i)} runs with " + " ".join(f"{k}={v}" for k, v in node.env.items()))
@@ -170,10 +193,10 @@ class Schedule:
 
     # -- reductions (used by shrinking) ------------------------------------------------------------
     def without_fault(self, index: int) -> Schedule:
-        return replace(self, faults=self.faults[:index] + self.faults[index + 1:])
+        return replace(self, faults=self.faults[:index] + self.faults[index + 1 :])
 
     def without_publisher(self, index: int) -> Schedule:
-        return replace(self, publishers=self.publishers[:index] + self.publishers[index + 1:])
+        return replace(self, publishers=self.publishers[:index] + self.publishers[index + 1 :])
 
     def without_node(self, index: int) -> Schedule:
         """The cluster minus one node; later nodes move down one id, and every reference with them."""
@@ -182,15 +205,23 @@ class Schedule:
             raise ValueError("a cluster needs at least one node")
         removed = node_alias(index)
         renamed = {node_alias(i): node_alias(i - 1) for i in range(index + 1, len(nodes))}
-        publishers = tuple(replace(p, target=renamed.get(p.target, p.target))
-                           for p in self.publishers if p.target != removed)
+        publishers = tuple(
+            replace(p, target=renamed.get(p.target, p.target)) for p in self.publishers if p.target != removed
+        )
         faults = tuple(replace(f, target=renamed.get(f.target, f.target)) for f in self.faults if f.target != removed)
-        return replace(self, cluster=replace(self.cluster, nodes=nodes[:index] + nodes[index + 1:]),
-                       publishers=publishers, faults=faults)
+        return replace(
+            self,
+            cluster=replace(self.cluster, nodes=nodes[:index] + nodes[index + 1 :]),
+            publishers=publishers,
+            faults=faults,
+        )
 
     def without_gateways(self) -> Schedule:
-        return replace(self, cluster=replace(self.cluster, gateways=0),
-                       publishers=tuple(p for p in self.publishers if not p.via_gateway))
+        return replace(
+            self,
+            cluster=replace(self.cluster, gateways=0),
+            publishers=tuple(p for p in self.publishers if not p.via_gateway),
+        )
 
     def truncated(self, duration: float) -> Schedule:
         """The first ``duration`` seconds only: later windows and faults cut or dropped."""
@@ -199,7 +230,9 @@ class Schedule:
             windows = tuple(replace(w, end=min(w.end, duration)) for w in p.windows if w.start < duration)
             if windows:
                 publishers.append(replace(p, windows=windows))
-        faults = tuple(replace(f, duration=min(f.duration, duration - f.start)) for f in self.faults if f.start < duration)
+        faults = tuple(
+            replace(f, duration=min(f.duration, duration - f.start)) for f in self.faults if f.start < duration
+        )
         return replace(self, duration=duration, publishers=tuple(publishers), faults=faults)
 
     def with_batch_size(self, index: int, batch_size: int) -> Schedule:
@@ -235,8 +268,7 @@ def _node_count(rng: random.Random, options: GenerationOptions) -> int:
     return max(count, needed)
 
 
-def _draw_targets(rng: random.Random, count: int, aliases: Sequence[str], gateways: int,
-                  cap: int | None) -> list[str]:
+def _draw_targets(rng: random.Random, count: int, aliases: Sequence[str], gateways: int, cap: int | None) -> list[str]:
     """Each publisher's target; with a cap, no node receives more than ``cap`` publishers.
 
     Load is uneven, as in production: one "hot" node is as likely a target as all others together.
@@ -322,12 +354,14 @@ def generate(seed: int, options: GenerationOptions) -> Schedule:
     for _ in range(rng.randint(1, 3)):
         start = round(rng.uniform(0.0, max(0.0, duration - 5.0)), 1)
         bursts.append((start, round(min(duration, start + rng.uniform(3.0, 10.0)), 1)))
-    targets = _draw_targets(rng, rng.randint(2, max(2, options.max_publishers)), aliases, gateways,
-                            options.max_publishers_per_node)
+    targets = _draw_targets(
+        rng, rng.randint(2, max(2, options.max_publishers)), aliases, gateways, options.max_publishers_per_node
+    )
     payers = rng.randint(1, 3)
     publishers = tuple(
-        PublisherSpec(f"p{i}", target, rng.randrange(payers), rng.choice(BATCH_SIZES),
-                      _draw_windows(rng, duration, bursts))
+        PublisherSpec(
+            f"p{i}", target, rng.randrange(payers), rng.choice(BATCH_SIZES), _draw_windows(rng, duration, bursts)
+        )
         for i, target in enumerate(targets)
     )
     faults = _draw_faults(rng, options, aliases)

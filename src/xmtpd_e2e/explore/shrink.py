@@ -69,8 +69,14 @@ def candidates(schedule: Schedule) -> Iterator[tuple[str, Schedule]]:
             yield f"publisher {publisher.name}: batches of {smaller[-1]}", schedule.with_batch_size(i, smaller[-1])
 
 
-def shrink(failing: Exploration, run: Callable[[Schedule], Exploration], *, budget: int,
-           attempts: int = 1, kinds: Collection[str] = ()) -> ShrinkResult:
+def shrink(
+    failing: Exploration,
+    run: Callable[[Schedule], Exploration],
+    *,
+    budget: int,
+    attempts: int = 1,
+    kinds: Collection[str] = (),
+) -> ShrinkResult:
     """Search for a smaller schedule than ``failing.schedule`` that ``run`` still finds failing.
 
     ``attempts``: runs of a candidate before it counts as passing, for failures that show only
@@ -97,8 +103,9 @@ def shrink(failing: Exploration, run: Callable[[Schedule], Exploration], *, budg
                 attempt = run(candidate)
                 kinds = attempt.verdict.kinds() if attempt.verdict is not None else set()
                 still_fails = attempt.failed and bool(kinds & wanted)
-                result.steps.append(ShrinkStep(description, still_fails, attempt.status, tuple(sorted(kinds)),
-                                               attempt.run_id))
+                result.steps.append(
+                    ShrinkStep(description, still_fails, attempt.status, tuple(sorted(kinds)), attempt.run_id)
+                )
                 if attempt.status in ("INTERRUPTED", "SETUP_ERROR"):
                     result.stopped = f"{attempt.status}: {attempt.error}"
                     return result

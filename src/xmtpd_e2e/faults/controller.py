@@ -68,7 +68,13 @@ class FaultController:
         return next(self._ids)
 
     def apply(
-        self, name: str, targets: Sequence[str], params: dict[str, Any], pieces: Sequence[Piece], *, fault_id: int | None = None
+        self,
+        name: str,
+        targets: Sequence[str],
+        params: dict[str, Any],
+        pieces: Sequence[Piece],
+        *,
+        fault_id: int | None = None,
     ) -> Fault:
         fault = Fault(fault_id or self.next_id(), name, tuple(targets), dict(params), self)
         installed: list[Piece] = []

@@ -93,7 +93,7 @@ def partition_flows(groups: Sequence[Iterable[Participant]]) -> list[RuleTarget]
         raise E2EError("a partition needs at least two groups")
     targets: list[RuleTarget] = []
     for index, group in enumerate(materialized):
-        for other in materialized[index + 1:]:
+        for other in materialized[index + 1 :]:
             for a in group:
                 for b in other:
                     pair: list[RuleTarget] = []

@@ -100,8 +100,17 @@ class DropRules:
     def remove_script(self) -> str:
         inbound, outbound = self.chains
         return "\n".join(
-            ["*filter", f"-D INPUT -j {inbound}", f"-D OUTPUT -j {outbound}",
-             f"-F {inbound}", f"-F {outbound}", f"-X {inbound}", f"-X {outbound}", "COMMIT", ""]
+            [
+                "*filter",
+                f"-D INPUT -j {inbound}",
+                f"-D OUTPUT -j {outbound}",
+                f"-F {inbound}",
+                f"-F {outbound}",
+                f"-X {inbound}",
+                f"-X {outbound}",
+                "COMMIT",
+                "",
+            ]
         )
 
     def install(self, namespace: str) -> None:

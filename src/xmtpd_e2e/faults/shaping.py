@@ -54,8 +54,21 @@ class BandwidthLimit:
         rate = self.kilobytes_per_second * 1024
         burst = max(16 * 1024, rate // 10)
         limit = max(64 * 1024, rate * 2)  # up to ~2 s of queue before tail drop
-        return ["tc", "qdisc", "replace", "dev", device, "root", "tbf",
-                "rate", f"{rate * 8}bit", "burst", str(burst), "limit", str(limit)]
+        return [
+            "tc",
+            "qdisc",
+            "replace",
+            "dev",
+            device,
+            "root",
+            "tbf",
+            "rate",
+            f"{rate * 8}bit",
+            "burst",
+            str(burst),
+            "limit",
+            str(limit),
+        ]
 
     def install(self, namespace: str) -> None:
         if self.kilobytes_per_second <= 0:
@@ -67,8 +80,28 @@ class BandwidthLimit:
             ["ip", "link", "set", IFB_DEVICE, "up"],
             self._tbf(IFB_DEVICE),
             ["tc", "qdisc", "add", "dev", self.interface, "handle", "ffff:", "ingress"],
-            ["tc", "filter", "add", "dev", self.interface, "parent", "ffff:", "protocol", "all",
-             "u32", "match", "u32", "0", "0", "action", "mirred", "egress", "redirect", "dev", IFB_DEVICE],
+            [
+                "tc",
+                "filter",
+                "add",
+                "dev",
+                self.interface,
+                "parent",
+                "ffff:",
+                "protocol",
+                "all",
+                "u32",
+                "match",
+                "u32",
+                "0",
+                "0",
+                "action",
+                "mirred",
+                "egress",
+                "redirect",
+                "dev",
+                IFB_DEVICE,
+            ],
         ]
         for step in steps:
             run_in_namespace(namespace, step)
@@ -107,8 +140,8 @@ class NetemQdisc:
             )
         if "exists" in result.stderr.lower():
             raise FaultUnavailable(
-                f"{self.fault} cannot be combined with a bandwidth limit or another netem fault on "
-                f"the same service", "remove the other fault first",
+                f"{self.fault} cannot be combined with a bandwidth limit or another netem fault on the same service",
+                "remove the other fault first",
             )
         raise ServiceError(f"{' '.join(command)} failed: {result.stderr.strip()}")
 

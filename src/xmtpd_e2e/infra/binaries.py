@@ -19,7 +19,9 @@ from xmtpd_e2e.errors import SetupError
 __all__ = ["resolve_binary", "binary_resolver", "binary_candidates", "KNOWN_BINARIES", "xmtpd_bin_dir"]
 
 KNOWN_BINARIES = ("replication", "gateway", "xmtpd-cli", "toxiproxy-server", "toxiproxy-cli", "anvil", "redis-server")
-_INSTALL_HINT = "run `xmtpd-e2e infra install` (installs every component into $XMTPD_E2E_HOME, default ~/.cache/xmtpd-e2e)"
+_INSTALL_HINT = (
+    "run `xmtpd-e2e infra install` (installs every component into $XMTPD_E2E_HOME, default ~/.cache/xmtpd-e2e)"
+)
 
 
 def xmtpd_bin_dir(version: str, home: Path | None = None) -> Path:
@@ -39,7 +41,9 @@ def binary_candidates(name: str, version: str, home: Path) -> list[Path]:
     raise SetupError(f"unknown executable {name!r}", f"known executables: {', '.join(KNOWN_BINARIES)}")
 
 
-def resolve_binary(name: str, *, version: str | None = None, override: Path | None = None, home: Path | None = None) -> Path:
+def resolve_binary(
+    name: str, *, version: str | None = None, override: Path | None = None, home: Path | None = None
+) -> Path:
     """The path of executable ``name``; raises SetupError naming the install command."""
     if override is not None:
         if override.is_file() and os.access(override, os.X_OK):
@@ -60,7 +64,10 @@ def resolve_binary(name: str, *, version: str | None = None, override: Path | No
         fix += f"; or pass --{'xmtpd' if name == 'replication' else 'gateway'}-bin with your own build"
     if name == "redis-server":
         fix = "install Debian's redis-server (`xmtpd-e2e infra install` does it when run as root)"
-    raise SetupError(f"{what} is not installed (looked in {', '.join(map(str, binary_candidates(name, version, home or default_home())))})", fix)
+    raise SetupError(
+        f"{what} is not installed (looked in {', '.join(map(str, binary_candidates(name, version, home or default_home())))})",
+        fix,
+    )
 
 
 def binary_resolver(config: RunConfig) -> Callable[[str], Path]:

@@ -28,8 +28,9 @@ def _say(message: str) -> None:
 
 
 @infra.command("install")
-@click.option("--docker/--no-docker", default=True, show_default=True,
-              help="also the Docker engine and the local images")
+@click.option(
+    "--docker/--no-docker", default=True, show_default=True, help="also the Docker engine and the local images"
+)
 @click.option("--xmtpd-version", default=XMTPD_VERSION, show_default=True, envvar="XMTPD_E2E_XMTPD_VERSION")
 @click.option("--check", is_flag=True, help="only report what is installed and what is missing (exit 1 if anything is)")
 def install_command(docker: bool, xmtpd_version: str, check: bool) -> None:
@@ -53,8 +54,11 @@ def install_command(docker: bool, xmtpd_version: str, check: bool) -> None:
             _say(f"{component.name}: {'installed' if installed else 'missing'}")
             if not installed:
                 missing.append(component.name)
-        _say("everything is installed" if not missing else f"missing: {', '.join(missing)}; "
-             "run `xmtpd-e2e infra install`")
+        _say(
+            "everything is installed"
+            if not missing
+            else f"missing: {', '.join(missing)}; run `xmtpd-e2e infra install`"
+        )
         sys.exit(1 if missing else 0)
     try:
         install_system_packages(parts, _say)
@@ -65,7 +69,9 @@ def install_command(docker: bool, xmtpd_version: str, check: bool) -> None:
             _say(f"{component.name}: {component.installing_message}")
             component.install(_say)
     except SetupError as error:
-        click.echo(f"{click.style('[setup] error:', bold=True, fg='red')} {error.problem}\n  fix: {error.fix}", err=True)
+        click.echo(
+            f"{click.style('[setup] error:', bold=True, fg='red')} {error.problem}\n  fix: {error.fix}", err=True
+        )
         sys.exit(2)
     ctx = click.get_current_context()
     ctx.invoke(up, docker=docker)
@@ -126,7 +132,9 @@ def status(xmtpd_version: str) -> None:
             table.add_row(name, "installed", str(resolve_binary(name, version=xmtpd_version)))
         except SetupError as error:
             table.add_row(name, "[red]missing[/]", error.fix)
-    table.add_row("postgres :8765", "running" if PostgresCluster.default().accepts_connections() else "[red]down[/]", "")
+    table.add_row(
+        "postgres :8765", "running" if PostgresCluster.default().accepts_connections() else "[red]down[/]", ""
+    )
     engine = docker_engine_answers()
     table.add_row("docker engine", "running" if engine else "[yellow]down[/]", "")
     if engine:

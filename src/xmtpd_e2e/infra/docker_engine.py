@@ -32,20 +32,29 @@ def ensure_docker_engine(timeout: float = 60.0) -> str:
         return "already running"
     dockerd = shutil.which("dockerd")
     if dockerd is None:
-        raise SetupError("no Docker engine answers and dockerd is not installed",
-                         "run `xmtpd-e2e infra install` as root (installs Debian's docker.io), install Docker, "
-                         "or use --runtime local")
+        raise SetupError(
+            "no Docker engine answers and dockerd is not installed",
+            "run `xmtpd-e2e infra install` as root (installs Debian's docker.io), install Docker, "
+            "or use --runtime local",
+        )
     if os.geteuid() != 0:
-        raise SetupError("no Docker engine answers, and only root may start dockerd",
-                         "start Docker (e.g. `sudo systemctl start docker`) and make sure you may use it "
-                         "(docker group), or use --runtime local")
+        raise SetupError(
+            "no Docker engine answers, and only root may start dockerd",
+            "start Docker (e.g. `sudo systemctl start docker`) and make sure you may use it "
+            "(docker group), or use --runtime local",
+        )
     log = _state_dir() / "dockerd.log"
     with log.open("ab") as handle:
         process = subprocess.Popen([dockerd], stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
     (_state_dir() / "dockerd.pid").write_text(str(process.pid))
     try:
-        wait_until(lambda: process.poll() is not None or docker_engine_answers(), bool, timeout=timeout,
-                   description="dockerd to answer", max_interval=0.5)
+        wait_until(
+            lambda: process.poll() is not None or docker_engine_answers(),
+            bool,
+            timeout=timeout,
+            description="dockerd to answer",
+            max_interval=0.5,
+        )
     except WaitTimeout:
         pass
     if process.poll() is None and docker_engine_answers():

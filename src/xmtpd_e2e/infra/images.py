@@ -75,7 +75,9 @@ def _with_libraries(target: str, binary: Path) -> dict[str, Path]:
     return files
 
 
-def recipes(version: str, images: Images | None = None, resolve: Callable[..., Path] = resolve_binary) -> list[ImageRecipe]:
+def recipes(
+    version: str, images: Images | None = None, resolve: Callable[..., Path] = resolve_binary
+) -> list[ImageRecipe]:
     tags = images or local_images(version)
     node, gateway, cli = (resolve(n, version=version) for n in ("replication", "gateway", "xmtpd-cli"))
     return [
@@ -83,13 +85,20 @@ def recipes(version: str, images: Images | None = None, resolve: Callable[..., P
         ImageRecipe(tags.gateway, {"/usr/bin/xmtpd-gateway": gateway}, "/usr/bin/xmtpd-gateway"),
         ImageRecipe(tags.cli, {"/usr/bin/xmtpd-cli": cli}, "/usr/bin/xmtpd-cli"),
         ImageRecipe(
-            tags.toxiproxy, {"/toxiproxy": resolve("toxiproxy-server"), "/toxiproxy-cli": resolve("toxiproxy-cli")},
+            tags.toxiproxy,
+            {"/toxiproxy": resolve("toxiproxy-server"), "/toxiproxy-cli": resolve("toxiproxy-cli")},
             "/toxiproxy",
         ),
         # anvil keeps its cache under $HOME, which a scratch image does not have.
-        ImageRecipe(tags.chain, _with_libraries("/usr/local/bin/anvil", resolve("anvil")), "/usr/local/bin/anvil",
-                    env={"HOME": "/tmp"}),
-        ImageRecipe(tags.redis, _with_libraries("/usr/bin/redis-server", resolve("redis-server")), "/usr/bin/redis-server"),
+        ImageRecipe(
+            tags.chain,
+            _with_libraries("/usr/local/bin/anvil", resolve("anvil")),
+            "/usr/local/bin/anvil",
+            env={"HOME": "/tmp"},
+        ),
+        ImageRecipe(
+            tags.redis, _with_libraries("/usr/bin/redis-server", resolve("redis-server")), "/usr/bin/redis-server"
+        ),
     ]
 
 
@@ -102,7 +111,9 @@ def build_images(version: str, *, force: bool = False, log: Callable[[str], None
         client = docker.from_env(timeout=120)
         client.ping()
     except DockerException as error:
-        raise SetupError(f"no Docker engine answers ({error})", "run `xmtpd-e2e infra up --docker` (or `xmtpd-e2e infra install`)") from error
+        raise SetupError(
+            f"no Docker engine answers ({error})", "run `xmtpd-e2e infra up --docker` (or `xmtpd-e2e infra install`)"
+        ) from error
     built = []
     for recipe in recipes(version):
         wanted = recipe.input_hash()

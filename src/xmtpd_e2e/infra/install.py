@@ -45,8 +45,9 @@ def _executable(path: Path) -> bool:
     return path.is_file() and os.access(path, os.X_OK)
 
 
-def _run(argv: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None,
-         log: Path | None = None) -> subprocess.CompletedProcess[str]:
+def _run(
+    argv: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None, log: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(argv, cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True)
     if log is not None:
         with log.open("a") as handle:
@@ -61,12 +62,16 @@ def install_system_packages(parts: set[str], say: Say) -> None:
         return
     listed = " ".join(needed)
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        raise SetupError(f"missing system packages: {listed}",
-                         f"install them with your package manager (Debian: sudo apt-get install {listed}), then rerun")
+        raise SetupError(
+            f"missing system packages: {listed}",
+            f"install them with your package manager (Debian: sudo apt-get install {listed}), then rerun",
+        )
     say(f"installing {listed} (apt)")
     _run(["apt-get", "update", "-qq"])
-    result = _run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *needed],
-                  env={"DEBIAN_FRONTEND": "noninteractive"})
+    result = _run(
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *needed],
+        env={"DEBIAN_FRONTEND": "noninteractive"},
+    )
     if result.returncode != 0:
         raise SetupError(f"apt-get could not install {listed}", f"run 'apt-get install {listed}' by hand to see why")
     # Debian starts packaged services; the framework runs its own, on its own ports.
@@ -98,17 +103,26 @@ def _install_xmtpd(version: str, home: Path) -> Callable[[Say], None]:
             tidy = _run([go, "mod", "tidy"], cwd=build, env={"GOFLAGS": "-mod=mod", "CGO_ENABLED": "0"}, log=log)
             if tidy.returncode != 0:
                 lines = (tidy.stdout + tidy.stderr).splitlines()
-                reason = next((line for line in lines if any(w in line for w in ("not available", "error", "403"))),
-                              lines[-1] if lines else "no output")
-                raise SetupError(f"the Go module proxy did not provide xmtpd {version}: {reason}",
-                                 "use a version it serves (XMTPD_E2E_XMTPD_VERSION=v1.2.0), or build xmtpd "
-                                 "yourself and pass --xmtpd-bin/--gateway-bin")
+                reason = next(
+                    (line for line in lines if any(w in line for w in ("not available", "error", "403"))),
+                    lines[-1] if lines else "no output",
+                )
+                raise SetupError(
+                    f"the Go module proxy did not provide xmtpd {version}: {reason}",
+                    "use a version it serves (XMTPD_E2E_XMTPD_VERSION=v1.2.0), or build xmtpd "
+                    "yourself and pass --xmtpd-bin/--gateway-bin",
+                )
             target.mkdir(parents=True, exist_ok=True)
-            built = _run([go, "install", "-trimpath", *(f"{_XMTPD_MODULE}/cmd/{c}" for c in XMTPD_COMMANDS)],
-                         cwd=build, env={"CGO_ENABLED": "0", "GOBIN": str(target)}, log=log)
+            built = _run(
+                [go, "install", "-trimpath", *(f"{_XMTPD_MODULE}/cmd/{c}" for c in XMTPD_COMMANDS)],
+                cwd=build,
+                env={"CGO_ENABLED": "0", "GOBIN": str(target)},
+                log=log,
+            )
             if built.returncode != 0:
                 tail = "\n".join((built.stdout + built.stderr).splitlines()[-3:])
                 raise SetupError(f"building xmtpd {version} failed: {tail}", "see the Go error above")
+
     return install
 
 
@@ -117,12 +131,22 @@ def _install_toxiproxy(home: Path) -> Callable[[Say], None]:
         go = _require_go()
         target = home / "bin" / f"toxiproxy-{TOXIPROXY_VERSION}"
         target.mkdir(parents=True, exist_ok=True)
-        result = _run([go, "install", "-trimpath", f"{_TOXIPROXY_MODULE}/cmd/server@{TOXIPROXY_VERSION}",
-                       f"{_TOXIPROXY_MODULE}/cmd/cli@{TOXIPROXY_VERSION}"],
-                      env={"CGO_ENABLED": "0", "GOBIN": str(target)})
+        result = _run(
+            [
+                go,
+                "install",
+                "-trimpath",
+                f"{_TOXIPROXY_MODULE}/cmd/server@{TOXIPROXY_VERSION}",
+                f"{_TOXIPROXY_MODULE}/cmd/cli@{TOXIPROXY_VERSION}",
+            ],
+            env={"CGO_ENABLED": "0", "GOBIN": str(target)},
+        )
         if result.returncode != 0:
-            raise SetupError(f"installing toxiproxy failed: {(result.stderr or result.stdout).strip()[-500:]}",
-                             "check that the Go module proxy is reachable")
+            raise SetupError(
+                f"installing toxiproxy failed: {(result.stderr or result.stdout).strip()[-500:]}",
+                "check that the Go module proxy is reachable",
+            )
+
     return install
 
 
@@ -147,12 +171,15 @@ def _install_anvil(home: Path) -> Callable[[Say], None]:
         prefix = home / "npm"
         prefix.mkdir(parents=True, exist_ok=True)
         packages = [f"@foundry-rs/anvil@{ANVIL_VERSION}", f"@foundry-rs/anvil-linux-amd64@{ANVIL_VERSION}"]
-        result = _run([npm, "install", "--silent", "--no-save", "--no-audit", "--no-fund", "--prefix", str(prefix),
-                       *packages])
+        result = _run(
+            [npm, "install", "--silent", "--no-save", "--no-audit", "--no-fund", "--prefix", str(prefix), *packages]
+        )
         if result.returncode != 0:
-            raise SetupError(f"npm could not install @foundry-rs/anvil@{ANVIL_VERSION}",
-                             "run the npm command by hand to see why: npm install --prefix "
-                             f"{prefix} {' '.join(packages)}")
+            raise SetupError(
+                f"npm could not install @foundry-rs/anvil@{ANVIL_VERSION}",
+                f"run the npm command by hand to see why: npm install --prefix {prefix} {' '.join(packages)}",
+            )
+
     return install
 
 
@@ -161,12 +188,19 @@ def components(xmtpd_version: str, home: Path) -> list[Component]:
     xmtpd_dir = xmtpd_bin_dir(xmtpd_version, home)
     toxi_dir = home / "bin" / f"toxiproxy-{TOXIPROXY_VERSION}"
     return [
-        Component(f"xmtpd {xmtpd_version}", lambda: all(_executable(xmtpd_dir / c) for c in XMTPD_COMMANDS),
-                  _install_xmtpd(xmtpd_version, home),
-                  "building node, gateway and CLI from the Go module proxy (a few minutes)"),
-        Component(f"toxiproxy {TOXIPROXY_VERSION}",
-                  lambda: _executable(toxi_dir / "server") and _executable(toxi_dir / "cli"),
-                  _install_toxiproxy(home), "installing"),
-        Component(f"anvil {ANVIL_VERSION}", lambda: _anvil_installed(home), _install_anvil(home),
-                  "installing from npm"),
+        Component(
+            f"xmtpd {xmtpd_version}",
+            lambda: all(_executable(xmtpd_dir / c) for c in XMTPD_COMMANDS),
+            _install_xmtpd(xmtpd_version, home),
+            "building node, gateway and CLI from the Go module proxy (a few minutes)",
+        ),
+        Component(
+            f"toxiproxy {TOXIPROXY_VERSION}",
+            lambda: _executable(toxi_dir / "server") and _executable(toxi_dir / "cli"),
+            _install_toxiproxy(home),
+            "installing",
+        ),
+        Component(
+            f"anvil {ANVIL_VERSION}", lambda: _anvil_installed(home), _install_anvil(home), "installing from npm"
+        ),
     ]

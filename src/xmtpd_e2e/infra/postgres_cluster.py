@@ -39,8 +39,13 @@ MAX_CONNECTIONS = 1000
 framework one more per node (measured: 5 per node on 2 CPUs, 250 for a 50-node cluster --
 ``bench/scale.py``); 1000 leaves room for a 50-node cluster beside parallel suites."""
 _SETTINGS = (
-    "listen_addresses='*'", f"port={PORT}", f"max_connections={MAX_CONNECTIONS}", "fsync=off",
-    "synchronous_commit=off", "full_page_writes=off", "shared_buffers=256MB",
+    "listen_addresses='*'",
+    f"port={PORT}",
+    f"max_connections={MAX_CONNECTIONS}",
+    "fsync=off",
+    "synchronous_commit=off",
+    "full_page_writes=off",
+    "shared_buffers=256MB",
 )
 
 
@@ -51,8 +56,10 @@ def _pg_bin(name: str) -> str:
     versions = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), key=lambda p: int(p.split("/")[4]))
     if versions:
         return versions[-1]
-    raise SetupError(f"the Postgres server program {name} is not installed",
-                     "run `xmtpd-e2e infra install` as root (installs Debian's postgresql) or `apt-get install postgresql`")
+    raise SetupError(
+        f"the Postgres server program {name} is not installed",
+        "run `xmtpd-e2e infra install` as root (installs Debian's postgresql) or `apt-get install postgresql`",
+    )
 
 
 @dataclass
@@ -121,28 +128,49 @@ class PostgresCluster:
         """``pg_ctl start`` or ``restart`` with :data:`_SETTINGS` (command-line settings win over
         the configuration files, so a restart is what changes them)."""
         mode = ["-m", "fast"] if action == "restart" else []
-        completed = self._run([_pg_bin("pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log_file), "-w", "-t", "60",
-                               *mode, "-o", " ".join(f"-c {s}" for s in _SETTINGS)
-                               + f" -c unix_socket_directories={self.directory}", action])
+        completed = self._run(
+            [
+                _pg_bin("pg_ctl"),
+                "-D",
+                str(self.data_dir),
+                "-l",
+                str(self.log_file),
+                "-w",
+                "-t",
+                "60",
+                *mode,
+                "-o",
+                " ".join(f"-c {s}" for s in _SETTINGS) + f" -c unix_socket_directories={self.directory}",
+                action,
+            ]
+        )
         if completed.returncode != 0:
-            raise SetupError(f"Postgres did not {action}: {completed.stderr.strip() or completed.stdout.strip()}",
-                             f"see {self.log_file}")
+            raise SetupError(
+                f"Postgres did not {action}: {completed.stderr.strip() or completed.stdout.strip()}",
+                f"see {self.log_file}",
+            )
 
     def _ensure_settings(self) -> str:
         with psycopg.connect(ADMIN_DSN, connect_timeout=3, autocommit=True) as conn:
             current = int(conn.execute("SHOW max_connections").fetchone()[0])  # type: ignore[index]
-            others = int(conn.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
-            ).fetchone()[0])  # type: ignore[index]
+            others = int(
+                conn.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
+                ).fetchone()[0]
+            )  # type: ignore[index]
         if current >= MAX_CONNECTIONS:
             return "already running"
         if not self.is_ours_running():
-            return (f"already running (max_connections={current}, not ours to restart; clusters beyond "
-                    f"{current // 5} nodes in all need max_connections={MAX_CONNECTIONS})")
+            return (
+                f"already running (max_connections={current}, not ours to restart; clusters beyond "
+                f"{current // 5} nodes in all need max_connections={MAX_CONNECTIONS})"
+            )
         if others:
-            return (f"already running with max_connections={current}; not restarted to raise it to "
-                    f"{MAX_CONNECTIONS} while {others} other sessions are open (run `xmtpd-e2e infra up` again "
-                    "when no test runs)")
+            return (
+                f"already running with max_connections={current}; not restarted to raise it to "
+                f"{MAX_CONNECTIONS} while {others} other sessions are open (run `xmtpd-e2e infra up` again "
+                "when no test runs)"
+            )
         self._pg_ctl("restart")
         return f"restarted to raise max_connections from {current} to {MAX_CONNECTIONS}"
 
@@ -154,8 +182,19 @@ class PostgresCluster:
             pwfile.write("xmtp\n")
         os.chmod(pwfile.name, 0o644)
         try:
-            created = self._run([_pg_bin("initdb"), "-D", str(self.data_dir), "-U", "postgres",
-                                 f"--pwfile={pwfile.name}", "-A", "scram-sha-256", "--no-sync"])
+            created = self._run(
+                [
+                    _pg_bin("initdb"),
+                    "-D",
+                    str(self.data_dir),
+                    "-U",
+                    "postgres",
+                    f"--pwfile={pwfile.name}",
+                    "-A",
+                    "scram-sha-256",
+                    "--no-sync",
+                ]
+            )
         finally:
             os.unlink(pwfile.name)
         if created.returncode != 0:

@@ -38,8 +38,7 @@ def _format_missing(node_id: int, missing: list[tuple[int, int]], total: int) ->
     shown = ", ".join(f"{o}:{s}" for o, s in missing[:_LISTED])
     more = f" (+{len(missing) - _LISTED} more)" if len(missing) > _LISTED else ""
     return (
-        f"node {node_id} is missing {len(missing)} of {total} published envelopes "
-        f"(originator:sequence) {shown}{more}"
+        f"node {node_id} is missing {len(missing)} of {total} published envelopes (originator:sequence) {shown}{more}"
     )
 
 
@@ -62,7 +61,10 @@ def check_invariants(
 
 
 def _converge(
-    observers: Mapping[int, NodeObserver], expected: set[tuple[int, int]], deadline: float, interval: float,
+    observers: Mapping[int, NodeObserver],
+    expected: set[tuple[int, int]],
+    deadline: float,
+    interval: float,
     tracker: WaitTracker,
 ) -> InvariantReport:
     while True:

@@ -124,17 +124,13 @@ class NodeObserver:
         """Rows of ``gateway_envelopes_meta``: every originator, incl. payer reports unless
         ``client_only`` (then only client topic kinds)."""
         if client_only:
-            return self._scalar(
-                "SELECT count(*) FROM gateway_envelopes_meta WHERE get_byte(topic, 0) < 4"
-            )
+            return self._scalar("SELECT count(*) FROM gateway_envelopes_meta WHERE get_byte(topic, 0) < 4")
         return self._scalar("SELECT count(*) FROM gateway_envelopes_meta")
 
     def envelope_keys(self, *, client_only: bool = True) -> set[tuple[int, int]]:
         """(originator, sequence id) of every stored envelope."""
         where = " WHERE get_byte(topic, 0) < 4" if client_only else ""
-        rows = self._rows(
-            f"SELECT originator_node_id, originator_sequence_id FROM gateway_envelopes_meta{where}"
-        )
+        rows = self._rows(f"SELECT originator_node_id, originator_sequence_id FROM gateway_envelopes_meta{where}")
         return {(int(o), int(s)) for o, s in rows}
 
     def client_envelope_rows(self) -> list[tuple[int, int, str, str | None]]:
@@ -213,9 +209,15 @@ class NodeObserver:
             "submitted_report_index FROM payer_reports ORDER BY originator_node_id, start_sequence_id"
         )
         keys = (
-            "id", "originator_node_id", "start_sequence_id", "end_sequence_id",
-            "end_minute_since_epoch", "active_node_ids", "submission_status",
-            "attestation_status", "submitted_report_index",
+            "id",
+            "originator_node_id",
+            "start_sequence_id",
+            "end_sequence_id",
+            "end_minute_since_epoch",
+            "active_node_ids",
+            "submission_status",
+            "attestation_status",
+            "submitted_report_index",
         )
         reports = []
         for row in rows:

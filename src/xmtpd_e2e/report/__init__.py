@@ -22,8 +22,9 @@ from xmtpd_e2e.report.page import render_page
 __all__ = ["render_html", "load_results_file", "RunView", "load_run"]
 
 
-def render_html(results: Mapping[str, Any], output: Path, *, title: str | None = None,
-                typical: Mapping[str, float] | None = None) -> Path:
+def render_html(
+    results: Mapping[str, Any], output: Path, *, title: str | None = None, typical: Mapping[str, float] | None = None
+) -> Path:
     """Write the page for ``results`` (a dict shaped like ``run --output-format json``) to
     ``output`` and return its path.
 
@@ -37,8 +38,9 @@ def render_html(results: Mapping[str, Any], output: Path, *, title: str | None =
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text, encoding="utf-8")
     except OSError as error:
-        raise SetupError(f"cannot write the HTML report to {output}: {error.strerror or error}",
-                         "choose a writable path for --html") from error
+        raise SetupError(
+            f"cannot write the HTML report to {output}: {error.strerror or error}", "choose a writable path for --html"
+        ) from error
     return output
 
 
@@ -47,14 +49,20 @@ def load_results_file(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(Path(path).read_text())
     except FileNotFoundError:
-        raise SetupError(f"no results file at {path}",
-                         "pass the file written by `xmtpd-e2e run --output-format json --output-file FILE`") from None
+        raise SetupError(
+            f"no results file at {path}",
+            "pass the file written by `xmtpd-e2e run --output-format json --output-file FILE`",
+        ) from None
     except (OSError, UnicodeDecodeError) as error:
         raise SetupError(f"cannot read {path}: {error}", "pass a readable results JSON file") from None
     except ValueError as error:
-        raise SetupError(f"{path} is not JSON ({error})",
-                         "pass the file written by `xmtpd-e2e run --output-format json --output-file FILE`") from None
+        raise SetupError(
+            f"{path} is not JSON ({error})",
+            "pass the file written by `xmtpd-e2e run --output-format json --output-file FILE`",
+        ) from None
     if not isinstance(data, dict) or not isinstance(data.get("scenarios"), list):
-        raise SetupError(f"{path} is not an xmtpd-e2e results file (no 'scenarios' list)",
-                         "pass the file written by `xmtpd-e2e run --output-format json --output-file FILE`")
+        raise SetupError(
+            f"{path} is not an xmtpd-e2e results file (no 'scenarios' list)",
+            "pass the file written by `xmtpd-e2e run --output-format json --output-file FILE`",
+        )
     return data

@@ -26,7 +26,9 @@ MAX_LINE_CHARS = 2000
 _ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d+))?(Z|[+-]\d{2}:?\d{2})?")
 _REDIS = re.compile(r"^\d+:[A-Z] (\d{1,2}) ([A-Z][a-z]{2}) (\d{4}) (\d{2}):(\d{2}):(\d{2})\.(\d{3}) ")
 _ANVIL_BLOCK = re.compile(r'Block Time: "\w{3}, (\d{1,2}) ([A-Z][a-z]{2}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) ([+-]\d{4})"')
-_MONTHS = {m: i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
+_MONTHS = {
+    m: i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)
+}
 _LEVEL_WORDS = ("DEBUG", "INFO", "WARN", "WARNING", "ERROR", "FATAL", "PANIC", "DPANIC")
 _CONSOLE_LEVEL = re.compile(r"\s(DEBUG|INFO|WARN|WARNING|ERROR|FATAL|PANIC|DPANIC)\s")
 _REDIS_LEVEL = {".": "DEBUG", "-": "INFO", "*": "INFO", "#": "WARN"}
@@ -85,18 +87,24 @@ def _line_time_and_level(line: str, scenario_log: bool) -> tuple[float | None, s
             return _json_time(data), _normal_level(level)
     match = _ISO.match(stripped)
     if match:
-        level_match = _CONSOLE_LEVEL.search(stripped[match.end():match.end() + 12] + " ")
-        return _iso_seconds(match, local_default=scenario_log), _normal_level(level_match.group(1) if level_match else "")
+        level_match = _CONSOLE_LEVEL.search(stripped[match.end() : match.end() + 12] + " ")
+        return _iso_seconds(match, local_default=scenario_log), _normal_level(
+            level_match.group(1) if level_match else ""
+        )
     match = _REDIS.match(stripped)
     if match:
         day, month, year, hour, minute, second, millis = match.groups()
-        seconds = calendar.timegm((int(year), _MONTHS.get(month, 1), int(day), int(hour), int(minute), int(second), 0, 0, 0))
-        marker = stripped[match.end():match.end() + 1]
+        seconds = calendar.timegm(
+            (int(year), _MONTHS.get(month, 1), int(day), int(hour), int(minute), int(second), 0, 0, 0)
+        )
+        marker = stripped[match.end() : match.end() + 1]
         return seconds + int(millis) / 1000, _REDIS_LEVEL.get(marker, "")
     match = _ANVIL_BLOCK.search(stripped)
     if match:
         day, month, year, hour, minute, second, zone = match.groups()
-        seconds = calendar.timegm((int(year), _MONTHS.get(month, 1), int(day), int(hour), int(minute), int(second), 0, 0, 0))
+        seconds = calendar.timegm(
+            (int(year), _MONTHS.get(month, 1), int(day), int(hour), int(minute), int(second), 0, 0, 0)
+        )
         sign = 1 if zone[0] == "+" else -1
         return seconds - sign * (int(zone[1:3]) * 3600 + int(zone[3:]) * 60), ""
     return None, ""
@@ -140,7 +148,9 @@ def parse_log(service: str, text: str) -> list[LogLine]:
 def interleave(logs: dict[str, str]) -> list[LogLine]:
     """All services' lines on one clock: by time, then by service, then by position in its log."""
     lines = [line for service, text in logs.items() for line in parse_log(service, text)]
-    return sorted(lines, key=lambda entry: (entry.time if entry.time is not None else float("inf"), entry.service, entry.order))
+    return sorted(
+        lines, key=lambda entry: (entry.time if entry.time is not None else float("inf"), entry.service, entry.order)
+    )
 
 
 def cap_log(text: str, max_lines: int = MAX_LINES_PER_LOG) -> str:
@@ -152,7 +162,9 @@ def cap_log(text: str, max_lines: int = MAX_LINES_PER_LOG) -> str:
     head = max_lines // 10
     tail = max_lines - head
     omitted = len(lines) - head - tail
-    return "\n".join([*lines[:head], f"... {omitted} lines omitted (the log had {len(lines)}) ...", *lines[-tail:]]) + "\n"
+    return (
+        "\n".join([*lines[:head], f"... {omitted} lines omitted (the log had {len(lines)}) ...", *lines[-tail:]]) + "\n"
+    )
 
 
 def omitted_lines(text: str) -> int:

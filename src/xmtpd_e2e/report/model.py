@@ -115,8 +115,13 @@ class ScenarioView:
                     down[target] = (event.name, event.start)
                 elif event.name in ("start", "restart", "resume") and target in down:
                     how, since = down.pop(target)
-                    windows.append((f"{target} {'killed' if how == 'kill' else how + 'ped'}", since, event.end or event.start))
-        windows += [(f"{target} {'killed' if how == 'kill' else how + 'ped'}", since, self.end) for target, (how, since) in down.items()]
+                    windows.append(
+                        (f"{target} {'killed' if how == 'kill' else how + 'ped'}", since, event.end or event.start)
+                    )
+        windows += [
+            (f"{target} {'killed' if how == 'kill' else how + 'ped'}", since, self.end)
+            for target, (how, since) in down.items()
+        ]
         return windows
 
     def fell_behind(self, threshold: int = LAG_THRESHOLD) -> list[FellBehind]:
@@ -144,10 +149,24 @@ class ScenarioView:
             windows = [(self.fault_label(f), f.start, f.end if f.end is not None else self.end) for f in self.faults()]
             windows += self.down_windows()
             causes = [label for label, since, until in windows if since <= onset[1] and until >= onset[0]]
-            later = [label for label, since, until in windows
-                     if label not in causes and since <= behind[-1] and until >= behind[0]]
-            found.append(FellBehind(alias, peak, at, behind[0], last, caught_up, lags[-1],
-                                    tuple(dict.fromkeys(causes)), tuple(dict.fromkeys(later))))
+            later = [
+                label
+                for label, since, until in windows
+                if label not in causes and since <= behind[-1] and until >= behind[0]
+            ]
+            found.append(
+                FellBehind(
+                    alias,
+                    peak,
+                    at,
+                    behind[0],
+                    last,
+                    caught_up,
+                    lags[-1],
+                    tuple(dict.fromkeys(causes)),
+                    tuple(dict.fromkeys(later)),
+                )
+            )
         return sorted(found, key=lambda f: -f.max_lag)
 
 
@@ -202,15 +221,15 @@ def _logs(data: Mapping[str, Any]) -> tuple[dict[str, str], str]:
     if missing:
         return {}, "the artifact log files no longer exist"
     if data.get("status") == "PASS":
-        return {}, ("not kept: the scenario passed and neither --html at run time nor --artifacts-always "
-                    "asked for its logs")
+        return {}, (
+            "not kept: the scenario passed and neither --html at run time nor --artifacts-always asked for its logs"
+        )
     return {}, "no logs were recorded for this scenario"
 
 
 def _scenario(data: Mapping[str, Any], typical: Mapping[str, float]) -> ScenarioView:
     started = data.get("started_at")
-    started_at = (datetime.fromisoformat(started).timestamp() if isinstance(started, str)
-                  else float(started or 0.0))
+    started_at = datetime.fromisoformat(started).timestamp() if isinstance(started, str) else float(started or 0.0)
     observations = data.get("observations") or {}
     logs, source = _logs(data)
     events = []
@@ -243,8 +262,9 @@ def _scenario(data: Mapping[str, Any], typical: Mapping[str, float]) -> Scenario
     )
 
 
-def load_run(data: Mapping[str, Any], *, title: str | None = None,
-             typical: Mapping[str, float] | None = None) -> RunView:
+def load_run(
+    data: Mapping[str, Any], *, title: str | None = None, typical: Mapping[str, float] | None = None
+) -> RunView:
     """A results dict (``xmtpd-e2e run --output-format json``) as the page's model.
 
     ``typical`` gives typical durations by scenario name for results that do not carry them.

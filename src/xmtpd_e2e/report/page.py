@@ -19,8 +19,14 @@ from xmtpd_e2e.report.svg import PALETTE, scenario_timeline
 
 __all__ = ["render_page"]
 
-_STATUS_COLOR = {"PASS": "#1a7f37", "FAIL": "#cf222e", "ERROR": "#cf222e", "TIMEOUT": "#cf222e",
-                 "INTERRUPTED": "#9a6700", "SETUP_ERROR": "#8250df"}
+_STATUS_COLOR = {
+    "PASS": "#1a7f37",
+    "FAIL": "#cf222e",
+    "ERROR": "#cf222e",
+    "TIMEOUT": "#cf222e",
+    "INTERRUPTED": "#9a6700",
+    "SETUP_ERROR": "#8250df",
+}
 
 
 def _esc(text: object) -> str:
@@ -63,8 +69,10 @@ def _summary_table(run: RunView, base: Path) -> str:
         typical = view.typical_seconds
         if typical:
             ratio = view.duration / typical
-            bar = (f'<span class="bar"><span style="width:{min(ratio, 2) * 50:.0f}%;background:'
-                   f'{"#cf222e" if ratio > 1.5 else "#4c78a8"}"></span></span>')
+            bar = (
+                f'<span class="bar"><span style="width:{min(ratio, 2) * 50:.0f}%;background:'
+                f'{"#cf222e" if ratio > 1.5 else "#4c78a8"}"></span></span>'
+            )
             duration = f"{_seconds(view.duration)} {bar} <small>typical {_seconds(typical)}</small>"
         else:
             duration = _seconds(view.duration)
@@ -77,35 +85,44 @@ def _summary_table(run: RunView, base: Path) -> str:
             f'<td><b style="color:{color}">{_esc(view.status)}</b></td><td>{duration}</td>'
             f'<td class="err">{_esc((view.error or "")[:300])}</td><td class="arts">{artifacts or "—"}</td></tr>'
         )
-    return ("<table class=\"summary\"><thead><tr><th>scenario</th><th>status</th><th>duration</th>"
-            "<th>error</th><th>artifacts</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
+    return (
+        '<table class="summary"><thead><tr><th>scenario</th><th>status</th><th>duration</th>'
+        "<th>error</th><th>artifacts</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+    )
 
 
 def _headline(view: ScenarioView) -> str:
     findings = view.fell_behind()
-    items = [f"<li class=\"behind\">{_esc(f.sentence(_clock))}</li>" for f in findings[:6]]
+    items = [f'<li class="behind">{_esc(f.sentence(_clock))}</li>' for f in findings[:6]]
     if not findings and view.series:
         items.append("<li>every node kept up: no sampled replication lag</li>")
     faults = view.faults()
     if faults:
-        listed = "; ".join(f"{view.fault_label(f)} {_clock(f.start)}–{_clock(f.end) if f.end else 'end'}" for f in faults[:8])
-        items.append(f"<li>faults: {_esc(listed)}" + (f" (+{len(faults) - 8} more)" if len(faults) > 8 else "") + "</li>")
+        listed = "; ".join(
+            f"{view.fault_label(f)} {_clock(f.start)}–{_clock(f.end) if f.end else 'end'}" for f in faults[:8]
+        )
+        items.append(
+            f"<li>faults: {_esc(listed)}" + (f" (+{len(faults) - 8} more)" if len(faults) > 8 else "") + "</li>"
+        )
     failures = view.publishing.get("failed_total") or 0
     if failures:
         first = (view.publishing.get("failures") or [{}])[0]
         items.append(f"<li>{failures} publish request(s) failed; first: {_esc(first.get('error', ''))[:240]}</li>")
-    return "<ul class=\"headline\">" + "".join(items) + "</ul>" if items else ""
+    return '<ul class="headline">' + "".join(items) + "</ul>" if items else ""
 
 
 def _checks(view: ScenarioView) -> str:
     parts = []
     if view.invariant_violations:
-        parts.append("<h4>global invariants violated</h4><ul>" + "".join(
-            f"<li>{_esc(v)}</li>" for v in view.invariant_violations) + "</ul>")
+        parts.append(
+            "<h4>global invariants violated</h4><ul>"
+            + "".join(f"<li>{_esc(v)}</li>" for v in view.invariant_violations)
+            + "</ul>"
+        )
     elif view.status == "PASS":
-        parts.append("<p class=\"ok\">global invariants held (or were not checked, as the scenario declares)</p>")
+        parts.append('<p class="ok">global invariants held (or were not checked, as the scenario declares)</p>')
     if view.error:
-        parts.append(f"<h4>error</h4><pre class=\"error\">{_esc(view.error)}</pre>")
+        parts.append(f'<h4>error</h4><pre class="error">{_esc(view.error)}</pre>')
     if view.teardown_error:
         parts.append(f"<p>teardown: {_esc(view.teardown_error)}</p>")
     if view.traceback:
@@ -117,7 +134,11 @@ def _legend(view: ScenarioView, colors: dict[str, str]) -> str:
     chips = [f'<span class="chip"><i style="background:{colors[n]}"></i>{_esc(n)}</span>' for n in view.series]
     chips.append('<span class="chip"><i style="background:#d62728;opacity:.35"></i>fault window</span>')
     chips.append('<span class="chip">■ stop ✕ kill <i style="background:#2ca02c"></i>start</span>')
-    return '<div class="legend">' + "".join(chips) + "<span class=\"hint\">click the timeline to jump to that moment in the logs</span></div>"
+    return (
+        '<div class="legend">'
+        + "".join(chips)
+        + '<span class="hint">click the timeline to jump to that moment in the logs</span></div>'
+    )
 
 
 def _logs_data(view: ScenarioView, colors: dict[str, str]) -> tuple[str, str]:
@@ -125,8 +146,10 @@ def _logs_data(view: ScenarioView, colors: dict[str, str]) -> tuple[str, str]:
     lines = interleave(view.logs)
     services = sorted(view.logs, key=lambda s: (s != "scenario", s))
     index = {name: i for i, name in enumerate(services)}
-    rows = [[round(line.time, 3) if line.time is not None else None, index[line.service], line.level, line.text]
-            for line in lines]
+    rows = [
+        [round(line.time, 3) if line.time is not None else None, index[line.service], line.level, line.text]
+        for line in lines
+    ]
     omitted = {name: omitted_lines(text) for name, text in view.logs.items()}
     cut = [f"{name} ({count} lines)" for name, count in omitted.items() if count]
     note = f"logs {view.logs_source}"
@@ -134,11 +157,15 @@ def _logs_data(view: ScenarioView, colors: dict[str, str]) -> tuple[str, str]:
         note += "; long logs were cut in the middle, keeping their start and end: " + ", ".join(cut)
     boxes = "".join(
         f'<label class="svc"><input type="checkbox" checked value="{i}"><i style="background:{colors.get(name, "#444")}">'
-        f"</i>{_esc(name)}</label>" for i, name in enumerate(services))
-    bar = (f'<div class="logbar"><input type="search" class="search" placeholder="search the logs">'
-           f'<label class="svc"><input type="checkbox" class="errors-only"> warnings and errors only</label>'
-           f'<span class="services">{boxes}</span><span class="count"></span></div>'
-           f'<p class="note">{_esc(note)}</p>')
+        f"</i>{_esc(name)}</label>"
+        for i, name in enumerate(services)
+    )
+    bar = (
+        f'<div class="logbar"><input type="search" class="search" placeholder="search the logs">'
+        f'<label class="svc"><input type="checkbox" class="errors-only"> warnings and errors only</label>'
+        f'<span class="services">{boxes}</span><span class="count"></span></div>'
+        f'<p class="note">{_esc(note)}</p>'
+    )
     data = {"services": services, "colors": [colors.get(s, "#444") for s in services], "rows": rows}
     return bar, json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
 
@@ -146,16 +173,19 @@ def _logs_data(view: ScenarioView, colors: dict[str, str]) -> tuple[str, str]:
 def _scenario_section(index: int, view: ScenarioView, open_: bool) -> str:
     colors = _colors(view)
     color = _STATUS_COLOR.get(view.status, "#555")
-    timeline = scenario_timeline(view, colors) if (view.events or view.series) else (
-        "<p class=\"note\">no timeline was recorded for this scenario</p>")
+    timeline = (
+        scenario_timeline(view, colors)
+        if (view.events or view.series)
+        else ('<p class="note">no timeline was recorded for this scenario</p>')
+    )
     bar, data = _logs_data(view, colors)
     env = view.environment
     where = ", ".join(str(x) for x in (env.get("runtime"), env.get("xmtpd_version")) if x)
     return (
         f'<section class="scenario" id="scenario-{index}" data-index="{index}">'
-        f'<details {"open" if open_ else ""}><summary><h2>{_esc(view.name)} '
+        f"<details {'open' if open_ else ''}><summary><h2>{_esc(view.name)} "
         f'<span style="color:{color}">{_esc(view.status)}</span> <small>{_seconds(view.duration)}'
-        f'{" · " + _esc(where) if where else ""} · started {_clock(view.started_at)}</small></h2></summary>'
+        f"{' · ' + _esc(where) if where else ''} · started {_clock(view.started_at)}</small></h2></summary>"
         f"{_headline(view)}"
         f'<div class="timeline-box">{timeline}</div>{_legend(view, colors)}'
         f'<div class="checks">{_checks(view)}</div>'
@@ -173,7 +203,8 @@ def render_page(run: RunView, output: Path) -> str:
     failing = sum(1 for v in run.scenarios if v.status != "PASS")
     sections = "".join(
         _scenario_section(i, v, open_=v.status != "PASS" or len(run.scenarios) <= 3 or (failing == 0 and i == 0))
-        for i, v in enumerate(run.scenarios))
+        for i, v in enumerate(run.scenarios)
+    )
     return _TEMPLATE.format(
         title=_esc(f"{run.title} {run.run_id}"),
         heading=_esc(run.title),

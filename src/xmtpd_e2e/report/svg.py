@@ -17,10 +17,18 @@ from datetime import datetime, timezone
 from xmtpd_e2e.report.model import ScenarioView
 from xmtpd_e2e.timeline import TimelineEvent
 
-__all__ = ["Svg", "scenario_timeline", "bar_chart", "line_chart", "PALETTE", "TIMELINE_WIDTH", "PLOT_LEFT", "PLOT_RIGHT"]
+__all__ = [
+    "Svg",
+    "scenario_timeline",
+    "bar_chart",
+    "line_chart",
+    "PALETTE",
+    "TIMELINE_WIDTH",
+    "PLOT_LEFT",
+    "PLOT_RIGHT",
+]
 
-PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
-           "#7f7f7f", "#d62728")
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f", "#d62728")
 TIMELINE_WIDTH = 1200
 PLOT_LEFT = 150
 """Left edge of the plotting area (lane labels live left of it)."""
@@ -42,9 +50,20 @@ class Svg:
         self.parts: list[str] = []
         self.height = 0.0
 
-    def rect(self, x: float, y: float, w: float, h: float, *, fill: str, title: str | None = None,
-             opacity: float | None = None, cls: str | None = None, stroke: str | None = None,
-             data: dict[str, str] | None = None) -> None:
+    def rect(
+        self,
+        x: float,
+        y: float,
+        w: float,
+        h: float,
+        *,
+        fill: str,
+        title: str | None = None,
+        opacity: float | None = None,
+        cls: str | None = None,
+        stroke: str | None = None,
+        data: dict[str, str] | None = None,
+    ) -> None:
         attrs = f'x="{x:.1f}" y="{y:.1f}" width="{max(w, 0.8):.1f}" height="{h:.1f}" fill="{fill}"'
         if opacity is not None:
             attrs += f' fill-opacity="{opacity}"'
@@ -56,8 +75,18 @@ class Svg:
             attrs += f' data-{key}="{_esc(value)}"'
         self._element("rect", attrs, title)
 
-    def line(self, x1: float, y1: float, x2: float, y2: float, *, stroke: str, width: float = 1.0,
-             dash: str | None = None, cls: str | None = None) -> None:
+    def line(
+        self,
+        x1: float,
+        y1: float,
+        x2: float,
+        y2: float,
+        *,
+        stroke: str,
+        width: float = 1.0,
+        dash: str | None = None,
+        cls: str | None = None,
+    ) -> None:
         attrs = f'x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" stroke="{stroke}" stroke-width="{width}"'
         if dash:
             attrs += f' stroke-dasharray="{dash}"'
@@ -65,8 +94,15 @@ class Svg:
             attrs += f' class="{cls}"'
         self.parts.append(f"<line {attrs}/>")
 
-    def polyline(self, points: Sequence[tuple[float, float]], *, stroke: str, width: float = 1.6,
-                 title: str | None = None, cls: str | None = None) -> None:
+    def polyline(
+        self,
+        points: Sequence[tuple[float, float]],
+        *,
+        stroke: str,
+        width: float = 1.6,
+        title: str | None = None,
+        cls: str | None = None,
+    ) -> None:
         if not points:
             return
         coords = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
@@ -78,14 +114,26 @@ class Svg:
     def circle(self, x: float, y: float, r: float, *, fill: str, title: str | None = None) -> None:
         self._element("circle", f'cx="{x:.1f}" cy="{y:.1f}" r="{r}" fill="{fill}"', title)
 
-    def path(self, d: str, *, fill: str = "none", stroke: str = "none", width: float = 1.0,
-             title: str | None = None) -> None:
+    def path(
+        self, d: str, *, fill: str = "none", stroke: str = "none", width: float = 1.0, title: str | None = None
+    ) -> None:
         self._element("path", f'd="{d}" fill="{fill}" stroke="{stroke}" stroke-width="{width}"', title)
 
-    def text(self, x: float, y: float, text: str, *, size: float = 11, fill: str = "#222",
-             anchor: str = "start", weight: str = "normal", cls: str | None = None) -> None:
-        attrs = (f'x="{x:.1f}" y="{y:.1f}" font-size="{size}" fill="{fill}" text-anchor="{anchor}" '
-                 f'font-weight="{weight}"')
+    def text(
+        self,
+        x: float,
+        y: float,
+        text: str,
+        *,
+        size: float = 11,
+        fill: str = "#222",
+        anchor: str = "start",
+        weight: str = "normal",
+        cls: str | None = None,
+    ) -> None:
+        attrs = (
+            f'x="{x:.1f}" y="{y:.1f}" font-size="{size}" fill="{fill}" text-anchor="{anchor}" font-weight="{weight}"'
+        )
         if cls:
             attrs += f' class="{cls}"'
         self.parts.append(f"<text {attrs}>{_esc(text)}</text>")
@@ -102,9 +150,12 @@ class Svg:
         if sized:
             attrs += f' width="{self.width}" height="{self.height:.0f}"'
 
-        return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {self.width} {self.height:.0f}" '
-                f'class="{cls}" role="img" aria-label="{_esc(label)}" style="{_FONT}"{attrs}>'
-                + "".join(self.parts) + "</svg>")
+        return (
+            f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {self.width} {self.height:.0f}" '
+            f'class="{cls}" role="img" aria-label="{_esc(label)}" style="{_FONT}"{attrs}>'
+            + "".join(self.parts)
+            + "</svg>"
+        )
 
 
 # ==============================================================================================
@@ -130,7 +181,9 @@ def _time_step(span: float) -> float:
     return 7200.0
 
 
-def _pack(events: Sequence[TimelineEvent], end_of: Callable[[TimelineEvent], float], gap: float) -> list[list[TimelineEvent]]:
+def _pack(
+    events: Sequence[TimelineEvent], end_of: Callable[[TimelineEvent], float], gap: float
+) -> list[list[TimelineEvent]]:
     """Greedy rows: each event in the first row where it does not overlap the last one."""
     rows: list[list[TimelineEvent]] = []
     ends: list[float] = []
@@ -181,8 +234,15 @@ def scenario_timeline(view: ScenarioView, colors: dict[str, str]) -> str:
     def lane_label(text: str, y_top: float, height: float, *, weight: str = "normal") -> None:
         svg.text(PLOT_LEFT - 8, y_top + height / 2 + 4, text, size=11, anchor="end", weight=weight)
 
-    def span_bars(events: list[TimelineEvent], label: str, fill: str, opacity: float, text_fill: str,
-                  describe: Callable[[TimelineEvent], str], cls: str) -> None:
+    def span_bars(
+        events: list[TimelineEvent],
+        label: str,
+        fill: str,
+        opacity: float,
+        text_fill: str,
+        describe: Callable[[TimelineEvent], str],
+        cls: str,
+    ) -> None:
         nonlocal y
         if not events:
             return
@@ -193,8 +253,17 @@ def scenario_timeline(view: ScenarioView, colors: dict[str, str]) -> str:
                 start, stop = x(event.start), x(end_of(event))
                 open_note = " (never ended)" if event.end is None else ""
                 title = f"{describe(event)}: {_clock(event.start)} – {_clock(end_of(event))}{open_note}"
-                svg.rect(start, y + 1, stop - start, _ROW - 3, fill=fill, opacity=opacity, title=title, cls=cls,
-                         data={"t": f"{event.start:.3f}"})
+                svg.rect(
+                    start,
+                    y + 1,
+                    stop - start,
+                    _ROW - 3,
+                    fill=fill,
+                    opacity=opacity,
+                    title=title,
+                    cls=cls,
+                    data={"t": f"{event.start:.3f}"},
+                )
                 if stop - start > 30:
                     svg.text(start + 3, y + _ROW - 5, _fit(describe(event), stop - start - 6), size=10, fill=text_fill)
             y += _ROW
@@ -221,22 +290,53 @@ def scenario_timeline(view: ScenarioView, colors: dict[str, str]) -> str:
                 down_since = event.start if down_since is None else down_since
                 mark = "✕" if event.name == "kill" else ("⏸" if event.name == "pause" else "■")
                 svg.text(cx, y + _ROW - 4, mark, size=11, fill="#b00", anchor="middle")
-                svg.rect(cx - 5, y, 10, _ROW, fill="#000", opacity=0.0,
-                         title=f"{event.name} {target} at {_clock(event.start)}", cls="service", data={"t": f"{event.start:.3f}"})
+                svg.rect(
+                    cx - 5,
+                    y,
+                    10,
+                    _ROW,
+                    fill="#000",
+                    opacity=0.0,
+                    title=f"{event.name} {target} at {_clock(event.start)}",
+                    cls="service",
+                    data={"t": f"{event.start:.3f}"},
+                )
             elif event.name in ("start", "restart", "resume"):
                 if down_since is not None:
-                    svg.rect(x(down_since), y + 6, cx - x(down_since), 4, fill="#888", opacity=0.6,
-                             title=f"{target} down {_clock(down_since)} – {_clock(event.start)}")
+                    svg.rect(
+                        x(down_since),
+                        y + 6,
+                        cx - x(down_since),
+                        4,
+                        fill="#888",
+                        opacity=0.6,
+                        title=f"{target} down {_clock(down_since)} – {_clock(event.start)}",
+                    )
                     down_since = None
                 done = end_of(event)
-                svg.rect(cx, y + 3, max(x(done) - cx, 3), _ROW - 6, fill="#2ca02c", opacity=0.8,
-                         title=f"{event.name} {target}: {_clock(event.start)} – ready {_clock(done)}", cls="service",
-                         data={"t": f"{event.start:.3f}"})
+                svg.rect(
+                    cx,
+                    y + 3,
+                    max(x(done) - cx, 3),
+                    _ROW - 6,
+                    fill="#2ca02c",
+                    opacity=0.8,
+                    title=f"{event.name} {target}: {_clock(event.start)} – ready {_clock(done)}",
+                    cls="service",
+                    data={"t": f"{event.start:.3f}"},
+                )
             else:
                 svg.circle(cx, y + _ROW / 2, 3, fill="#555", title=f"{event.name} {target} at {_clock(event.start)}")
         if down_since is not None:
-            svg.rect(x(down_since), y + 6, x(t1) - x(down_since), 4, fill="#888", opacity=0.6,
-                     title=f"{target} down from {_clock(down_since)} to the end")
+            svg.rect(
+                x(down_since),
+                y + 6,
+                x(t1) - x(down_since),
+                4,
+                fill="#888",
+                opacity=0.6,
+                title=f"{target} down from {_clock(down_since)} to the end",
+            )
         y += _ROW
     if targets:
         y += 4
@@ -246,8 +346,15 @@ def scenario_timeline(view: ScenarioView, colors: dict[str, str]) -> str:
         since = wait.params.get("since")
         if isinstance(since, (int, float)) and since < wait.start:
             wait.start = float(since)
-    span_bars(sorted(waits, key=lambda e: e.start), "long waits", "#6baed6", 0.6, "#012",
-              lambda e: f"waiting for {e.name}" + (f" — {e.params['detail']}" if e.params.get("detail") else ""), "wait")
+    span_bars(
+        sorted(waits, key=lambda e: e.start),
+        "long waits",
+        "#6baed6",
+        0.6,
+        "#012",
+        lambda e: f"waiting for {e.name}" + (f" — {e.params['detail']}" if e.params.get("detail") else ""),
+        "wait",
+    )
 
     checks = [e for e in view.events if e.kind == "check"]
     if checks:
@@ -257,15 +364,19 @@ def scenario_timeline(view: ScenarioView, colors: dict[str, str]) -> str:
             ok = status in ("PASS", "ok", "True", "true", "passed")
             fill = "#2ca02c" if ok else ("#d62728" if status else "#555")
             cx = x(event.start)
-            svg.path(f"M{cx:.1f},{y + 2:.1f} l6,6 l-6,6 l-6,-6 z", fill=fill,
-                     title=f"{event.name} {status} at {_clock(event.start)}".strip())
+            svg.path(
+                f"M{cx:.1f},{y + 2:.1f} l6,6 l-6,6 l-6,-6 z",
+                fill=fill,
+                title=f"{event.name} {status} at {_clock(event.start)}".strip(),
+            )
             if event.name == "verdict":
                 svg.text(cx - 9, y + 12, f"{status}", size=10, fill=fill, anchor="end", weight="bold")
         y += _ROW + 4
 
     # -- charts -------------------------------------------------------------------------------
-    def chart(title: str, height: float, series: list[tuple[str, list[float], list[float]]], *,
-              unit: str, label_peaks: bool) -> None:
+    def chart(
+        title: str, height: float, series: list[tuple[str, list[float], list[float]]], *, unit: str, label_peaks: bool
+    ) -> None:
         nonlocal y
         top = y + 4
         peak = max((max(values) for _, _, values in series if values), default=0.0)
@@ -283,17 +394,34 @@ def scenario_timeline(view: ScenarioView, colors: dict[str, str]) -> str:
                 index = values.index(max(values))
                 px, py = points[index]
                 svg.circle(px, py, 3, fill=color, title=f"{name}: {max(values):g} {unit} at {_clock(times[index])}")
-                svg.text(min(px + 5, PLOT_RIGHT - 4), max(py - 4, top + 10), f"{name} {max(values):g}",
-                         size=11, fill=color, weight="bold", anchor="end" if px > PLOT_RIGHT - 120 else "start")
+                svg.text(
+                    min(px + 5, PLOT_RIGHT - 4),
+                    max(py - 4, top + 10),
+                    f"{name} {max(values):g}",
+                    size=11,
+                    fill=color,
+                    weight="bold",
+                    anchor="end" if px > PLOT_RIGHT - 120 else "start",
+                )
         y = top + height + 6
 
     nodes = list(view.series.values())
     lagging = {finding.alias for finding in view.fell_behind()}
     if nodes:
-        chart("envelopes stored", 90, [(s.alias, s.times, [float(v) for v in s.envelopes]) for s in nodes],
-              unit="", label_peaks=False)
-        chart("replication lag", 90, [(s.alias, s.times, [float(v) for v in s.lag]) for s in nodes],
-              unit="behind", label_peaks=True)
+        chart(
+            "envelopes stored",
+            90,
+            [(s.alias, s.times, [float(v) for v in s.envelopes]) for s in nodes],
+            unit="",
+            label_peaks=False,
+        )
+        chart(
+            "replication lag",
+            90,
+            [(s.alias, s.times, [float(v) for v in s.lag]) for s in nodes],
+            unit="behind",
+            label_peaks=True,
+        )
     publishing = view.publishing
     published = publishing.get("published") or []
     if published and publishing.get("start") is not None:
@@ -304,15 +432,23 @@ def scenario_timeline(view: ScenarioView, colors: dict[str, str]) -> str:
         height = 50.0
         peak = _nice_ceiling(max(max(published), max(failed, default=0), 1))
         lane_label("publishing", top, height, weight="bold")
-        svg.text(PLOT_LEFT - 8, top + height / 2 + 17, f"0 – {peak:g} per {bucket:g} s", size=9, fill="#666", anchor="end")
+        svg.text(
+            PLOT_LEFT - 8, top + height / 2 + 17, f"0 – {peak:g} per {bucket:g} s", size=9, fill="#666", anchor="end"
+        )
         svg.rect(PLOT_LEFT, top, width, height, fill="none", stroke="#ddd")
         bar = max(bucket * per_second - 0.5, 0.8)
         for index, (ok, bad) in enumerate(zip(published, failed, strict=False)):
             moment = start + index * bucket
             if ok:
                 h = ok / peak * height
-                svg.rect(x(moment), top + height - h, bar, h, fill="#4c78a8",
-                         title=f"{ok} envelopes published {_clock(moment)}")
+                svg.rect(
+                    x(moment),
+                    top + height - h,
+                    bar,
+                    h,
+                    fill="#4c78a8",
+                    title=f"{ok} envelopes published {_clock(moment)}",
+                )
             if bad:
                 h = max(bad / peak * height, 3)
                 svg.rect(x(moment), top, bar, h, fill=_FAULT, title=f"{bad} publish request(s) failed {_clock(moment)}")
@@ -322,20 +458,33 @@ def scenario_timeline(view: ScenarioView, colors: dict[str, str]) -> str:
     bands = []
     for event in fault_bands:
         start, stop = x(event.start), x(end_of(event))
-        bands.append(f'<rect x="{start:.1f}" y="{top_of_lanes:.1f}" width="{max(stop - start, 1):.1f}" '
-                     f'height="{y - top_of_lanes:.1f}" fill="{_FAULT}" fill-opacity="0.09" class="fault-window" '
-                     f'data-fault="{_esc(view.fault_label(event))}"><title>{_esc(view.fault_label(event))}: '
-                     f'{_clock(event.start)} – {_clock(end_of(event))}</title></rect>')
-        bands.append(f'<line x1="{start:.1f}" y1="{faults_top:.1f}" x2="{start:.1f}" y2="{y:.1f}" stroke="{_FAULT}" '
-                     f'stroke-width="1" stroke-dasharray="3,3" stroke-opacity="0.6"/>')
+        bands.append(
+            f'<rect x="{start:.1f}" y="{top_of_lanes:.1f}" width="{max(stop - start, 1):.1f}" '
+            f'height="{y - top_of_lanes:.1f}" fill="{_FAULT}" fill-opacity="0.09" class="fault-window" '
+            f'data-fault="{_esc(view.fault_label(event))}"><title>{_esc(view.fault_label(event))}: '
+            f"{_clock(event.start)} – {_clock(end_of(event))}</title></rect>"
+        )
+        bands.append(
+            f'<line x1="{start:.1f}" y1="{faults_top:.1f}" x2="{start:.1f}" y2="{y:.1f}" stroke="{_FAULT}" '
+            f'stroke-width="1" stroke-dasharray="3,3" stroke-opacity="0.6"/>'
+        )
     svg.parts[0:0] = bands
-    svg.parts.append(f'<line class="cursor" x1="-10" y1="{top_of_lanes:.1f}" x2="-10" y2="{y:.1f}" '
-                     f'stroke="#000" stroke-width="1.2" visibility="hidden"/>')
+    svg.parts.append(
+        f'<line class="cursor" x1="-10" y1="{top_of_lanes:.1f}" x2="-10" y2="{y:.1f}" '
+        f'stroke="#000" stroke-width="1.2" visibility="hidden"/>'
+    )
     svg.height = y + 4
-    return svg.render(cls="timeline", label=f"timeline of {view.name}", data={
-        "t0": f"{t0:.3f}", "t1": f"{t1:.3f}", "left": str(PLOT_LEFT), "right": str(PLOT_RIGHT),
-        "width": str(TIMELINE_WIDTH),
-    })
+    return svg.render(
+        cls="timeline",
+        label=f"timeline of {view.name}",
+        data={
+            "t0": f"{t0:.3f}",
+            "t1": f"{t1:.3f}",
+            "left": str(PLOT_LEFT),
+            "right": str(PLOT_RIGHT),
+            "width": str(TIMELINE_WIDTH),
+        },
+    )
 
 
 def _service_order(name: str) -> tuple[int, int, str]:
@@ -361,8 +510,14 @@ def _nice_ceiling(value: float) -> float:
 # ==============================================================================================
 # plain charts (bench/RESULTS.md)
 # ==============================================================================================
-def bar_chart(title: str, groups: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]], *,
-              unit: str, width: int = 720) -> str:
+def bar_chart(
+    title: str,
+    groups: Sequence[str],
+    series: Sequence[tuple[str, Sequence[float | None]]],
+    *,
+    unit: str,
+    width: int = 720,
+) -> str:
     """Grouped horizontal bars: one group per label, one bar per series, value printed at its end."""
     svg = Svg(width)
     left, right = 230, width - 70
@@ -396,8 +551,15 @@ def bar_chart(title: str, groups: Sequence[str], series: Sequence[tuple[str, Seq
     return svg.render(label=title, sized=True)
 
 
-def line_chart(title: str, series: Sequence[tuple[str, Sequence[tuple[float, float]]]], *, x_unit: str,
-               y_unit: str, width: int = 720, height: int = 260) -> str:
+def line_chart(
+    title: str,
+    series: Sequence[tuple[str, Sequence[tuple[float, float]]]],
+    *,
+    x_unit: str,
+    y_unit: str,
+    width: int = 720,
+    height: int = 260,
+) -> str:
     """Lines over a numeric x axis (e.g. run number, node count), with a legend."""
     svg = Svg(width)
     left, right, top, bottom = 60, width - 20, 46, height - 34
@@ -422,8 +584,10 @@ def line_chart(title: str, series: Sequence[tuple[str, Sequence[tuple[float, flo
         tick += step
     for index, (name, points) in enumerate(series):
         color = PALETTE[index % len(PALETTE)]
-        coords = [(left + (right - left) * (px - x_lo) / (x_hi - x_lo), bottom - (bottom - top) * py / y_hi)
-                  for px, py in points]
+        coords = [
+            (left + (right - left) * (px - x_lo) / (x_hi - x_lo), bottom - (bottom - top) * py / y_hi)
+            for px, py in points
+        ]
         svg.polyline(coords, stroke=color, title=name)
         for (cx, cy), (px, py) in zip(coords, points, strict=True):
             svg.circle(cx, cy, 2.5, fill=color, title=f"{name}: {py:g} {y_unit} at {px:g} {x_unit}")

@@ -50,8 +50,11 @@ def finish_run(state: RunState, *, logger: logging.Logger, search: bool = False)
     problems: list[str] = []
     leftover = state.resources()
     if leftover:
-        logger.warning("removing %d resource(s) no teardown reached: %s", len(leftover),
-                       ", ".join(f"{r.kind} {r.ident}" for r in leftover))
+        logger.warning(
+            "removing %d resource(s) no teardown reached: %s",
+            len(leftover),
+            ", ".join(f"{r.kind} {r.ident}" for r in leftover),
+        )
     if leftover or search:
         problems = remove_resources(state, logger=logger)
     if not state.resources():

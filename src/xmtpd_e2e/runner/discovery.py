@@ -47,18 +47,18 @@ def _import(name: str) -> None:
                 "give a .py file path instead, or make the package importable "
                 "(install it, or run from the directory above it, or add that directory to PYTHONPATH)",
             ) from error
-        raise _import_failed(f"scenario module {name!r}", error, None,
-                             f"{_python()} -c 'import {name}'") from error
+        raise _import_failed(f"scenario module {name!r}", error, None, f"{_python()} -c 'import {name}'") from error
     except Exception as error:
-        raise _import_failed(f"scenario module {name!r}", error, None,
-                             f"{_python()} -c 'import {name}'") from error
+        raise _import_failed(f"scenario module {name!r}", error, None, f"{_python()} -c 'import {name}'") from error
 
 
 def _import_file(path: Path) -> None:
     if not path.is_file():
         where = "is a directory, not a .py file" if path.is_dir() else "does not exist"
-        raise SetupError(f"scenario file {path} {where} (looked in {path.resolve().parent})",
-                         "give the path of a .py file that defines @scenario functions")
+        raise SetupError(
+            f"scenario file {path} {where} (looked in {path.resolve().parent})",
+            "give the path of a .py file that defines @scenario functions",
+        )
     module_name = f"xmtpd_e2e_user_{path.stem}"
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:

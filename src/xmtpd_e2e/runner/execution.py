@@ -96,8 +96,10 @@ class Runner:
         started, began = time.time(), time.monotonic()
         outcome = ScenarioResult(info.name, Status.PASS, 0.0, started, typical_seconds=info.typical_seconds)
         env: ManagedEnvironment | None = None
-        timeout = self.config.scenario_timeout if self.config.timeout_given else (
-            info.timeout_seconds or self.config.scenario_timeout
+        timeout = (
+            self.config.scenario_timeout
+            if self.config.timeout_given
+            else (info.timeout_seconds or self.config.scenario_timeout)
         )
         # The log is written in the run's own directory (removed with the run) and moved into the
         # artifacts only if they are kept, so a passing run leaves nothing behind.
@@ -144,8 +146,13 @@ class Runner:
         return outcome
 
     def _record(
-        self, outcome: ScenarioResult, status: Status, error: BaseException, logger: logging.Logger,
-        *, keep_traceback: bool = True,
+        self,
+        outcome: ScenarioResult,
+        status: Status,
+        error: BaseException,
+        logger: logging.Logger,
+        *,
+        keep_traceback: bool = True,
     ) -> None:
         outcome.status = status
         outcome.error = str(error) or type(error).__name__
@@ -156,13 +163,20 @@ class Runner:
             logger.error("%s: %s", status.value, outcome.error)
 
     def _finish(
-        self, env: ManagedEnvironment, info: ScenarioInfo, outcome: ScenarioResult, artifacts_dir: Path,
+        self,
+        env: ManagedEnvironment,
+        info: ScenarioInfo,
+        outcome: ScenarioResult,
+        artifacts_dir: Path,
         logger: logging.Logger,
     ) -> None:
         with self.guard.phase("teardown"):
             try:
                 env.timeline.instant(
-                    "check", "verdict", (), status=outcome.status.value,
+                    "check",
+                    "verdict",
+                    (),
+                    status=outcome.status.value,
                     invariant_violations=len(outcome.invariant_violations),
                 )
                 outcome.environment = env.summary()

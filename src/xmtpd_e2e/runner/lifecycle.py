@@ -18,7 +18,11 @@ from xmtpd_e2e.record import RunState
 from xmtpd_e2e.timeline import Timeline
 
 __all__ = [
-    "EnvironmentRequest", "ManagedEnvironment", "EnvironmentFactory", "default_environment_factory", "FACTORY_VARIABLE",
+    "EnvironmentRequest",
+    "ManagedEnvironment",
+    "EnvironmentFactory",
+    "default_environment_factory",
+    "FACTORY_VARIABLE",
 ]
 
 
@@ -67,8 +71,10 @@ def default_environment_factory() -> EnvironmentFactory:
         try:
             factory: EnvironmentFactory = getattr(importlib.import_module(module), name)
         except (ImportError, AttributeError) as error:
-            raise SetupError(f"{FACTORY_VARIABLE}={configured!r} cannot be loaded: {error}",
-                             "set it to module:callable, or unset it to use the real environment") from error
+            raise SetupError(
+                f"{FACTORY_VARIABLE}={configured!r} cannot be loaded: {error}",
+                "set it to module:callable, or unset it to use the real environment",
+            ) from error
         return factory
     from xmtpd_e2e.api.environment import create_environment
 

@@ -67,8 +67,12 @@ def run_in_workers(
                 output = scratch / f"{info.name}.json"
                 with (log_dir / f"{info.name}.log").open("wb") as log:
                     job = WorkerJob(config, info.name, tuple(modules), output)
-                    process = subprocess.Popen(worker_command(job, scratch / f"{info.name}.job.json"),
-                                               stdout=subprocess.DEVNULL, stderr=log, env=dict(os.environ))
+                    process = subprocess.Popen(
+                        worker_command(job, scratch / f"{info.name}.job.json"),
+                        stdout=subprocess.DEVNULL,
+                        stderr=log,
+                        env=dict(os.environ),
+                    )
                 running[process] = (info, output, time.time())
                 progress("start", info, None)
             if interrupted and not running:
@@ -103,8 +107,9 @@ def _keep_worker_log(outcome: ScenarioResult, log: Path, config: RunConfig, pare
     if outcome.status is Status.PASS and not config.artifacts_always:
         return
     # The worker's own scenario log sits at the top of that scenario's artifacts.
-    directory = Path(outcome.log_file).parent if outcome.log_file else (
-        config.artifacts_dir / parent_run_id / outcome.name)
+    directory = (
+        Path(outcome.log_file).parent if outcome.log_file else (config.artifacts_dir / parent_run_id / outcome.name)
+    )
     directory.mkdir(parents=True, exist_ok=True)
     try:
         kept = Path(shutil.move(str(log), str(directory / "worker.log")))
@@ -122,6 +127,11 @@ def _collect(info: ScenarioInfo, output: Path, started: float, returncode: int, 
     except (OSError, ValueError, KeyError, IndexError):
         tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
         status = Status.SETUP_ERROR if returncode == 2 else Status.ERROR
-        outcome = ScenarioResult(info.name, status, time.time() - started, started,
-                                 error=f"worker exited with {returncode} without results; log tail:\n{tail}")
+        outcome = ScenarioResult(
+            info.name,
+            status,
+            time.time() - started,
+            started,
+            error=f"worker exited with {returncode} without results; log tail:\n{tail}",
+        )
     return outcome

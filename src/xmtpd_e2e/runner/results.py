@@ -100,8 +100,15 @@ class RunResult:
     def mark_not_run(self, names: list[str], started_at: float) -> None:
         """Add the scenarios an interrupt kept from starting, so the results name them."""
         for name in names:
-            self.scenarios.append(ScenarioResult(name, Status.INTERRUPTED, 0.0, started_at,
-                                                 error=f"not run: the run was interrupted by {self.interrupted_by}"))
+            self.scenarios.append(
+                ScenarioResult(
+                    name,
+                    Status.INTERRUPTED,
+                    0.0,
+                    started_at,
+                    error=f"not run: the run was interrupted by {self.interrupted_by}",
+                )
+            )
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -62,9 +62,7 @@ class Registry:
             raise ValueError(f"scenario name {info.name!r} must be lower-case words joined by '-'")
         existing = self._items.get(info.name)
         if existing is not None and existing.module != info.module:
-            raise ValueError(
-                f"scenario {info.name!r} is defined twice ({existing.module} and {info.module})"
-            )
+            raise ValueError(f"scenario {info.name!r} is defined twice ({existing.module} and {info.module})")
         self._items[info.name] = info
         return info
 

@@ -32,13 +32,18 @@ class WorkerJob:
     output: Path
 
     def to_json(self) -> dict[str, Any]:
-        return {"config": self.config.to_json(), "scenario": self.scenario, "modules": list(self.modules),
-                "output": str(self.output)}
+        return {
+            "config": self.config.to_json(),
+            "scenario": self.scenario,
+            "modules": list(self.modules),
+            "output": str(self.output),
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> WorkerJob:
-        return cls(RunConfig.from_json(data["config"]), str(data["scenario"]), tuple(data["modules"]),
-                   Path(data["output"]))
+        return cls(
+            RunConfig.from_json(data["config"]), str(data["scenario"]), tuple(data["modules"]), Path(data["output"])
+        )
 
 
 def worker_command(job: WorkerJob, job_file: Path) -> list[str]:

@@ -26,7 +26,14 @@ from xmtpd_e2e.runtime.base import ServiceSpec, ServiceState
 from xmtpd_e2e.runtime.lifecycle import ManagedRuntime, ManagedService
 from xmtpd_e2e.runtime.registry import DOCKER, LOCAL
 
-__all__ = ["DockerRuntime", "DockerService", "DOCKER_RESOURCES", "CONTAINER_KIND", "NETWORK_KIND", "docker_engine_answers"]
+__all__ = [
+    "DockerRuntime",
+    "DockerService",
+    "DOCKER_RESOURCES",
+    "CONTAINER_KIND",
+    "NETWORK_KIND",
+    "docker_engine_answers",
+]
 
 CONTAINER_KIND = "container"
 NETWORK_KIND = "network"
@@ -98,8 +105,9 @@ class DockerService(ManagedService):
                 else:
                     network = (settings.get("Networks") or {}).get(self.runtime.network_name) or {}
                     if not network.get("IPAddress"):
-                        raise ServiceError(f"{self.spec.name} has no address on {self.runtime.network_name} "
-                                           "(is it running?)")
+                        raise ServiceError(
+                            f"{self.spec.name} has no address on {self.runtime.network_name} (is it running?)"
+                        )
                     self._ports[port] = (str(network["IPAddress"]), port)
             return self._ports[port]
 
@@ -183,8 +191,10 @@ class DockerRuntime(ManagedRuntime):
             self.client = docker.from_env(timeout=120)
             self.client.ping()
         except DockerException as error:
-            raise SetupError(f"no Docker engine answers ({error})",
-                             f"start Docker (scripts/setup does it as root), or use --runtime {LOCAL}") from error
+            raise SetupError(
+                f"no Docker engine answers ({error})",
+                f"start Docker (scripts/setup does it as root), or use --runtime {LOCAL}",
+            ) from error
         self.network_name = f"xmtpd-e2e-{self.run_id}-{env_id}"
         self._labels = labels.labels_for(self.run_id, env_id, self.network_name)
         self._images_checked: set[str] = set()

@@ -48,10 +48,18 @@ def choose_image_set(requested: str, xmtpd_version: str, probe: ImageProbe) -> I
     first, why = next(iter(unavailable.items()))
     missing_local = [tag for tag in _tags(local) if probe(tag) is not None]
     if not missing_local:
-        return ImageChoice("local", local, f"{first} is neither present nor pullable ({why}); "
-                                           "using the images built by `xmtpd-e2e infra build-images`")
-    return ImageChoice("upstream", upstream, f"{first} is neither present nor pullable ({why}), and the local "
-                                             f"images are not built either ({missing_local[0]} is missing)")
+        return ImageChoice(
+            "local",
+            local,
+            f"{first} is neither present nor pullable ({why}); "
+            "using the images built by `xmtpd-e2e infra build-images`",
+        )
+    return ImageChoice(
+        "upstream",
+        upstream,
+        f"{first} is neither present nor pullable ({why}), and the local "
+        f"images are not built either ({missing_local[0]} is missing)",
+    )
 
 
 def docker_image_probe() -> ImageProbe:

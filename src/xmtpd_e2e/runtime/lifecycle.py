@@ -183,19 +183,29 @@ class ManagedService(RunningService):
         try:
             if spec.ready_log:
                 needle = spec.ready_log
-                wait_until(lambda: exited() or cursor.contains(needle), bool,
-                           timeout=max(0.0, deadline - time.monotonic()),
-                           description=f"{spec.name} to log {needle!r}", max_interval=0.2)
+                wait_until(
+                    lambda: exited() or cursor.contains(needle),
+                    bool,
+                    timeout=max(0.0, deadline - time.monotonic()),
+                    description=f"{spec.name} to log {needle!r}",
+                    max_interval=0.2,
+                )
                 fail_if_exited()
             check = spec.ready_check
             if check is not None:
-                wait_until(lambda: exited() or check(self), bool, timeout=max(0.0, deadline - time.monotonic()),
-                           description=f"{spec.name} readiness check", max_interval=0.2,
-                           swallow=_READY_PROBE_ERRORS)
+                wait_until(
+                    lambda: exited() or check(self),
+                    bool,
+                    timeout=max(0.0, deadline - time.monotonic()),
+                    description=f"{spec.name} readiness check",
+                    max_interval=0.2,
+                    swallow=_READY_PROBE_ERRORS,
+                )
                 fail_if_exited()
         except WaitTimeout as error:
-            raise ServiceNotReady(spec.name, f"not ready within {spec.ready_timeout:.0f}s: {error}",
-                                  tail_lines(self.log_path)) from error
+            raise ServiceNotReady(
+                spec.name, f"not ready within {spec.ready_timeout:.0f}s: {error}", tail_lines(self.log_path)
+            ) from error
 
 
 class ManagedRuntime(Runtime):

@@ -35,7 +35,11 @@ from xmtpd_e2e.runtime.lifecycle import ManagedRuntime, ManagedService
 from xmtpd_e2e.runtime.netns import NamespaceNetwork, namespaces_available
 from xmtpd_e2e.runtime.ports import PortAllocator
 from xmtpd_e2e.runtime.processes import (
-    PROCESS_KIND, RUN_MARKER, process_start_time, signal_group, wait_until_stopped,
+    PROCESS_KIND,
+    RUN_MARKER,
+    process_start_time,
+    signal_group,
+    wait_until_stopped,
 )
 from xmtpd_e2e.runtime.registry import LOCAL
 
@@ -55,7 +59,11 @@ class LocalService(ManagedService):
     runtime: LocalRuntime
 
     def __init__(
-        self, runtime: LocalRuntime, spec: ServiceSpec, argv: list[str], namespace: Path | None = None,
+        self,
+        runtime: LocalRuntime,
+        spec: ServiceSpec,
+        argv: list[str],
+        namespace: Path | None = None,
         address: str | None = None,
     ) -> None:
         super().__init__(runtime, spec)
@@ -93,14 +101,25 @@ class LocalService(ManagedService):
         with self.log_path.open("ab") as log:
             try:
                 process = subprocess.Popen(
-                    self.argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                    cwd=self.work_dir, env=env, start_new_session=True,  # its own process group
+                    self.argv,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    cwd=self.work_dir,
+                    env=env,
+                    start_new_session=True,  # its own process group
                 )
             except OSError as exc:
                 raise ServiceError(f"{self.spec.name}: cannot run {self.argv[0]}: {exc}") from exc
         self._process = process
-        self.runtime.run_state.record(PROCESS_KIND, self._record_id, pid=process.pid, pgid=process.pid,
-                                      start_time=process_start_time(process.pid), argv=self.argv)
+        self.runtime.run_state.record(
+            PROCESS_KIND,
+            self._record_id,
+            pid=process.pid,
+            pgid=process.pid,
+            start_time=process_start_time(process.pid),
+            argv=self.argv,
+        )
 
     def _halt(self, graceful: bool, timeout: float) -> None:
         process = self._process
@@ -165,8 +184,10 @@ class LocalRuntime(ManagedRuntime):
             raise SetupError(f"unknown local network mode {network!r}", f"use one of {', '.join(LOCAL_NETWORKS)}")
         unavailable = namespaces_available() if network != "loopback" else "loopback was asked for"
         if network == "namespaces" and unavailable:
-            raise SetupError(f"the local runtime cannot give services their own network namespaces: {unavailable}",
-                             "run as root with ip, iptables and nsenter installed, or use --local-network loopback")
+            raise SetupError(
+                f"the local runtime cannot give services their own network namespaces: {unavailable}",
+                "run as root with ip, iptables and nsenter installed, or use --local-network loopback",
+            )
         if unavailable is None:
             self.network = NamespaceNetwork(run_state, env_id, self.log)
 
@@ -208,21 +229,33 @@ class LocalRuntime(ManagedRuntime):
             if self._forwarder is None:
                 bridge = self.network.host_address
                 spec = ServiceSpec(
-                    name="host-forwarder", role="forwarder", image="",
+                    name="host-forwarder",
+                    role="forwarder",
+                    image="",
                     command=("toxiproxy-server", "-host", bridge, "-port", str(FORWARDER_API_PORT)),
-                    ports=(FORWARDER_API_PORT,), ready_log="Starting Toxiproxy HTTP server", ready_timeout=30,
+                    ports=(FORWARDER_API_PORT,),
+                    ready_log="Starting Toxiproxy HTTP server",
+                    ready_timeout=30,
                 )
-                self._forwarder = LocalService(self, spec, [str(self._resolve("toxiproxy-server")), *spec.command[1:]],
-                                               address=bridge)
+                self._forwarder = LocalService(
+                    self, spec, [str(self._resolve("toxiproxy-server")), *spec.command[1:]], address=bridge
+                )
                 with self._lock:
                     self._services[spec.name] = self._forwarder
                 self._forwarder.start()
             listen = self._ports.allocate()
             session = requests.Session()
             session.trust_env = False  # never send this through an HTTP proxy
-            response = session.post(self._forwarder.host_url(FORWARDER_API_PORT) + "/proxies", json={
-                "name": f"host-{port}", "listen": f"{self.network.host_address}:{listen}",
-                "upstream": f"127.0.0.1:{port}", "enabled": True}, timeout=10)
+            response = session.post(
+                self._forwarder.host_url(FORWARDER_API_PORT) + "/proxies",
+                json={
+                    "name": f"host-{port}",
+                    "listen": f"{self.network.host_address}:{listen}",
+                    "upstream": f"127.0.0.1:{port}",
+                    "enabled": True,
+                },
+                timeout=10,
+            )
             if not response.ok:
                 raise ServiceError(f"forwarding host port {port} into the namespaces failed: {response.text.strip()}")
             self._forwarded[port] = listen

@@ -36,8 +36,16 @@ from xmtpd_e2e.errors import ServiceError, SetupError
 from xmtpd_e2e.record import Reclaimer, RunState
 
 __all__ = [
-    "NamespaceNetwork", "namespaces_available", "remove_recorded", "namespaces_of_run", "NETNS_KIND", "LINK_KIND", "HOST_RULE_KIND",
-    "SUBNET", "NETWORK_NAMESPACES", "links_of_run",
+    "NamespaceNetwork",
+    "namespaces_available",
+    "remove_recorded",
+    "namespaces_of_run",
+    "NETNS_KIND",
+    "LINK_KIND",
+    "HOST_RULE_KIND",
+    "SUBNET",
+    "NETWORK_NAMESPACES",
+    "links_of_run",
 ]
 
 SUBNET = ipaddress.IPv4Network("10.213.0.0/16")
@@ -128,14 +136,18 @@ class NamespaceNetwork:
             if len(fields) >= 4:
                 address = ipaddress.ip_interface(fields[3])
                 if address.ip in SUBNET:
-                    used.add(address.network.supernet(new_prefix=24) if address.network.prefixlen > 24 else address.network)
+                    used.add(
+                        address.network.supernet(new_prefix=24) if address.network.prefixlen > 24 else address.network
+                    )
         for candidate in SUBNET.subnets(new_prefix=24):
             if candidate.network_address.packed[2] == 0:
                 continue  # 10.213.0.0/24 is left alone: too easily mistaken for the range itself
             if candidate not in used:
                 return candidate
-        raise SetupError("all 255 environment subnets of 10.213.0.0/16 are in use",
-                         "remove leftovers of crashed runs with `xmtpd-e2e cleanup`")
+        raise SetupError(
+            "all 255 environment subnets of 10.213.0.0/16 are in use",
+            "remove leftovers of crashed runs with `xmtpd-e2e cleanup`",
+        )
 
     def ensure_namespace(self, service: str) -> Path:
         """Create the service's namespace, veth and address (once); return the namespace path."""
@@ -228,8 +240,11 @@ def remove_recorded(state: RunState, *, env_id: str | None = None) -> list[str]:
 
 
 def _reclaim(state: RunState, logger: logging.Logger) -> list[str]:
-    if not (any(state.resources(kind) for kind in (NETNS_KIND, LINK_KIND, HOST_RULE_KIND))
-            or namespaces_of_run(state.run_id) or links_of_run(state.run_id)):
+    if not (
+        any(state.resources(kind) for kind in (NETNS_KIND, LINK_KIND, HOST_RULE_KIND))
+        or namespaces_of_run(state.run_id)
+        or links_of_run(state.run_id)
+    ):
         return []
     if os.geteuid() != 0:
         return ["the run's network namespaces and links need root to remove (run `xmtpd-e2e cleanup` as root)"]

@@ -19,8 +19,17 @@ from xmtpd_e2e.polling import wait_until
 from xmtpd_e2e.record import Reclaimer, RunState
 
 __all__ = [
-    "RUN_MARKER", "PROCESS_KIND", "PROCESSES", "process_start_time", "process_alive", "processes_of_run",
-    "kill_group", "signal_group", "process_state", "wait_until_stopped", "gone_within",
+    "RUN_MARKER",
+    "PROCESS_KIND",
+    "PROCESSES",
+    "process_start_time",
+    "process_alive",
+    "processes_of_run",
+    "kill_group",
+    "signal_group",
+    "process_state",
+    "wait_until_stopped",
+    "gone_within",
 ]
 
 RUN_MARKER = "XMTPD_E2E_RUN"
@@ -82,8 +91,13 @@ def process_state(pid: int) -> str | None:
 def gone_within(pid: int, timeout: float) -> bool:
     """Wait up to ``timeout`` seconds for ``pid`` to end; whether it did."""
     try:
-        wait_until(lambda: process_alive(pid), lambda alive: not alive, timeout=timeout,
-                   description=f"process {pid} to end", max_interval=0.05)
+        wait_until(
+            lambda: process_alive(pid),
+            lambda alive: not alive,
+            timeout=timeout,
+            description=f"process {pid} to end",
+            max_interval=0.05,
+        )
     except WaitTimeout:
         return False
     return True
@@ -91,8 +105,14 @@ def gone_within(pid: int, timeout: float) -> bool:
 
 def wait_until_stopped(pid: int, timeout: float = 5.0) -> None:
     """Return once ``pid`` is stopped by a signal (state T) or gone."""
-    wait_until(lambda: process_state(pid), lambda state: state in (None, "T", "t", "Z"), timeout=timeout,
-               description=f"process {pid} to stop on SIGSTOP", first_interval=0.005, max_interval=0.05)
+    wait_until(
+        lambda: process_state(pid),
+        lambda state: state in (None, "T", "t", "Z"),
+        timeout=timeout,
+        description=f"process {pid} to stop on SIGSTOP",
+        first_interval=0.005,
+        max_interval=0.05,
+    )
 
 
 def signal_group(pgid: int, sig: signal.Signals) -> None:

@@ -22,7 +22,14 @@ from xmtpd_e2e.record import Reclaimer, RunState
 from xmtpd_e2e.runtime.base import Runtime
 
 __all__ = [
-    "RuntimeRequest", "RuntimeEntry", "RuntimeRegistry", "RUNTIMES", "create_runtime", "LOCAL", "DOCKER", "KUBERNETES",
+    "RuntimeRequest",
+    "RuntimeEntry",
+    "RuntimeRegistry",
+    "RUNTIMES",
+    "create_runtime",
+    "LOCAL",
+    "DOCKER",
+    "KUBERNETES",
     "AUTO_RUNTIME",
 ]
 
@@ -114,7 +121,11 @@ def _create_local(request: RuntimeRequest) -> Runtime:
     from xmtpd_e2e.runtime.local import LocalRuntime
 
     return LocalRuntime(
-        request.run_state, request.env_id, request.log_dir, binary_resolver(request.config), request.logger,
+        request.run_state,
+        request.env_id,
+        request.log_dir,
+        binary_resolver(request.config),
+        request.logger,
         network=request.config.local_network,
     )
 
@@ -156,8 +167,15 @@ def _create_kubernetes(request: RuntimeRequest) -> Runtime:
     from xmtpd_e2e.runtime.kubernetes.runtime import KubernetesRuntime
 
     config = request.config
-    return KubernetesRuntime(request.run_state, request.env_id, request.log_dir, request.logger,
-                             context=config.kube_context, images=config.images, xmtpd_version=config.xmtpd_version)
+    return KubernetesRuntime(
+        request.run_state,
+        request.env_id,
+        request.log_dir,
+        request.logger,
+        context=config.kube_context,
+        images=config.images,
+        xmtpd_version=config.xmtpd_version,
+    )
 
 
 def _kubernetes_unavailable() -> SetupError | None:
@@ -177,15 +195,32 @@ def _kubernetes_reclaimers() -> Sequence[Reclaimer]:
 
 
 RUNTIMES = RuntimeRegistry()
-RUNTIMES.register(RuntimeEntry(
-    DOCKER, "containers on a network per environment (upstream parity)", _create_docker, _docker_unavailable,
-    _docker_reclaimers,
-))
-RUNTIMES.register(RuntimeEntry(
-    LOCAL, "host processes, a network namespace each when root (no Docker needed)", _create_local, lambda: None, _local_reclaimers,
-))
+RUNTIMES.register(
+    RuntimeEntry(
+        DOCKER,
+        "containers on a network per environment (upstream parity)",
+        _create_docker,
+        _docker_unavailable,
+        _docker_reclaimers,
+    )
+)
+RUNTIMES.register(
+    RuntimeEntry(
+        LOCAL,
+        "host processes, a network namespace each when root (no Docker needed)",
+        _create_local,
+        lambda: None,
+        _local_reclaimers,
+    )
+)
 # Never chosen by `auto`: a cluster is something a user points at on purpose.
-RUNTIMES.register(RuntimeEntry(
-    KUBERNETES, "pods in a namespace per environment (the local cluster, or --kube-context / KUBECONFIG)",
-    _create_kubernetes, _kubernetes_unavailable, _kubernetes_reclaimers, auto=False,
-))
+RUNTIMES.register(
+    RuntimeEntry(
+        KUBERNETES,
+        "pods in a namespace per environment (the local cluster, or --kube-context / KUBECONFIG)",
+        _create_kubernetes,
+        _kubernetes_unavailable,
+        _kubernetes_reclaimers,
+        auto=False,
+    )
+)

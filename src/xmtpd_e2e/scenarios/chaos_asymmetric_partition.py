@@ -31,10 +31,16 @@ def chaos_asymmetric_partition(env: Environment) -> None:
     cut = env.cut(300, 100)
     from_100 = {(e.originator_node_id, e.sequence_id) for e in env.new_client(100).publish_envelopes(20)}
     from_300 = {(e.originator_node_id, e.sequence_id) for e in env.new_client(300).publish_envelopes(20)}
-    env.require.eventually(lambda: node_100.has_envelopes(from_300), timeout=60,
-                           description="node 100 to receive node 300's envelopes (its stream to 300 is not cut)")
-    env.require.eventually(lambda: node_200.has_envelopes(from_100 | from_300), timeout=60,
-                           description="node 200, outside the cut, to receive both")
+    env.require.eventually(
+        lambda: node_100.has_envelopes(from_300),
+        timeout=60,
+        description="node 100 to receive node 300's envelopes (its stream to 300 is not cut)",
+    )
+    env.require.eventually(
+        lambda: node_200.has_envelopes(from_100 | from_300),
+        timeout=60,
+        description="node 200, outside the cut, to receive both",
+    )
     time.sleep(5)  # give node 300 every chance to receive node 100's envelopes some other way
     leaked = from_100 - node_300.missing_envelopes(from_100)
     env.require.length(leaked, 0, "node 300 must receive nothing from node 100 while it cannot reach it")

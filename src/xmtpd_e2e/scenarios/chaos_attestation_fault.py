@@ -23,8 +23,11 @@ def chaos_attestation_fault(env: Environment) -> None:
     originator, nodes, _ = report_cluster(env)
     down = nodes[2]
     traffic = env.new_client(originator.id).generate_traffic(batch_size=10, interval=2.0)
-    env.require.eventually(lambda: originator.get_envelope_count(client_only=True) > 0,
-                           timeout=60, description="traffic to reach the originator")
+    env.require.eventually(
+        lambda: originator.get_envelope_count(client_only=True) > 0,
+        timeout=60,
+        description="traffic to reach the originator",
+    )
     down.stop(kill=True)
     counts = originator.wait_for_payer_reports(
         lambda c: c.submitted + c.settled >= 1, f"a report is submitted while {down.alias} is down", timeout=1800

@@ -23,9 +23,7 @@ def chaos_compound_fault(env: Environment) -> None:
     env.wait_for_replication()
     env.node(200).add_latency(1000)
     env.node(300).add_bandwidth_limit(10)
-    generators = [
-        env.new_client(node.id).generate_traffic(duration=20, batch_size=5, interval=0.5) for node in nodes
-    ]
+    generators = [env.new_client(node.id).generate_traffic(duration=20, batch_size=5, interval=0.5) for node in nodes]
     for generator in generators:
         generator.wait()
         env.require.no_error(generator.error, "publishing directly to a node must not fail")

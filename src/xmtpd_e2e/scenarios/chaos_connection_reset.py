@@ -32,8 +32,12 @@ def chaos_connection_reset(env: Environment) -> None:
     node_200 = env.node(200)
     began = time.monotonic()
     traffic = env.new_client(200).generate_traffic(duration=20, batch_size=5, interval=0.2, continue_on_error=True)
-    env.require.eventually(lambda: node_200.get_envelope_count(client_only=True),
-                           accept=lambda n: n > 0, timeout=30, description="node 200 to store traffic")
+    env.require.eventually(
+        lambda: node_200.get_envelope_count(client_only=True),
+        accept=lambda n: n > 0,
+        timeout=30,
+        description="node 200 to store traffic",
+    )
     resets_from = time.monotonic() - began
     node_200.add_connection_reset(500)
     time.sleep(RESET_SECONDS)
@@ -41,8 +45,16 @@ def chaos_connection_reset(env: Environment) -> None:
     traffic.wait()
     errors = [f"at {at:.1f}s {type(error).__name__}: {error}" for at, error in traffic.timed_errors()]
     for error in errors:
-        env.log.error("publish to node 200 failed (resets from %.1fs to %.1fs): %s",
-                      resets_from, resets_from + RESET_SECONDS, error)
-    env.require.length(errors, 0, f"publishing to node 200's own port (no toxic on it) must not fail; resets "
-                                  f"from {resets_from:.1f}s to {resets_from + RESET_SECONDS:.1f}s after traffic began")
+        env.log.error(
+            "publish to node 200 failed (resets from %.1fs to %.1fs): %s",
+            resets_from,
+            resets_from + RESET_SECONDS,
+            error,
+        )
+    env.require.length(
+        errors,
+        0,
+        f"publishing to node 200's own port (no toxic on it) must not fail; resets "
+        f"from {resets_from:.1f}s to {resets_from + RESET_SECONDS:.1f}s after traffic began",
+    )
     env.wait_for_replication(timeout=120)

@@ -19,9 +19,12 @@ def chaos_latency(env: Environment) -> None:
     standard_cluster(env)
     node_100, node_200 = env.node(100), env.node(200)
     traffic = env.new_client(100).generate_traffic(duration=25, batch_size=5, interval=0.2)
-    before = env.require.eventually(lambda: node_100.get_envelope_count(client_only=True),
-                                    accept=lambda n: n > 0, timeout=30,
-                                    description="node 100 to store traffic")
+    before = env.require.eventually(
+        lambda: node_100.get_envelope_count(client_only=True),
+        accept=lambda n: n > 0,
+        timeout=30,
+        description="node 100 to store traffic",
+    )
     node_100.add_latency(500)
     time.sleep(10)
     during = node_100.get_envelope_count(client_only=True)

@@ -37,15 +37,20 @@ def chaos_network_partition(env: Environment) -> None:
     partition = env.partition({300})  # node 300 | nodes 100, 200 and the gateway
     inside = keys(env.new_client(300).publish_envelopes(20))
     outside = keys(env.new_client(100).publish_envelopes(20))
-    env.require.eventually(lambda: node_200.has_envelopes(outside), timeout=60,
-                           description="node 200 to receive node 100's envelopes (the majority side still syncs)")
+    env.require.eventually(
+        lambda: node_200.has_envelopes(outside),
+        timeout=60,
+        description="node 200 to receive node 100's envelopes (the majority side still syncs)",
+    )
     node_300.wait_for_envelopes(30, client_only=True)
     time.sleep(5)  # give replication every chance to leak through the partition
     leaked_in = outside - node_300.missing_envelopes(outside)
     env.require.length(leaked_in, 0, "node 300 must receive nothing published into node 100 while partitioned")
     for peer in (node_100, node_200):
         leaked_out = inside & peer.envelope_keys()
-        env.require.length(leaked_out, 0, f"{peer.alias} must receive nothing published into node 300 while partitioned")
+        env.require.length(
+            leaked_out, 0, f"{peer.alias} must receive nothing published into node 300 while partitioned"
+        )
 
     partition.heal()
     env.wait_for_replication(timeout=120)

@@ -40,8 +40,11 @@ def chaos_node_pause(env: Environment) -> None:
     traffic.wait()
     env.require.no_error(traffic.error, "publishing to node 100 must not fail while node 300 hangs")
     during = {(e.originator_node_id, e.sequence_id) for e in env.published.all() if e.originator_node_id == 100}
-    env.require.eventually(lambda: node_200.has_envelopes(during), timeout=30,
-                           description="node 200 to keep receiving node 100's envelopes while node 300 hangs")
+    env.require.eventually(
+        lambda: node_200.has_envelopes(during),
+        timeout=30,
+        description="node 200 to keep receiving node 100's envelopes while node 300 hangs",
+    )
     env.require.equal(node_300.get_envelope_count(), stored_before, "a paused node must store nothing")
     time.sleep(max(0.0, PAUSE_SECONDS - (time.monotonic() - paused_at)))
     node_300.resume()
@@ -56,7 +59,9 @@ def chaos_node_pause(env: Environment) -> None:
     else:
         raise AssertionError("publishing to a paused node must time out")
     node_200.resume()
-    env.require.eventually(lambda: _retry(client), timeout=60, description="the client's retry to succeed after node 200 resumes")
+    env.require.eventually(
+        lambda: _retry(client), timeout=60, description="the client's retry to succeed after node 200 resumes"
+    )
     env.wait_for_replication(timeout=120)
 
 

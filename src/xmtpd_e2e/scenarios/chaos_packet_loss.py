@@ -27,8 +27,9 @@ def chaos_packet_loss(env: Environment) -> None:
     env.wait_for_replication()
 
     links = [env.add_packet_loss(30, (300, peer)) for peer in (100, 200)]
-    generators = [env.new_client(node).generate_traffic(duration=15, batch_size=5, interval=0.2)
-                  for node in (100, 200, 300)]
+    generators = [
+        env.new_client(node).generate_traffic(duration=15, batch_size=5, interval=0.2) for node in (100, 200, 300)
+    ]
     for generator in generators:
         generator.wait()
         env.require.no_error(generator.error, f"publishing ({generator.name}) must not fail")

@@ -32,10 +32,14 @@ def gateway_client_flow(env: Environment) -> None:
     client_addresses = {via_0.key.address.lower(), via_1.key.address.lower()}
     for node in nodes:
         charged = {u.address.lower(): u.message_count for u in node.get_unsettled_usage()}
-        env.require.equal(sum(charged.get(a, 0) for a in gateway_payers), 20,
-                          f"{node.alias}: all 20 messages are charged to the gateways' payer addresses")
-        env.require.equal(sum(charged.get(a, 0) for a in client_addresses), 0,
-                          f"{node.alias}: nothing is charged to the clients")
+        env.require.equal(
+            sum(charged.get(a, 0) for a in gateway_payers),
+            20,
+            f"{node.alias}: all 20 messages are charged to the gateways' payer addresses",
+        )
+        env.require.equal(
+            sum(charged.get(a, 0) for a in client_addresses), 0, f"{node.alias}: nothing is charged to the clients"
+        )
 
     gateways[0].add_latency(300)
     via_0.publish_envelopes(5)
@@ -49,7 +53,10 @@ def gateway_client_flow(env: Environment) -> None:
     else:
         env.require.fail("publishing through a stopped gateway must fail")
     gateways[1].start()
-    env.require.eventually(lambda: bool(via_1.publish_envelopes(1)), timeout=60,
-                           description="publishing through gateway-1 again after it restarted",
-                           swallow=(PublishError,))
+    env.require.eventually(
+        lambda: bool(via_1.publish_envelopes(1)),
+        timeout=60,
+        description="publishing through gateway-1 again after it restarted",
+        swallow=(PublishError,),
+    )
     env.wait_for_replication()

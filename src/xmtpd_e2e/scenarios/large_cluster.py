@@ -36,12 +36,18 @@ def large_cluster(env: Environment) -> None:
     victim = nodes[12]
     clients = [env.new_client(node.id) for node in senders] + [env.new_client(via_gateway=0)]
     traffic = [c.generate_traffic(duration=TRAFFIC_SECONDS, batch_size=5, interval=1.0) for c in clients]
-    env.require.eventually(lambda: victim.get_envelope_count(client_only=True) > 0, timeout=120,
-                           description=f"node {victim.id} to receive traffic")
+    env.require.eventually(
+        lambda: victim.get_envelope_count(client_only=True) > 0,
+        timeout=120,
+        description=f"node {victim.id} to receive traffic",
+    )
     victim.stop(kill=True)
     stored_when_killed = victim.get_envelope_count(client_only=True)
-    env.require.eventually(lambda: senders[0].get_envelope_count(client_only=True) > stored_when_killed + 20,
-                           timeout=120, description=f"traffic to go on while node {victim.id} is down")
+    env.require.eventually(
+        lambda: senders[0].get_envelope_count(client_only=True) > stored_when_killed + 20,
+        timeout=120,
+        description=f"traffic to go on while node {victim.id} is down",
+    )
     victim.start()
     for generator in traffic:
         generator.wait()

@@ -59,7 +59,10 @@ def payer_lifecycle(env: Environment) -> None:
     env.require.equal(spent, settled_fees, "the payer was debited exactly the fees the settled reports carry")
     env.log.info(
         "settled %d report(s): payer debited %d xUSD base units ($%.6f as xUSD; $%.9f read as picodollars)",
-        len(pairs), spent, spent / 1e6, spent / 1e12,
+        len(pairs),
+        spent,
+        spent / 1e6,
+        spent / 1e12,
     )
     excess = env.get_payer_registry_excess()
     env.require.equal(excess, spent, "everything charged is excess in the PayerRegistry")
@@ -71,8 +74,9 @@ def payer_lifecycle(env: Environment) -> None:
         env.require.greater(claimed, 0, f"{node.alias} claims a share of the settled fees")
         owed = node.get_distribution_owed_fees()
         env.require.equal(node.withdraw_fees(), owed, f"{node.alias} withdraws what it is owed")
-        env.require.greater(node.get_fee_token_balance(), owner_balances[node.id],
-                            f"{node.alias}'s owner received fee tokens")
+        env.require.greater(
+            node.get_fee_token_balance(), owner_balances[node.id], f"{node.alias}'s owner received fee tokens"
+        )
 
     remaining = client.get_payer_balance()
     env.require.equal(remaining + excess, funded, "remaining balance + distributed fees = deposit")

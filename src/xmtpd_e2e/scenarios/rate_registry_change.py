@@ -33,14 +33,18 @@ def rate_registry_change(env: Environment) -> None:
     standard_cluster(env, node_env=RATE_REFRESH)
     client = env.new_client(100)
     deployed = env.chain.get_rates()[-1]
-    initial = RateOptions(deployed.message_fee, deployed.storage_fee, deployed.congestion_fee,
-                          deployed.target_rate_per_minute)
+    initial = RateOptions(
+        deployed.message_fee, deployed.storage_fee, deployed.congestion_fee, deployed.target_rate_per_minute
+    )
     for envelope in client.publish_envelopes(5):
-        env.require.equal(envelope.base_fee_picodollars, expected_base_fee(envelope, initial),
-                          "base fee under the deployed rates")
+        env.require.equal(
+            envelope.base_fee_picodollars, expected_base_fee(envelope, initial), "base fee under the deployed rates"
+        )
 
-    for message_fee, storage_fee, congestion_fee, target in ((1_000_000, 500_000, 100_000, 1000),
-                                                             (2_000_000, 1_000_000, 200_000, 2000)):
+    for message_fee, storage_fee, congestion_fee, target in (
+        (1_000_000, 500_000, 100_000, 1000),
+        (2_000_000, 1_000_000, 200_000, 2000),
+    ):
         start = env.chain.block_timestamp() + 5
         rates = RateOptions(message_fee, storage_fee, congestion_fee, target, start_time=start)
         env.update_rates(rates)
@@ -51,9 +55,13 @@ def rate_registry_change(env: Environment) -> None:
             envelope = client.publish_envelopes(1)[0]
             return envelope.base_fee_picodollars == expected_base_fee(envelope, rates)
 
-        env.require.eventually(priced_with_new_rates, timeout=30,
-                               description=f"node 100 to price envelopes with messageFee {message_fee}")
+        env.require.eventually(
+            priced_with_new_rates, timeout=30, description=f"node 100 to price envelopes with messageFee {message_fee}"
+        )
         for envelope in client.publish_envelopes(5):
-            env.require.equal(envelope.base_fee_picodollars, expected_base_fee(envelope, rates),
-                              f"base fee under messageFee {message_fee}")
+            env.require.equal(
+                envelope.base_fee_picodollars,
+                expected_base_fee(envelope, rates),
+                f"base fee under messageFee {message_fee}",
+            )
     env.wait_for_replication()

@@ -42,8 +42,11 @@ def stuck_state_detection(env: Environment) -> None:
     submitter_slot = next_firing(originator.id, datetime.now(timezone.utc), SUBMITTER)
     env.log.info("waiting for %s's submitter slot at %s", originator.alias, submitter_slot.strftime("%H:%M"))
     # Sleeping is the point here: the stuck state is "nothing happened when it should have".
-    sleep_until(submitter_slot.timestamp() + 60, f"{originator.alias}'s submitter slot to pass (a minute after "
-                f"{submitter_slot.strftime('%H:%M UTC')})", targets=(originator.alias,))
+    sleep_until(
+        submitter_slot.timestamp() + 60,
+        f"{originator.alias}'s submitter slot to pass (a minute after {submitter_slot.strftime('%H:%M UTC')})",
+        targets=(originator.alias,),
+    )
     stuck = originator.get_payer_report_status_counts()
     env.require.greater_or_equal(stuck.approved, 1, "the report is attested")
     env.require.equal(stuck.submitted + stuck.settled, 0, "no report can be submitted with a mismatched node set")

@@ -22,8 +22,7 @@ from xmtpd_e2e.scenarios._topology import report_cluster
 def sustained_load(env: Environment) -> None:
     originator, nodes, _ = report_cluster(env)
     generators = [
-        env.new_client(node.id).generate_traffic(batch_size=10, concurrency=2, interval=0.5)
-        for node in nodes[:2]
+        env.new_client(node.id).generate_traffic(batch_size=10, concurrency=2, interval=0.5) for node in nodes[:2]
     ]
     originator.wait_for_payer_reports(lambda c: c.settled >= 1, "a report is settled under load", timeout=1800)
     for generator in generators:

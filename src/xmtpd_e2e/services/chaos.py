@@ -92,9 +92,7 @@ class ChaosController:
         listen_port = self._runtime.listen_port(ALIAS, well_known)
         listen = f"{self._runtime.bind_address}:{listen_port}"
         self._call("post", "/proxies", json={"name": name, "listen": listen, "upstream": upstream, "enabled": True})
-        return ProxyInfo(
-            name, listen, upstream, self._runtime.internal_address(ALIAS, well_known), listen_port
-        )
+        return ProxyInfo(name, listen, upstream, self._runtime.internal_address(ALIAS, well_known), listen_port)
 
     def host_address(self, proxy: ProxyInfo) -> tuple[str, int]:
         """Where the framework on the host reaches the proxy's listener."""
@@ -166,5 +164,7 @@ class ChaosController:
         if missing_ok and response.status_code == 404:
             return None
         if not response.ok:
-            raise ServiceError(f"toxiproxy API {method.upper()} {path}: HTTP {response.status_code} {response.text.strip()}")
+            raise ServiceError(
+                f"toxiproxy API {method.upper()} {path}: HTTP {response.status_code} {response.text.strip()}"
+            )
         return response.json() if response.content else None

@@ -36,9 +36,7 @@ class GatewayConfig:
     env_overrides: Mapping[str, str] = field(default_factory=dict)
 
 
-def gateway_spec(
-    runtime: Runtime, config: GatewayConfig, chain: ChainEndpoints, redis: RedisEndpoints
-) -> ServiceSpec:
+def gateway_spec(runtime: Runtime, config: GatewayConfig, chain: ChainEndpoints, redis: RedisEndpoints) -> ServiceSpec:
     port = runtime.listen_port(config.alias, GATEWAY_API_PORT)
     enforced = {
         "XMTPD_API_PORT": str(port),

@@ -19,9 +19,7 @@ def chain_env(chain: ChainEndpoints) -> dict[str, str]:
     }
 
 
-def merge_env(
-    defaults: dict[str, str], overrides: dict[str, str], enforced: dict[str, str]
-) -> dict[str, str]:
+def merge_env(defaults: dict[str, str], overrides: dict[str, str], enforced: dict[str, str]) -> dict[str, str]:
     """Defaults, then the scenario's overrides, then what the framework must control.
 
     ``enforced`` wins over overrides (like upstream's DB name) because changing it would break

@@ -34,8 +34,12 @@ def test_published_envelope_is_stored_byte_for_byte_on_another_node(any_env: Env
         assert api.health_check()
         # The node serves its sync cursor from memory, refreshed on its own schedule, so it can
         # trail the database that wait_for_replication looked at: wait for it, don't sample it.
-        wait_until(lambda: api.get_sync_cursor().get(100, 0), lambda seq: seq >= max(r.sequence_id for r in published),
-                   timeout=30, description="node 200's sync cursor to reach node 100's last envelope")
+        wait_until(
+            lambda: api.get_sync_cursor().get(100, 0),
+            lambda seq: seq >= max(r.sequence_id for r in published),
+            timeout=30,
+            description="node 200's sync cursor to reach node 100's last envelope",
+        )
     finally:
         api.close()
 

@@ -63,8 +63,13 @@ def test_many_nodes_register_in_one_batch_in_the_order_given(chain: Chain) -> No
     assert set(ids) <= set(chain.canonical_node_ids())
     # a key already registered keeps its id; one given twice in a batch is registered once
     fresh = Key.generate()
-    again = chain.register_nodes([(keys[0].address, keys[0], "http://x:1"), (fresh.address, fresh, "http://y:1"),
-                                  (fresh.address, fresh, "http://y:1")])
+    again = chain.register_nodes(
+        [
+            (keys[0].address, keys[0], "http://x:1"),
+            (fresh.address, fresh, "http://y:1"),
+            (fresh.address, fresh, "http://y:1"),
+        ]
+    )
     assert again == [ids[0], ids[-1] + 100, ids[-1] + 100]
     with pytest.raises(ChainInputError, match="node 99900 is not registered"):
         chain.add_all_to_canonical_network([ids[0], 99900])
@@ -85,8 +90,13 @@ def test_rates_read_back_as_set(chain: Chain) -> None:
     chain.update_rates(RateOptions(1000, 500, 0, 100, start_time=start))
     after = chain.get_rates()
     assert len(after) == len(before) + 1
-    assert (after[-1].message_fee, after[-1].storage_fee, after[-1].congestion_fee,
-            after[-1].target_rate_per_minute, after[-1].start_time) == (1000, 500, 0, 100, start)
+    assert (
+        after[-1].message_fee,
+        after[-1].storage_fee,
+        after[-1].congestion_fee,
+        after[-1].target_rate_per_minute,
+        after[-1].start_time,
+    ) == (1000, 500, 0, 100, start)
     chain.update_rates(RateOptions(2000, 500, 0, 100))
     assert chain.get_rates()[-1].start_time >= chain.block_timestamp() + 2 * 3600 - 5
 
@@ -147,10 +157,20 @@ def test_registration_is_identical_to_the_real_cli(chain: Chain, anvil_url: str)
     ours_id = chain.register_node(ours.address, ours, "http://node-a:5050")
     cli = resolve_binary("xmtpd-cli", version=XMTPD_VERSION)
     completed = subprocess.run(
-        [str(cli), "--environment=anvil", f"--private-key={KeyManager.admin_key().private_key}",
-         f"--settlement-rpc-url={anvil_url}", "nodes", "register", f"--owner-address={theirs.address}",
-         f"--signing-key-pub={theirs.public_key_compressed}", "--http-address=http://node-a:5050"],
-        capture_output=True, text=True, timeout=60,
+        [
+            str(cli),
+            "--environment=anvil",
+            f"--private-key={KeyManager.admin_key().private_key}",
+            f"--settlement-rpc-url={anvil_url}",
+            "nodes",
+            "register",
+            f"--owner-address={theirs.address}",
+            f"--signing-key-pub={theirs.public_key_compressed}",
+            "--http-address=http://node-a:5050",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert completed.returncode == 0, completed.stderr + completed.stdout
     records = {n.node_id: n for n in chain.all_nodes()}

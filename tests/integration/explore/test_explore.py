@@ -11,7 +11,9 @@ from xmtpd_e2e.explore import ExecutionOptions, Schedule, run_schedule
 
 def plan(**changes: Any) -> Schedule:
     data: dict[str, Any] = {
-        "seed": 0, "duration": 12, "payers": 2,
+        "seed": 0,
+        "duration": 12,
+        "payers": 2,
         "cluster": {"nodes": [{"env": {}}, {"env": {}}], "gateways": 0},
         "publishers": [
             {"name": "p0", "target": "node-100", "payer": 0, "batch_size": 5, "windows": [[0, 12, 0.2]]},
@@ -40,7 +42,8 @@ def test_a_node_with_sync_disabled_is_named_as_missing_envelopes(local_env: Envi
     broken = plan(
         cluster={"nodes": [{"env": {}}, {"env": {"XMTPD_SYNC_ENABLE": "false"}}], "gateways": 0},
         publishers=[{"name": "p0", "target": "node-100", "payer": 0, "batch_size": 5, "windows": [[0, 5, 0.5]]}],
-        faults=[], duration=5,
+        faults=[],
+        duration=5,
     )
     _, _, verdict = run_schedule(local_env, broken, execution=ExecutionOptions(convergence_timeout=5))
     missing = [v for v in verdict.violations if v.kind == "missing"]

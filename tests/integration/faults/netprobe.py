@@ -39,16 +39,23 @@ print(count, flush=True)
 
 def connects(namespace: str, host: str, port: int, timeout: float = 3.0) -> bool:
     """True if a TCP connection from inside ``namespace`` to ``host:port`` is accepted."""
-    result = subprocess.run(["nsenter", f"--net={namespace}", sys.executable, "-c", _CONNECT, host, str(port), str(timeout)],
-                            capture_output=True, text=True, timeout=timeout + 10)
+    result = subprocess.run(
+        ["nsenter", f"--net={namespace}", sys.executable, "-c", _CONNECT, host, str(port), str(timeout)],
+        capture_output=True,
+        text=True,
+        timeout=timeout + 10,
+    )
     return result.returncode == 0
 
 
 def udp_delivery(namespace: str, address: str, port: int, count: int = 2000) -> float:
     """Fraction of ``count`` UDP datagrams sent from the host that a receiver bound to
     ``address`` inside ``namespace`` gets."""
-    receiver = subprocess.Popen(["nsenter", f"--net={namespace}", sys.executable, "-c", _RECEIVE, address, str(port), "5"],
-                                stdout=subprocess.PIPE, text=True)
+    receiver = subprocess.Popen(
+        ["nsenter", f"--net={namespace}", sys.executable, "-c", _RECEIVE, address, str(port), "5"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert receiver.stdout is not None
         assert receiver.stdout.readline().strip() == "ready"

@@ -62,7 +62,9 @@ def test_partition_cuts_both_ways_and_heals(two_nodes: Environment) -> None:
         assert not connects(_namespace(b), *_via_proxy(env, a)), "200 still reaches 100's proxy"
         assert not connects(_namespace(b), *_direct(a)), "200 still reaches 100 directly"
         anvil = env.chain_service
-        assert connects(_namespace(a), anvil.network_address() or "", anvil.spec.ports[0]), "the chain must stay reachable"
+        assert connects(_namespace(a), anvil.network_address() or "", anvil.spec.ports[0]), (
+            "the chain must stay reachable"
+        )
         [event] = [e for e in env.timeline.active("fault") if e.name == "partition"]
         assert set(event.targets) == {"node-100", "node-200", "gateway-0"}
     finally:
@@ -149,13 +151,15 @@ def test_bandwidth_limit_installs_and_heals(two_nodes: Environment) -> None:
     node = env.node(200)
     fault = node.limit_bandwidth(64)
     try:
-        qdiscs = subprocess.run(["nsenter", f"--net={_namespace(node)}", "tc", "qdisc", "show"],
-                                capture_output=True, text=True, check=True).stdout
+        qdiscs = subprocess.run(
+            ["nsenter", f"--net={_namespace(node)}", "tc", "qdisc", "show"], capture_output=True, text=True, check=True
+        ).stdout
         assert "tbf" in qdiscs and "ingress" in qdiscs
     finally:
         fault.heal()
-    qdiscs = subprocess.run(["nsenter", f"--net={_namespace(node)}", "tc", "qdisc", "show"],
-                            capture_output=True, text=True, check=True).stdout
+    qdiscs = subprocess.run(
+        ["nsenter", f"--net={_namespace(node)}", "tc", "qdisc", "show"], capture_output=True, text=True, check=True
+    ).stdout
     assert "tbf" not in qdiscs
 
 

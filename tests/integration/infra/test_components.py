@@ -26,8 +26,12 @@ from xmtpd_e2e.runtime.ports import PortAllocator
 
 
 def _go_module_version(binary: str, version: str | None = None) -> dict[str, str]:
-    info = subprocess.run(["go", "version", "-m", str(resolve_binary(binary, version=version))],
-                          capture_output=True, text=True, check=True).stdout
+    info = subprocess.run(
+        ["go", "version", "-m", str(resolve_binary(binary, version=version))],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     modules = {}
     for line in info.splitlines():
         fields = line.split()
@@ -96,8 +100,11 @@ def test_toxiproxy_forwards_and_cuts_a_stream(echo_port: int) -> None:
     try:
         _connect(api_port).close()
         api = f"http://127.0.0.1:{api_port}"
-        created = requests.post(f"{api}/proxies", json={"name": "echo", "listen": f"127.0.0.1:{listen_port}",
-                                                        "upstream": f"127.0.0.1:{echo_port}"}, timeout=5)
+        created = requests.post(
+            f"{api}/proxies",
+            json={"name": "echo", "listen": f"127.0.0.1:{listen_port}", "upstream": f"127.0.0.1:{echo_port}"},
+            timeout=5,
+        )
         assert created.status_code == 201, created.text
         with _connect(listen_port) as conn:
             conn.sendall(b"through the proxy")
@@ -112,8 +119,19 @@ def test_toxiproxy_forwards_and_cuts_a_stream(echo_port: int) -> None:
 
 def test_redis_answers_ping() -> None:
     port = PortAllocator().allocate()
-    server = _start([str(resolve_binary("redis-server")), "--port", str(port), "--bind", "127.0.0.1",
-                     "--save", "", "--appendonly", "no"])
+    server = _start(
+        [
+            str(resolve_binary("redis-server")),
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ]
+    )
     try:
         with _connect(port) as conn:
             conn.sendall(b"PING\r\n")

@@ -29,8 +29,11 @@ def _run(argv: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Complete
 
 def test_a_wheel_in_a_fresh_venv_sets_the_machine_up(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    built = _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "dist"), str(ROOT)],
-                 tmp_path, env)
+    built = _run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "dist"), str(ROOT)],
+        tmp_path,
+        env,
+    )
     assert built.returncode == 0, built.stderr[-3000:]
     wheels = list((tmp_path / "dist").glob("xmtpd_e2e-*.whl"))
     assert len(wheels) == 1, wheels
@@ -48,8 +51,12 @@ def test_a_wheel_in_a_fresh_venv_sets_the_machine_up(tmp_path: Path) -> None:
 
     checked = _run([command, "infra", "install", "--check"], tmp_path, env)
     assert checked.returncode == 0, checked.stderr
-    for component in (f"xmtpd {XMTPD_VERSION}: installed", f"toxiproxy {TOXIPROXY_VERSION}: installed",
-                      f"anvil {ANVIL_VERSION}: installed", "everything is installed"):
+    for component in (
+        f"xmtpd {XMTPD_VERSION}: installed",
+        f"toxiproxy {TOXIPROXY_VERSION}: installed",
+        f"anvil {ANVIL_VERSION}: installed",
+        "everything is installed",
+    ):
         assert component in checked.stderr, checked.stderr
 
     done = _run([command, "infra", "install", "--no-docker"], tmp_path, env)

@@ -60,8 +60,9 @@ def _cgroups() -> list[str]:
 
 def _links() -> list[str]:
     listed = subprocess.run(["ip", "-br", "link"], capture_output=True, text=True, check=False).stdout
-    return sorted(line.split()[0].split("@")[0] for line in listed.splitlines()
-                  if line and not line.startswith(("veth", "br-")))
+    return sorted(
+        line.split()[0].split("@")[0] for line in listed.splitlines() if line and not line.startswith(("veth", "br-"))
+    )
 
 
 def snapshot() -> HostSnapshot:

@@ -26,8 +26,14 @@ pytestmark = pytest.mark.kubernetes
 def test_pods_of_one_environment_run_on_both_nodes_and_reach_each_other(tmp_path: Path) -> None:
     config = replace(RunConfig(runtime="kubernetes"), images=local_images())
     state = RunState.create(tmp_path / "home")
-    runtime = KubernetesRuntime(state, "e1", tmp_path / "logs", logging.getLogger("two-nodes"),
-                                images=config.images, xmtpd_version=config.xmtpd_version)
+    runtime = KubernetesRuntime(
+        state,
+        "e1",
+        tmp_path / "logs",
+        logging.getLogger("two-nodes"),
+        images=config.images,
+        xmtpd_version=config.xmtpd_version,
+    )
     try:
         services = [runtime.start(redis_spec(runtime, config.images.redis, f"spread-{i}")) for i in range(4)]
         placement = runtime.pod_nodes()
@@ -37,9 +43,12 @@ def test_pods_of_one_environment_run_on_both_nodes_and_reach_each_other(tmp_path
         host, port = runtime.internal_address(primary, 6379).rsplit(":", 1)
         target = next(s for s in services if s.spec.name == by_node[replica_node])
         assert redis_call(target.host_address(6379), "REPLICAOF", host, port).startswith("+OK")
-        wait_until(lambda: redis_call(target.host_address(6379), "INFO", "replication"),
-                   lambda info: "master_link_status:up" in info, timeout=30,
-                   description="a pod on node 2 to replicate from a pod on node 1 by Service name")
+        wait_until(
+            lambda: redis_call(target.host_address(6379), "INFO", "replication"),
+            lambda info: "master_link_status:up" in info,
+            timeout=30,
+            description="a pod on node 2 to replicate from a pod on node 1 by Service name",
+        )
     finally:
         runtime.close(fast=True)
         assert finish_run(state, logger=logging.getLogger("two-nodes")) == []

@@ -12,8 +12,12 @@ import time
 from xmtpd_e2e import Environment, scenario
 
 
-@scenario("chaos-partition-deaf-node", "node 100 partitioned under load; node 300 has sync disabled",
-          typical_seconds=25, timeout_seconds=300)
+@scenario(
+    "chaos-partition-deaf-node",
+    "node 100 partitioned under load; node 300 has sync disabled",
+    typical_seconds=25,
+    timeout_seconds=300,
+)
 def chaos_partition_deaf_node(env: Environment) -> None:
     env.add_nodes(2)
     env.add_node(env={"XMTPD_SYNC_ENABLE": "false"})

@@ -30,10 +30,29 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, An
     folder = tmp_path_factory.mktemp("report")
     page, results = folder / "report.html", folder / "results.json"
     run = subprocess.run(
-        [sys.executable, "-m", "xmtpd_e2e.cli.main", "run", "--runtime", "local", "--scenarios", str(MODULE),
-         "--test", "chaos-partition-deaf-node", "--artifacts", str(folder / "artifacts"), "--html", str(page),
-         "--output-format", "json", "--output-file", str(results)],
-        capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "xmtpd_e2e.cli.main",
+            "run",
+            "--runtime",
+            "local",
+            "--scenarios",
+            str(MODULE),
+            "--test",
+            "chaos-partition-deaf-node",
+            "--artifacts",
+            str(folder / "artifacts"),
+            "--html",
+            str(page),
+            "--output-format",
+            "json",
+            "--output-file",
+            str(results),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert run.returncode == 1, run.stderr[-3000:]
     return page, json.loads(results.read_text())
@@ -52,7 +71,9 @@ def browser() -> Iterator[Any]:
 
 
 def test_a_failed_chaos_run_shows_who_fell_behind_during_which_fault(
-    report: tuple[Path, dict[str, Any]], browser: Any, tmp_path: Path,
+    report: tuple[Path, dict[str, Any]],
+    browser: Any,
+    tmp_path: Path,
 ) -> None:
     path, results = report
     scenario = results["scenarios"][0]

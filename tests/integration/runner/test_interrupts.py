@@ -60,15 +60,29 @@ def _wait_for_phase(process: subprocess.Popen[bytes], home: Path, known: set[Pat
     raise AssertionError(f"the run never reached {phase!r}")
 
 
-@pytest.mark.parametrize(("runtime", "signum", "phase"), CASES,
-                         ids=[f"{r}-{s.name}-{p}" for r, s, p in CASES])
+@pytest.mark.parametrize(("runtime", "signum", "phase"), CASES, ids=[f"{r}-{s.name}-{p}" for r, s, p in CASES])
 def test_interrupted_run_leaves_nothing(tmp_path: Path, runtime: str, signum: signal.Signals, phase: str) -> None:
     config = RunConfig()
     known = set(RunState.directory(config.home).glob("*.json"))
     output = tmp_path / "result.json"
-    command = [sys.executable, "-m", "xmtpd_e2e.cli.main", "run", "--test", "smoke", "--runtime", runtime,
-               "--image-set", "local", "--artifacts", str(tmp_path / "artifacts"),
-               "--output-format", "json", "--output-file", str(output)]
+    command = [
+        sys.executable,
+        "-m",
+        "xmtpd_e2e.cli.main",
+        "run",
+        "--test",
+        "smoke",
+        "--runtime",
+        runtime,
+        "--image-set",
+        "local",
+        "--artifacts",
+        str(tmp_path / "artifacts"),
+        "--output-format",
+        "json",
+        "--output-file",
+        str(output),
+    ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         state = _wait_for_phase(process, config.home, known, phase)
@@ -81,8 +95,12 @@ def test_interrupted_run_leaves_nothing(tmp_path: Path, runtime: str, signum: si
 
     if signum == signal.SIGKILL:
         assert _leftovers(state.run_id, config), "a killed run should leave something to clean"
-        cleanup = subprocess.run([sys.executable, "-m", "xmtpd_e2e.cli.main", "cleanup", "--run", state.run_id],
-                                 capture_output=True, text=True, timeout=120)
+        cleanup = subprocess.run(
+            [sys.executable, "-m", "xmtpd_e2e.cli.main", "cleanup", "--run", state.run_id],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert cleanup.returncode == 0, cleanup.stderr
     else:
         assert process.returncode == 128 + signum, stderr.decode(errors="replace")[-2000:]

@@ -46,7 +46,9 @@ def build_runtime(name: str, home: Path, env_id: str = "e1") -> tuple[Runtime, R
 def _runtime_params() -> list[object]:
     """Every registered runtime; the kubernetes one needs the local cluster (or a kubeconfig), so
     it carries the ``kubernetes`` marker and runs with ``-m kubernetes`` (make e2e-kubernetes)."""
-    return [pytest.param(name, marks=pytest.mark.kubernetes) if name == KUBERNETES else name for name in RUNTIMES.names()]
+    return [
+        pytest.param(name, marks=pytest.mark.kubernetes) if name == KUBERNETES else name for name in RUNTIMES.names()
+    ]
 
 
 @pytest.fixture(params=_runtime_params())

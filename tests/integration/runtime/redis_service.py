@@ -34,9 +34,30 @@ def answers_ping(service: RunningService) -> bool:
 def redis_spec(runtime: Runtime, image: str, name: str, *extra: str, ready_timeout: float = 30) -> ServiceSpec:
     """Redis keeping an append-only file in its working directory, fsynced on every write."""
     port = runtime.listen_port(name, REDIS_PORT)
-    args = ("--port", str(port), "--bind", runtime.bind_address, "--protected-mode", "no", "--save", "",
-            "--dir", ".", "--appendonly", "yes", "--appendfsync", "always", *extra)
+    args = (
+        "--port",
+        str(port),
+        "--bind",
+        runtime.bind_address,
+        "--protected-mode",
+        "no",
+        "--save",
+        "",
+        "--dir",
+        ".",
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "always",
+        *extra,
+    )
     return ServiceSpec(
-        name=name, role="contract", image=image, command=("redis-server", *args),
-        ports=(port,), ready_log=READY_LINE, ready_check=answers_ping, ready_timeout=ready_timeout,
+        name=name,
+        role="contract",
+        image=image,
+        command=("redis-server", *args),
+        ports=(port,),
+        ready_log=READY_LINE,
+        ready_check=answers_ping,
+        ready_timeout=ready_timeout,
     )

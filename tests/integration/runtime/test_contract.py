@@ -112,8 +112,12 @@ def test_host_reaches_host_address_and_services_reach_internal_address(harness: 
 
     host, port = runtime.internal_address("primary", 6379).rsplit(":", 1)
     replica = runtime.start(redis_spec(runtime, harness.redis_image, "replica", "--replicaof", host, port))
-    wait_until(lambda: redis_call(_host(replica), "INFO", "replication"), lambda info: "master_link_status:up" in info,
-               timeout=30, description="the replica to reach the primary at its internal address")
+    wait_until(
+        lambda: redis_call(_host(replica), "INFO", "replication"),
+        lambda info: "master_link_status:up" in info,
+        timeout=30,
+        description="the replica to reach the primary at its internal address",
+    )
     assert "hello" in redis_call(_host(replica), "GET", "greeting")
 
 
@@ -151,8 +155,12 @@ def test_a_service_that_ends_by_itself_is_exited_and_can_start_again(harness: Ha
         redis_call(_host(service), "SHUTDOWN", "NOSAVE")
     except OSError:
         pass  # the connection may close before a reply
-    wait_until(service.state, lambda state: state is ServiceState.EXITED, timeout=30,
-               description="the service to be seen as exited")
+    wait_until(
+        service.state,
+        lambda state: state is ServiceState.EXITED,
+        timeout=30,
+        description="the service to be seen as exited",
+    )
     service.start()
     assert service.state() is ServiceState.RUNNING
 
@@ -196,10 +204,16 @@ def test_network_namespace_is_where_the_service_listens(harness: Harness) -> Non
     namespace = service.network_namespace()
     assert namespace is not None and namespace.exists()
     port = service.spec.ports[0]
-    probe = ("import socket,sys; c=socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=5);"
-             "c.sendall(b'PING\\r\\n'); print(c.recv(100).decode())")
-    entered = subprocess.run(["nsenter", f"--net={namespace}", sys.executable, "-c", probe, str(port)],
-                             capture_output=True, text=True, timeout=30)
+    probe = (
+        "import socket,sys; c=socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=5);"
+        "c.sendall(b'PING\\r\\n'); print(c.recv(100).decode())"
+    )
+    entered = subprocess.run(
+        ["nsenter", f"--net={namespace}", sys.executable, "-c", probe, str(port)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert "+PONG" in entered.stdout, entered.stderr
     service.stop()
     assert service.network_namespace() is None
@@ -267,9 +281,13 @@ def test_close_after_a_failed_start_removes_the_failed_service_too(harness: Harn
 
 def test_cleanup_removes_a_killed_runners_services(runtime_name: str, tmp_path: Path) -> None:
     home = tmp_path / "home"
-    holder = subprocess.Popen([sys.executable, str(HERE / "hold_runtime.py"), runtime_name, str(home)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                              env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    holder = subprocess.Popen(
+        [sys.executable, str(HERE / "hold_runtime.py"), runtime_name, str(home)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
     try:
         assert holder.stdout is not None
         run_id = holder.stdout.readline().strip()
@@ -278,12 +296,17 @@ def test_cleanup_removes_a_killed_runners_services(runtime_name: str, tmp_path: 
         holder.send_signal(signal.SIGKILL)
         holder.wait(timeout=30)
         left = system_leftovers(run_id, home)
-        assert left.get("processes") or left.get("containers") or left.get("kube_namespaces"), \
+        assert left.get("processes") or left.get("containers") or left.get("kube_namespaces"), (
             f"the killed runner left nothing to clean: {left}"
+        )
 
-        cleanup = subprocess.run([sys.executable, "-m", "xmtpd_e2e.cli.main", "cleanup", "--run", run_id],
-                                 capture_output=True, text=True, timeout=120,
-                                 env={**os.environ, "XMTPD_E2E_HOME": str(home)})
+        cleanup = subprocess.run(
+            [sys.executable, "-m", "xmtpd_e2e.cli.main", "cleanup", "--run", run_id],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "XMTPD_E2E_HOME": str(home)},
+        )
         assert cleanup.returncode == 0, cleanup.stderr
         deadline = time.monotonic() + 10
         while system_leftovers(run_id, home) and time.monotonic() < deadline:

@@ -42,8 +42,12 @@ def runtime(tmp_path: Path):  # type: ignore[no-untyped-def]
 def server_spec(rt: LocalRuntime, name: str = "srv") -> ServiceSpec:
     port = rt.listen_port(name, 9000)
     return ServiceSpec(
-        name=name, role="test", image="unused", command=("python", "-c", SERVER, str(port)),
-        ports=(port,), ready_log="server ready",
+        name=name,
+        role="test",
+        image="unused",
+        command=("python", "-c", SERVER, str(port)),
+        ports=(port,),
+        ready_log="server ready",
         ready_check=lambda s: bool(socket.create_connection(s.host_address(port), timeout=1)),
         ready_timeout=20,
     )
@@ -71,9 +75,12 @@ def test_start_restart_and_close(runtime: LocalRuntime) -> None:
 
 def test_a_process_that_exits_is_not_ready_and_its_log_is_shown(runtime: LocalRuntime) -> None:
     spec = ServiceSpec(
-        name="broken", role="test", image="unused",
+        name="broken",
+        role="test",
+        image="unused",
         command=("python", "-c", "print('boom: bad config'); raise SystemExit(3)"),
-        ready_log="never printed", ready_timeout=10,
+        ready_log="never printed",
+        ready_timeout=10,
     )
     with pytest.raises(ServiceNotReady, match="boom: bad config"):
         runtime.start(spec)
@@ -86,8 +93,9 @@ def test_children_of_a_service_die_with_it(runtime: LocalRuntime, tmp_path: Path
         f"p=subprocess.Popen([sys.executable,'-c','import time; time.sleep(600)']);"
         f"open({str(marker)!r},'w').write(str(p.pid));print('ready',flush=True);time.sleep(600)"
     )
-    service = runtime.start(ServiceSpec(name="parent", role="test", image="unused",
-                                        command=("python", "-c", script), ready_log="ready"))
+    service = runtime.start(
+        ServiceSpec(name="parent", role="test", image="unused", command=("python", "-c", script), ready_log="ready")
+    )
     child = int(marker.read_text())
     service.stop()
     subprocess.run(["sleep", "0.2"], check=True)
@@ -104,8 +112,12 @@ def test_processes_of_a_run_are_found_even_when_they_overwrite_their_environment
     work.mkdir(parents=True)
     port = PortAllocator().allocate()
     # redis-server rewrites its environment block for its process title, hiding the marker.
-    redis = subprocess.Popen([str(resolve_binary("redis-server")), "--port", str(port), "--save", ""],
-                             cwd=work, env={RUN_MARKER: run_id}, stdout=subprocess.DEVNULL)
+    redis = subprocess.Popen(
+        [str(resolve_binary("redis-server")), "--port", str(port), "--save", ""],
+        cwd=work,
+        env={RUN_MARKER: run_id},
+        stdout=subprocess.DEVNULL,
+    )
     try:
         assert _wait_port(port), "redis-server did not start"
         assert processes_of_run(run_id) == [redis.pid]
@@ -171,9 +183,14 @@ def test_closing_during_readiness_ends_the_start_at_once(tmp_path: Path) -> None
 
     state = RunState.create(tmp_path / "home")
     rt = LocalRuntime(state, "e1", tmp_path / "logs", resolve)
-    spec = ServiceSpec(name="slow", role="test", image="unused",
-                       command=("python", "-c", "import time; time.sleep(600)"),
-                       ready_log="never printed", ready_timeout=600)
+    spec = ServiceSpec(
+        name="slow",
+        role="test",
+        image="unused",
+        command=("python", "-c", "import time; time.sleep(600)"),
+        ready_log="never printed",
+        ready_timeout=600,
+    )
     outcome: list[BaseException | None] = []
     starter = threading.Thread(target=lambda: _capture(outcome, lambda: rt.start(spec)))
     starter.start()

@@ -38,9 +38,15 @@ def resolve(name: str) -> Path:
 
 def server(rt: LocalRuntime, name: str) -> ServiceSpec:
     port = rt.listen_port(name, 9000)
-    return ServiceSpec(name=name, role="test", image="unused", command=("python", "-c", SERVER, str(port)),
-                       ports=(port,), ready_log="server ready",
-                       ready_check=lambda s: bool(socket.create_connection(s.host_address(port), timeout=1)))
+    return ServiceSpec(
+        name=name,
+        role="test",
+        image="unused",
+        command=("python", "-c", SERVER, str(port)),
+        ports=(port,),
+        ready_log="server ready",
+        ready_check=lambda s: bool(socket.create_connection(s.host_address(port), timeout=1)),
+    )
 
 
 def leftovers(state: RunState, bridge: str) -> list[str]:
@@ -65,8 +71,15 @@ def test_services_get_their_own_addresses_and_close_removes_everything(tmp_path:
         assert a.network_namespace() != b.network_namespace()
         assert {r.kind for r in state.resources()} >= {"netns", "link", "host-rule", "process"}
         # b reaches a across the bridge, from inside its namespace
-        probe = subprocess.run(["nsenter", f"--net={b.network_namespace()}", sys.executable, "-c",
-                                f"import socket; socket.create_connection(('{host_a}', 9000), timeout=3)"])
+        probe = subprocess.run(
+            [
+                "nsenter",
+                f"--net={b.network_namespace()}",
+                sys.executable,
+                "-c",
+                f"import socket; socket.create_connection(('{host_a}', 9000), timeout=3)",
+            ]
+        )
         assert probe.returncode == 0
     finally:
         rt.close(fast=True)
@@ -91,8 +104,12 @@ time.sleep(600)
 
 
 def test_sigkill_then_cleanup_removes_namespaces_bridge_and_rule(tmp_path: Path) -> None:
-    runner = subprocess.Popen([sys.executable, "-c", RUNNER, str(tmp_path / "home"), str(Path(__file__).parent)],
-                              stdout=subprocess.PIPE, text=True, env={**os.environ})
+    runner = subprocess.Popen(
+        [sys.executable, "-c", RUNNER, str(tmp_path / "home"), str(Path(__file__).parent)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ},
+    )
     assert runner.stdout is not None
     line = runner.stdout.readline().split()
     assert line, "the runner did not start its service"

@@ -16,6 +16,7 @@ def test_more_proxies_than_the_old_sixteen_slots_each_reachable_from_the_host(an
     assert len({p.internal_address for p in proxies}) == 24
     for proxy in (proxies[0], proxies[-1]):
         host, port = chaos.host_address(proxy)
-        answer = requests.post(f"http://{host}:{port}", json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId"},
-                               timeout=10)
+        answer = requests.post(
+            f"http://{host}:{port}", json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId"}, timeout=10
+        )
         assert answer.json()["result"] == hex(31337)

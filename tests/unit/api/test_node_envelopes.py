@@ -24,8 +24,18 @@ class GrowingDatabase:
 
 def node(database: Any) -> NodeHandle:
     unused: Any = None
-    return NodeHandle(node_id=100, alias="node-100", key=unused, service=unused, proxy=unused, chaos=unused,
-                      chain=unused, observer=database, db_name="db", logger=logging.getLogger("test"))
+    return NodeHandle(
+        node_id=100,
+        alias="node-100",
+        key=unused,
+        service=unused,
+        proxy=unused,
+        chaos=unused,
+        chain=unused,
+        observer=database,
+        db_name="db",
+        logger=logging.getLogger("test"),
+    )
 
 
 KEYS = [(100, 1), (100, 2), (200, 1)]

@@ -24,10 +24,20 @@ USER_MODULE = "unit.cli.user_scenarios"
 def cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     # Keep the caller's path after the tests' own: a checkout run with PYTHONPATH=src tests its sources.
     python_path = os.pathsep.join(p for p in (str(TESTS), os.environ.get("PYTHONPATH", "")) if p)
-    environment = {**os.environ, "PYTHONPATH": python_path, "XMTPD_E2E_ENVIRONMENT_FACTORY": "unit.runner.fakes:factory",
-                   **(env or {})}
-    return subprocess.run([sys.executable, "-m", "xmtpd_e2e.cli.main", *args], capture_output=True, text=True,
-                          env=environment, cwd=cwd, timeout=600)
+    environment = {
+        **os.environ,
+        "PYTHONPATH": python_path,
+        "XMTPD_E2E_ENVIRONMENT_FACTORY": "unit.runner.fakes:factory",
+        **(env or {}),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "xmtpd_e2e.cli.main", *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=cwd,
+        timeout=600,
+    )
 
 
 @pytest.fixture()
@@ -63,14 +73,31 @@ def test_exit_codes_and_json_results_match_the_schema(home: dict[str, str], tmp_
     assert ok.returncode == 0, ok.stderr
     jsonschema.validate(json.loads(ok.stdout), results_schema())
 
-    bad = cli("run", "--scenarios", USER_MODULE, "--test", "user-passes,user-fails", "--test", "user-crashes",
-              "--output-format", "json", env=home)
+    bad = cli(
+        "run",
+        "--scenarios",
+        USER_MODULE,
+        "--test",
+        "user-passes,user-fails",
+        "--test",
+        "user-crashes",
+        "--output-format",
+        "json",
+        env=home,
+    )
     assert bad.returncode == 1
     document = json.loads(bad.stdout)
     jsonschema.validate(document, results_schema())
     assert [s["status"] for s in document["scenarios"]] == ["PASS", "FAIL", "ERROR"]
-    assert document["summary"] == {"total": 3, "PASS": 1, "FAIL": 1, "ERROR": 1, "TIMEOUT": 0,
-                                   "INTERRUPTED": 0, "SETUP_ERROR": 0}
+    assert document["summary"] == {
+        "total": 3,
+        "PASS": 1,
+        "FAIL": 1,
+        "ERROR": 1,
+        "TIMEOUT": 0,
+        "INTERRUPTED": 0,
+        "SETUP_ERROR": 0,
+    }
     assert "envelopes on node 200" in document["scenarios"][1]["error"]
     assert document["scenarios"][2]["artifacts"]
     failed_timeline = {(e["kind"], e["name"]): e for e in document["scenarios"][1]["timeline"]}
@@ -80,15 +107,26 @@ def test_exit_codes_and_json_results_match_the_schema(home: dict[str, str], tmp_
 
 
 def test_test_selection_binds_to_the_environment(home: dict[str, str]) -> None:
-    result = cli("run", "--scenarios", USER_MODULE, "--output-format", "json",
-                 env={**home, "XMTPD_E2E_TEST": "user-fails"})
+    result = cli(
+        "run", "--scenarios", USER_MODULE, "--output-format", "json", env={**home, "XMTPD_E2E_TEST": "user-fails"}
+    )
     assert [s["name"] for s in json.loads(result.stdout)["scenarios"]] == ["user-fails"]
 
 
 def test_junit_output_parses_back(home: dict[str, str], tmp_path: Path) -> None:
     output = tmp_path / "results.xml"
-    result = cli("run", "--scenarios", USER_MODULE, "--test", "user-passes,user-fails,user-crashes",
-                 "--output-format", "junit", "--output-file", str(output), env=home)
+    result = cli(
+        "run",
+        "--scenarios",
+        USER_MODULE,
+        "--test",
+        "user-passes,user-fails,user-crashes",
+        "--output-format",
+        "junit",
+        "--output-file",
+        str(output),
+        env=home,
+    )
     assert result.returncode == 1
     suite = ET.parse(output).getroot()
     assert suite.tag == "testsuite" and suite.get("tests") == "3"
@@ -126,32 +164,66 @@ def test_setup_error_exits_2_with_the_fix(home: dict[str, str], tmp_path: Path) 
 
 
 def test_parallel_workers_merge_results(home: dict[str, str]) -> None:
-    result = cli("run", "--scenarios", USER_MODULE, "--test", "user-passes,user-fails,user-crashes",
-                 "--parallel", "2", "--output-format", "json", env=home)
+    result = cli(
+        "run",
+        "--scenarios",
+        USER_MODULE,
+        "--test",
+        "user-passes,user-fails,user-crashes",
+        "--parallel",
+        "2",
+        "--output-format",
+        "json",
+        env=home,
+    )
     assert result.returncode == 1, result.stderr
     document = json.loads(result.stdout)
     jsonschema.validate(document, results_schema())
     assert [(s["name"], s["status"]) for s in document["scenarios"]] == [
-        ("user-passes", "PASS"), ("user-fails", "FAIL"), ("user-crashes", "ERROR")]
+        ("user-passes", "PASS"),
+        ("user-fails", "FAIL"),
+        ("user-crashes", "ERROR"),
+    ]
 
 
 # -- results reach the user whatever happens to the output file -------------------------------------
 def test_output_file_in_a_missing_directory_is_created(home: dict[str, str], tmp_path: Path) -> None:
     output = tmp_path / "no" / "such" / "dir" / "r.json"
-    result = cli("run", "--scenarios", USER_MODULE, "--test", "user-passes", "--output-format", "json",
-                 "--output-file", str(output), env=home)
+    result = cli(
+        "run",
+        "--scenarios",
+        USER_MODULE,
+        "--test",
+        "user-passes",
+        "--output-format",
+        "json",
+        "--output-file",
+        str(output),
+        env=home,
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(output.read_text())["scenarios"][0]["status"] == "PASS"
 
 
 def test_an_unwritable_output_file_is_a_usage_error_before_anything_starts(
-        home: dict[str, str], tmp_path: Path) -> None:
+    home: dict[str, str], tmp_path: Path
+) -> None:
     events = tmp_path / "events.jsonl"
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     output = blocker / "r.json"  # a path under a regular file can never be created
-    result = cli("run", "--scenarios", USER_MODULE, "--test", "user-passes", "--output-format", "json",
-                 "--output-file", str(output), env={**home, "XMTPD_E2E_TEST_EVENTS": str(events)})
+    result = cli(
+        "run",
+        "--scenarios",
+        USER_MODULE,
+        "--test",
+        "user-passes",
+        "--output-format",
+        "json",
+        "--output-file",
+        str(output),
+        env={**home, "XMTPD_E2E_TEST_EVENTS": str(events)},
+    )
     assert result.returncode == 2, result.stderr
     assert str(output) in result.stderr and "Traceback" not in result.stderr
     assert not events.exists(), "no scenario may start when its results could not be written"
@@ -165,27 +237,64 @@ def test_results_go_to_stdout_when_the_output_file_fails_at_the_end(home: dict[s
         "@scenario('spoils-output', 'replaces the output directory with a file while running')\n"
         f"def s(env):\n    shutil.rmtree({str(output_dir)!r})\n    Path({str(output_dir)!r}).write_text('')\n"
     )
-    result = cli("run", "--scenarios", str(module), "--test", "spoils-output", "--output-format", "json",
-                 "--output-file", str(output_dir / "r.json"), env=home)
+    result = cli(
+        "run",
+        "--scenarios",
+        str(module),
+        "--test",
+        "spoils-output",
+        "--output-format",
+        "json",
+        "--output-file",
+        str(output_dir / "r.json"),
+        env=home,
+    )
     assert result.returncode == 2, result.stderr
     assert str(output_dir / "r.json") in result.stderr and "Traceback" not in result.stderr
     assert json.loads(result.stdout)["scenarios"][0]["status"] == "PASS"
 
 
 # -- interrupts: the shell's exit codes, results so far, interrupted rows marked ----------------------
-@pytest.mark.parametrize(("signum", "code", "parallel"), [(signal.SIGINT, 130, "1"), (signal.SIGTERM, 143, "2")],
-                         ids=["SIGINT-serial", "SIGTERM-parallel"])
+@pytest.mark.parametrize(
+    ("signum", "code", "parallel"),
+    [(signal.SIGINT, 130, "1"), (signal.SIGTERM, 143, "2")],
+    ids=["SIGINT-serial", "SIGTERM-parallel"],
+)
 def test_an_interrupted_run_exits_128_plus_the_signal_with_its_results(
-        home: dict[str, str], tmp_path: Path, signum: signal.Signals, code: int, parallel: str) -> None:
+    home: dict[str, str], tmp_path: Path, signum: signal.Signals, code: int, parallel: str
+) -> None:
     events = tmp_path / "events.jsonl"
     output = tmp_path / "r.json"
     python_path = os.pathsep.join(p for p in (str(TESTS), os.environ.get("PYTHONPATH", "")) if p)
-    environment = {**os.environ, "PYTHONPATH": python_path, "XMTPD_E2E_ENVIRONMENT_FACTORY": "unit.runner.fakes:factory",
-                   **home, "XMTPD_E2E_TEST_EVENTS": str(events)}
+    environment = {
+        **os.environ,
+        "PYTHONPATH": python_path,
+        "XMTPD_E2E_ENVIRONMENT_FACTORY": "unit.runner.fakes:factory",
+        **home,
+        "XMTPD_E2E_TEST_EVENTS": str(events),
+    }
     process = subprocess.Popen(
-        [sys.executable, "-m", "xmtpd_e2e.cli.main", "run", "--scenarios", USER_MODULE, "--parallel", parallel,
-         "--test", "user-passes,user-waits,user-fails", "--output-format", "json", "--output-file", str(output)],
-        env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "xmtpd_e2e.cli.main",
+            "run",
+            "--scenarios",
+            USER_MODULE,
+            "--parallel",
+            parallel,
+            "--test",
+            "user-passes,user-waits,user-fails",
+            "--output-format",
+            "json",
+            "--output-file",
+            str(output),
+        ],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 300
         while not any(e["event"] == "waiting" for e in fakes_events(events)):
@@ -219,8 +328,10 @@ def test_a_missing_scenario_file_is_named(home: dict[str, str], tmp_path: Path) 
 
 def test_a_syntax_error_names_file_and_line_and_a_fix_that_runs(home: dict[str, str], tmp_path: Path) -> None:
     broken = tmp_path / "typo_scenarios.py"
-    broken.write_text("from xmtpd_e2e import scenario\n\n\n@scenario('typo', 'has a typo')\ndef typo(env):\n"
-                      "    if True\n        pass\n")
+    broken.write_text(
+        "from xmtpd_e2e import scenario\n\n\n@scenario('typo', 'has a typo')\ndef typo(env):\n"
+        "    if True\n        pass\n"
+    )
     result = cli("run", "--scenarios", str(broken), env=home)
     assert result.returncode == 2
     assert f"{broken}, line 6" in result.stderr and "SyntaxError" in result.stderr, result.stderr
@@ -248,18 +359,38 @@ def test_a_missing_dotted_module_says_so(home: dict[str, str]) -> None:
 def test_a_passing_parallel_run_leaves_no_files(home: dict[str, str], tmp_path: Path) -> None:
     scratch = tmp_path / "tmp"
     scratch.mkdir()
-    result = cli("run", "--scenarios", USER_MODULE, "--test", "user-passes,user-passes-too", "--parallel", "2",
-                 env={**home, "TMPDIR": str(scratch)}, cwd=tmp_path)
+    result = cli(
+        "run",
+        "--scenarios",
+        USER_MODULE,
+        "--test",
+        "user-passes,user-passes-too",
+        "--parallel",
+        "2",
+        env={**home, "TMPDIR": str(scratch)},
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     assert not (tmp_path / "artifacts").exists(), list((tmp_path / "artifacts").rglob("*"))
     assert list(scratch.iterdir()) == [], "a temporary directory was left behind"
     assert list((tmp_path / "home" / "runs").iterdir()) == []
 
 
-def test_a_failing_parallel_scenario_keeps_its_worker_log_beside_its_artifacts(home: dict[str, str],
-                                                                               tmp_path: Path) -> None:
-    result = cli("run", "--scenarios", USER_MODULE, "--test", "user-passes,user-fails", "--parallel", "2",
-                 "--output-format", "json", env=home)
+def test_a_failing_parallel_scenario_keeps_its_worker_log_beside_its_artifacts(
+    home: dict[str, str], tmp_path: Path
+) -> None:
+    result = cli(
+        "run",
+        "--scenarios",
+        USER_MODULE,
+        "--test",
+        "user-passes,user-fails",
+        "--parallel",
+        "2",
+        "--output-format",
+        "json",
+        env=home,
+    )
     assert result.returncode == 1, result.stderr
     outcomes = {s["name"]: s for s in json.loads(result.stdout)["scenarios"]}
     assert outcomes["user-passes"]["artifacts"] == [] and outcomes["user-passes"]["log_file"] is None

@@ -12,11 +12,24 @@ from xmtpd_e2e.runner.reports import results_schema
 
 
 def test_run_html_writes_the_page_and_keeps_a_passing_scenarios_logs_only_in_results(
-    home: dict[str, str], tmp_path: Path,  # noqa: F811
+    home: dict[str, str],  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     page, results = tmp_path / "run.html", tmp_path / "results.json"
-    outcome = cli("run", "--scenarios", USER_MODULE, "--test", "user-passes,user-fails", "--html", str(page),
-                  "--output-format", "json", "--output-file", str(results), env=home)
+    outcome = cli(
+        "run",
+        "--scenarios",
+        USER_MODULE,
+        "--test",
+        "user-passes,user-fails",
+        "--html",
+        str(page),
+        "--output-format",
+        "json",
+        "--output-file",
+        str(results),
+        env=home,
+    )
     assert outcome.returncode == 1, outcome.stderr
     data = json.loads(results.read_text())
     jsonschema.validate(data, results_schema())
@@ -32,8 +45,18 @@ def test_run_html_writes_the_page_and_keeps_a_passing_scenarios_logs_only_in_res
 
 def test_report_renders_later_from_the_results_file(home: dict[str, str], tmp_path: Path) -> None:  # noqa: F811
     results = tmp_path / "results.json"
-    cli("run", "--scenarios", USER_MODULE, "--test", "user-fails", "--output-format", "json",
-        "--output-file", str(results), env=home)
+    cli(
+        "run",
+        "--scenarios",
+        USER_MODULE,
+        "--test",
+        "user-fails",
+        "--output-format",
+        "json",
+        "--output-file",
+        str(results),
+        env=home,
+    )
     page = tmp_path / "later.html"
     outcome = cli("report", str(results), "--html", str(page))
     assert outcome.returncode == 0, outcome.stderr

@@ -11,19 +11,45 @@ PAYER = "0xPayer"
 T0 = 1000.0
 
 
-def op(op_id: int, topics: list[str], keys: list[tuple[int, int]] | None, *, invoke: float, complete: float,
-       outcome: str = "ok", target: str = "node-100", process: str = "p0", error: str | None = None) -> Operation:
-    return Operation(op_id, process, target, T0 + invoke, topics, T0 + complete, outcome, keys or [], error,
-                     None if outcome == "ok" else "UNKNOWN")
+def op(
+    op_id: int,
+    topics: list[str],
+    keys: list[tuple[int, int]] | None,
+    *,
+    invoke: float,
+    complete: float,
+    outcome: str = "ok",
+    target: str = "node-100",
+    process: str = "p0",
+    error: str | None = None,
+) -> Operation:
+    return Operation(
+        op_id,
+        process,
+        target,
+        T0 + invoke,
+        topics,
+        T0 + complete,
+        outcome,
+        keys or [],
+        error,
+        None if outcome == "ok" else "UNKNOWN",
+    )
 
 
 def history(*operations: Operation, events: tuple[TimelineEvent, ...] = ()) -> History:
     return History(list(operations), list(events), T0, T0 + 60, T0 + 61)
 
 
-def node(node_id: int, stored: list[tuple[int, int, str]], *, clock: dict[int, int] | None = None,
-         usage: dict[int, int] | None = None, extra_sequences: dict[int, list[int]] | None = None,
-         staged: int = 0) -> NodeState:
+def node(
+    node_id: int,
+    stored: list[tuple[int, int, str]],
+    *,
+    clock: dict[int, int] | None = None,
+    usage: dict[int, int] | None = None,
+    extra_sequences: dict[int, list[int]] | None = None,
+    staged: int = 0,
+) -> NodeState:
     envelopes = [StoredEnvelope(o, s, t, PAYER) for o, s, t in stored]
     sequences: dict[int, list[int]] = {}
     for o, s, _ in stored:
@@ -37,9 +63,14 @@ def node(node_id: int, stored: list[tuple[int, int, str]], *, clock: dict[int, i
             counts[o] = counts.get(o, 0) + 1
         usage = counts
     return NodeState(
-        node_id, True, True, envelopes, sequences,
+        node_id,
+        True,
+        True,
+        envelopes,
+        sequences,
         clock if clock is not None else {o: max(s) for o, s in sequences.items()},
-        [UsageRow(PAYER, o, c, c * 10) for o, c in usage.items()], staged,
+        [UsageRow(PAYER, o, c, c * 10) for o, c in usage.items()],
+        staged,
     )
 
 
@@ -106,8 +137,11 @@ def test_holes_in_an_originators_sequence_are_gaps_and_attributed() -> None:
     # node 100 skipped 2 itself (reported once, on node 100); node 200 additionally lacks 100:3.
     own = node(100, [(100, 1, "a"), (100, 3, "c"), (100, 4, "e")])
     replica = node(200, [(100, 1, "a"), (100, 4, "e")], clock={100: 4})
-    hist = history(op(1, ["a"], [(100, 1)], invoke=0, complete=0.1), op(2, ["c"], [(100, 3)], invoke=1, complete=1.1),
-                   op(3, ["e"], [(100, 4)], invoke=2, complete=2.1))
+    hist = history(
+        op(1, ["a"], [(100, 1)], invoke=0, complete=0.1),
+        op(2, ["c"], [(100, 3)], invoke=1, complete=1.1),
+        op(3, ["e"], [(100, 4)], invoke=2, complete=2.1),
+    )
     gaps = [v for v in check(hist, final(own, replica)).violations if v.kind == "sequence-gap"]
     assert [(v.node, v.details["holes"]) for v in gaps] == [(100, [2]), (200, [3])]
 
@@ -119,12 +153,15 @@ def test_payer_reports_fill_sequence_ids_without_being_client_envelopes() -> Non
 
 def test_a_later_publish_with_a_smaller_sequence_id_breaks_order() -> None:
     stored = [(100, 1, "b"), (100, 2, "a")]
-    inverted = history(op(1, ["a"], [(100, 2)], invoke=0, complete=0.1),
-                       op(2, ["b"], [(100, 1)], invoke=1, complete=1.1, process="p1"))
+    inverted = history(
+        op(1, ["a"], [(100, 2)], invoke=0, complete=0.1), op(2, ["b"], [(100, 1)], invoke=1, complete=1.1, process="p1")
+    )
     violations = [v for v in check(inverted, final(node(100, stored))).violations if v.kind == "sequence-order"]
     assert len(violations) == 1 and "op 1 got 2, later op 2 got 1" in violations[0].message
-    concurrent = history(op(1, ["a"], [(100, 2)], invoke=0, complete=1.0),
-                         op(2, ["b"], [(100, 1)], invoke=0.5, complete=1.1, process="p1"))
+    concurrent = history(
+        op(1, ["a"], [(100, 2)], invoke=0, complete=1.0),
+        op(2, ["b"], [(100, 1)], invoke=0.5, complete=1.1, process="p1"),
+    )
     assert check(concurrent, final(node(100, stored))).ok
 
 
@@ -149,12 +186,17 @@ def test_staged_envelopes_left_after_heal_are_caught() -> None:
 
 
 def test_a_failed_or_slow_publish_with_no_fault_is_a_liveness_violation() -> None:
-    stalled = history(*VALID.operations,
-                      op(4, ["x"], None, invoke=30, complete=40, outcome="unknown", error="statement timeout"),
-                      op(5, ["y"], [(100, 4)], invoke=31, complete=38))
+    stalled = history(
+        *VALID.operations,
+        op(4, ["x"], None, invoke=30, complete=40, outcome="unknown", error="statement timeout"),
+        op(5, ["y"], [(100, 4)], invoke=31, complete=38),
+    )
     stored = [*STORED, (100, 4, "y")]
-    violations = [v for v in check(stalled, final(node(100, stored)), CheckOptions(slow_seconds=5)).violations
-                  if v.kind == "liveness"]
+    violations = [
+        v
+        for v in check(stalled, final(node(100, stored)), CheckOptions(slow_seconds=5)).violations
+        if v.kind == "liveness"
+    ]
     assert len(violations) == 1 and violations[0].node == 100
     assert violations[0].details["operations"] == [4, 5] and violations[0].details["failed"] == 1
     assert "statement timeout" in violations[0].message
@@ -169,8 +211,9 @@ def test_failures_during_or_shortly_after_a_fault_on_the_target_are_excused() ->
     after = op(5, ["y"], None, invoke=40, complete=40.1, outcome="unknown")  # within 20 s grace
     late = op(6, ["z"], None, invoke=55, complete=55.1, outcome="unknown")
     other_target = op(7, ["w"], None, invoke=25, complete=25.1, outcome="unknown", target="node-200")
-    verdict = check(history(*VALID.operations, during, after, late, other_target, events=(kill,)),
-                    final(node(100, STORED)))
+    verdict = check(
+        history(*VALID.operations, during, after, late, other_target, events=(kill,)), final(node(100, STORED))
+    )
     flagged = {op_id for v in verdict.violations if v.kind == "liveness" for op_id in v.details["operations"]}
     assert flagged == {6, 7}
 
@@ -184,7 +227,9 @@ def test_a_fault_anywhere_excuses_publishes_through_a_gateway() -> None:
 def test_history_and_state_round_trip_through_json() -> None:
     import json
 
-    hist = history(*VALID.operations, events=(TimelineEvent(1, "fault", "latency", ("node-100",), {"ms": 5}, T0, T0 + 1),))
+    hist = history(
+        *VALID.operations, events=(TimelineEvent(1, "fault", "latency", ("node-100",), {"ms": 5}, T0, T0 + 1),)
+    )
     state = final(node(100, STORED), NodeState(300, False, True, error="gone"))
     hist2 = History.from_dict(json.loads(json.dumps(hist.to_dict())))
     state2 = FinalState.from_dict(json.loads(json.dumps(state.to_dict())))

@@ -42,8 +42,9 @@ def test_fault_kinds_can_be_restricted_or_switched_off() -> None:
 
 def test_the_per_node_cap_bounds_publishers_into_each_node() -> None:
     for seed in range(50):
-        schedule = generate(seed, GenerationOptions(duration=30, gateways=1, max_publishers=10,
-                                                    max_publishers_per_node=2))
+        schedule = generate(
+            seed, GenerationOptions(duration=30, gateways=1, max_publishers=10, max_publishers_per_node=2)
+        )
         via_gateway = sum(p.via_gateway for p in schedule.publishers)
         for alias in schedule.cluster.aliases:
             direct = sum(p.target == alias for p in schedule.publishers)
@@ -51,9 +52,15 @@ def test_the_per_node_cap_bounds_publishers_into_each_node() -> None:
 
 
 def test_without_a_cap_several_publishers_meet_on_one_node_for_some_seed() -> None:
-    crowded = [s for s in range(30)
-               if max(sum(p.target == a for p in generate(s, GenerationOptions()).publishers)
-                      for a in generate(s, GenerationOptions()).cluster.aliases) >= 4]
+    crowded = [
+        s
+        for s in range(30)
+        if max(
+            sum(p.target == a for p in generate(s, GenerationOptions()).publishers)
+            for a in generate(s, GenerationOptions()).cluster.aliases
+        )
+        >= 4
+    ]
     assert crowded
 
 
@@ -63,14 +70,20 @@ def test_node_overrides_land_on_the_named_node_and_grow_the_cluster_if_needed() 
 
 
 def test_dropping_a_node_renames_the_later_ones_everywhere() -> None:
-    schedule = Schedule.from_dict({
-        "seed": 1, "duration": 30, "payers": 1,
-        "cluster": {"nodes": [{"env": {}}, {"env": {}}, {"env": {"XMTPD_SYNC_ENABLE": "false"}}], "gateways": 0},
-        "publishers": [{"name": "p0", "target": "node-100", "payer": 0, "batch_size": 5, "windows": [[0, 30, 0]]},
-                       {"name": "p1", "target": "node-200", "payer": 0, "batch_size": 5, "windows": [[0, 30, 0]]},
-                       {"name": "p2", "target": "node-300", "payer": 0, "batch_size": 5, "windows": [[0, 30, 0]]}],
-        "faults": [{"kind": "kill", "target": "node-300", "start": 5, "duration": 3, "params": {}}],
-    })
+    schedule = Schedule.from_dict(
+        {
+            "seed": 1,
+            "duration": 30,
+            "payers": 1,
+            "cluster": {"nodes": [{"env": {}}, {"env": {}}, {"env": {"XMTPD_SYNC_ENABLE": "false"}}], "gateways": 0},
+            "publishers": [
+                {"name": "p0", "target": "node-100", "payer": 0, "batch_size": 5, "windows": [[0, 30, 0]]},
+                {"name": "p1", "target": "node-200", "payer": 0, "batch_size": 5, "windows": [[0, 30, 0]]},
+                {"name": "p2", "target": "node-300", "payer": 0, "batch_size": 5, "windows": [[0, 30, 0]]},
+            ],
+            "faults": [{"kind": "kill", "target": "node-300", "start": 5, "duration": 3, "params": {}}],
+        }
+    )
     smaller = schedule.without_node(1)
     assert [dict(n.env) for n in smaller.cluster.nodes] == [{}, {"XMTPD_SYNC_ENABLE": "false"}]
     assert [p.target for p in smaller.publishers] == ["node-100", "node-200"]

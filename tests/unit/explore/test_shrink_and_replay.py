@@ -56,20 +56,26 @@ def test_shrinking_stops_at_its_budget_and_on_an_interrupt() -> None:
 
 def test_a_record_replays_the_same_schedule(tmp_path: Path) -> None:
     schedule = generate(11, GenerationOptions(duration=30))
-    record = record_of(Exploration(schedule, "PASS", verdict=Verdict([], {})), command="xmtpd-e2e explore",
-                       settings={"runtime": "local"})
+    record = record_of(
+        Exploration(schedule, "PASS", verdict=Verdict([], {})),
+        command="xmtpd-e2e explore",
+        settings={"runtime": "local"},
+    )
     assert {"seed", "schedule", "workload", "history", "verdict"} <= set(record)
     path = write_record(tmp_path / "r.json", record)
     replayed, settings = load_schedule(path)
     assert replayed == schedule and settings == {"runtime": "local"}
 
 
-@pytest.mark.parametrize("content, problem", [
-    (None, "cannot read the replay file"),
-    ("{not json", "is not JSON"),
-    ('{"format": "something-else"}', "is not an explore record"),
-    ('{"format": "xmtpd-e2e-explore/1", "schedule": {}, "workload": {}}', "incomplete or malformed"),
-])
+@pytest.mark.parametrize(
+    "content, problem",
+    [
+        (None, "cannot read the replay file"),
+        ("{not json", "is not JSON"),
+        ('{"format": "something-else"}', "is not an explore record"),
+        ('{"format": "xmtpd-e2e-explore/1", "schedule": {}, "workload": {}}', "incomplete or malformed"),
+    ],
+)
 def test_a_bad_replay_file_is_a_clear_setup_error(tmp_path: Path, content: str | None, problem: str) -> None:
     path = tmp_path / "bad.json"
     if content is not None:

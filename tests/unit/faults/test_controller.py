@@ -12,8 +12,12 @@ def test_a_fault_is_a_timeline_span_until_healed() -> None:
     timeline = Timeline()
     controller = FaultController(timeline, logging.getLogger("test"))
     log: list[str] = []
-    fault = controller.apply("partition", ("node-100",), {"groups": [[100]]},
-                             [Piece("p", lambda: log.append("on"), lambda: log.append("off"))])
+    fault = controller.apply(
+        "partition",
+        ("node-100",),
+        {"groups": [[100]]},
+        [Piece("p", lambda: log.append("on"), lambda: log.append("off"))],
+    )
     [event] = timeline.active("fault")
     assert event.name == "partition" and event.targets == ("node-100",) and event.params["groups"] == [[100]]
     fault.heal()
@@ -30,8 +34,15 @@ def test_a_failing_piece_undoes_the_installed_ones_and_records_nothing() -> None
         raise RuntimeError("no")
 
     with pytest.raises(RuntimeError):
-        controller.apply("cut", ("a",), {}, [Piece("1", lambda: log.append("on"), lambda: log.append("off")),
-                                             Piece("2", fail, lambda: log.append("never"))])
+        controller.apply(
+            "cut",
+            ("a",),
+            {},
+            [
+                Piece("1", lambda: log.append("on"), lambda: log.append("off")),
+                Piece("2", fail, lambda: log.append("never")),
+            ],
+        )
     assert log == ["on", "off"] and not timeline.events() and not controller.active()
 
 

@@ -8,8 +8,12 @@ from xmtpd_e2e.faults.netfilter import Flow
 
 
 def node(n: int) -> Participant:
-    return Participant(f"node-{n}", lambda: f"/ns/{n}", (Flow("10.0.0.9", 20000 + n), Flow(f"10.0.0.{n}")),
-                       (Flow("10.0.0.1", None, 5050),))
+    return Participant(
+        f"node-{n}",
+        lambda: f"/ns/{n}",
+        (Flow("10.0.0.9", 20000 + n), Flow(f"10.0.0.{n}")),
+        (Flow("10.0.0.1", None, 5050),),
+    )
 
 
 CHAIN_P = Participant(CHAIN, lambda: "/ns/anvil", (Flow("10.0.0.50"),), initiates=False)
@@ -39,8 +43,13 @@ def test_cuts_that_make_no_sense_are_refused() -> None:
 def test_partition_cuts_every_cross_pair_both_ways() -> None:
     targets = {t.where.name: t.flows for t in partition_flows([[node(1)], [node(2), node(3), CHAIN_P]])}
     assert set(targets) == {"node-1", "node-2", "node-3"}
-    assert set(targets["node-1"]) == {Flow("10.0.0.9", 20002), Flow("10.0.0.2"), Flow("10.0.0.9", 20003),
-                                      Flow("10.0.0.3"), Flow("10.0.0.50")}
+    assert set(targets["node-1"]) == {
+        Flow("10.0.0.9", 20002),
+        Flow("10.0.0.2"),
+        Flow("10.0.0.9", 20003),
+        Flow("10.0.0.3"),
+        Flow("10.0.0.50"),
+    }
     assert set(targets["node-2"]) == {Flow("10.0.0.9", 20001), Flow("10.0.0.1")}
 
 

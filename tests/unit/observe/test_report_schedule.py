@@ -6,8 +6,11 @@ from xmtpd_e2e.observe.report_schedule import GENERATOR, SETTLEMENT, SUBMITTER, 
 def test_minutes_match_the_documented_table() -> None:
     table = {100: (31, 36, 41), 200: (47, 52, 57), 300: (2, 7, 12), 400: (18, 23, 28), 500: (33, 38, 43)}
     for node_id, minutes in table.items():
-        assert (worker_minute(node_id, GENERATOR), worker_minute(node_id, SUBMITTER),
-                worker_minute(node_id, SETTLEMENT)) == minutes
+        assert (
+            worker_minute(node_id, GENERATOR),
+            worker_minute(node_id, SUBMITTER),
+            worker_minute(node_id, SETTLEMENT),
+        ) == minutes
 
 
 def test_next_firing_rolls_over_to_the_next_hour() -> None:

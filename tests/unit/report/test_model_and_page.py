@@ -14,36 +14,98 @@ T = 1_795_690_589.0
 
 def results(**scenario: Any) -> dict[str, Any]:
     base = {
-        "name": "chaos-x", "status": "FAIL", "duration_seconds": 30.0, "started_at": "2026-11-26T10:56:29.000Z",
-        "error": "replication did not converge", "traceback": None, "invariant_violations": [],
-        "teardown_error": None, "environment": {"runtime": "local"}, "artifacts": [], "log_file": None,
+        "name": "chaos-x",
+        "status": "FAIL",
+        "duration_seconds": 30.0,
+        "started_at": "2026-11-26T10:56:29.000Z",
+        "error": "replication did not converge",
+        "traceback": None,
+        "invariant_violations": [],
+        "teardown_error": None,
+        "environment": {"runtime": "local"},
+        "artifacts": [],
+        "log_file": None,
         "typical_seconds": 20.0,
         "timeline": [
             {"id": 1, "kind": "phase", "name": "scenario", "targets": [], "params": {}, "start": T, "end": T + 30},
-            {"id": 2, "kind": "fault", "name": "disconnect", "targets": ["node-300"], "params": {}, "start": T + 5, "end": T + 15},
-            {"id": 3, "kind": "service", "name": "kill", "targets": ["node-200"], "params": {}, "start": T + 20, "end": T + 20},
-            {"id": 4, "kind": "service", "name": "start", "targets": ["node-200"], "params": {}, "start": T + 22, "end": T + 23},
-            {"id": 5, "kind": "progress", "name": "replication to converge", "targets": [],
-             "params": {"since": T + 15, "outcome": "timeout", "detail": "node 300 is missing 240"}, "start": T + 25, "end": T + 30},
+            {
+                "id": 2,
+                "kind": "fault",
+                "name": "disconnect",
+                "targets": ["node-300"],
+                "params": {},
+                "start": T + 5,
+                "end": T + 15,
+            },
+            {
+                "id": 3,
+                "kind": "service",
+                "name": "kill",
+                "targets": ["node-200"],
+                "params": {},
+                "start": T + 20,
+                "end": T + 20,
+            },
+            {
+                "id": 4,
+                "kind": "service",
+                "name": "start",
+                "targets": ["node-200"],
+                "params": {},
+                "start": T + 22,
+                "end": T + 23,
+            },
+            {
+                "id": 5,
+                "kind": "progress",
+                "name": "replication to converge",
+                "targets": [],
+                "params": {"since": T + 15, "outcome": "timeout", "detail": "node 300 is missing 240"},
+                "start": T + 25,
+                "end": T + 30,
+            },
         ],
         "observations": {
-            "samples": {"interval_seconds": 1.0, "nodes": {
-                "node-100": [[T + i, 10 * i, 0] for i in range(30)],
-                "node-300": [[T + i, 10 * min(i, 5), max(0, 10 * (i - 5))] for i in range(30)],
-                "node-200": [[T + i, 10 * i, 3 if i == 8 else 0] for i in range(30)],
-            }},
-            "publishing": {"bucket_seconds": 1.0, "start": T, "published": [10] * 30, "failed": [0] * 6 + [2] + [0] * 23,
-                           "failures": [{"client_name": "c", "target": "node-300", "envelopes": 10,
-                                         "error": "node-300 is unreachable: UNAVAILABLE", "failed_at": T + 6}],
-                           "failed_total": 2},
+            "samples": {
+                "interval_seconds": 1.0,
+                "nodes": {
+                    "node-100": [[T + i, 10 * i, 0] for i in range(30)],
+                    "node-300": [[T + i, 10 * min(i, 5), max(0, 10 * (i - 5))] for i in range(30)],
+                    "node-200": [[T + i, 10 * i, 3 if i == 8 else 0] for i in range(30)],
+                },
+            },
+            "publishing": {
+                "bucket_seconds": 1.0,
+                "start": T,
+                "published": [10] * 30,
+                "failed": [0] * 6 + [2] + [0] * 23,
+                "failures": [
+                    {
+                        "client_name": "c",
+                        "target": "node-300",
+                        "envelopes": 10,
+                        "error": "node-300 is unreachable: UNAVAILABLE",
+                        "failed_at": T + 6,
+                    }
+                ],
+                "failed_total": 2,
+            },
         },
-        "service_logs": {"node-300": "2026-11-26T10:56:35.000Z\tERROR\tsync\tlost peer </script><b>x</b>\n",
-                         "scenario": ""},
+        "service_logs": {
+            "node-300": "2026-11-26T10:56:35.000Z\tERROR\tsync\tlost peer </script><b>x</b>\n",
+            "scenario": "",
+        },
     }
     base.update(scenario)
-    return {"schema_version": 1, "run_id": "r1", "started_at": "2026-11-26T10:56:29.000Z",
-            "finished_at": "2026-11-26T10:57:00.000Z", "duration_seconds": 31, "summary": {"total": 1, "FAIL": 1},
-            "scenarios": [base]}
+    return {
+        "schema_version": 1,
+        "run_id": "r1",
+        "started_at": "2026-11-26T10:56:29.000Z",
+        "finished_at": "2026-11-26T10:57:00.000Z",
+        "duration_seconds": 31,
+        "summary": {"total": 1, "FAIL": 1},
+        "scenarios": [base],
+    }
 
 
 def test_the_lagging_node_is_named_with_the_fault_it_lagged_in_and_skew_is_not() -> None:

@@ -44,7 +44,11 @@ class FakeEnvironment:
 
     def check_invariants(self) -> list[str]:
         record("invariants", scenario=self.name)
-        return ["node 200 is missing 1 of 10 published envelopes (originator:sequence) 100:7"] if self.name == "invariant-broken" else []
+        return (
+            ["node 200 is missing 1 of 10 published envelopes (originator:sequence) 100:7"]
+            if self.name == "invariant-broken"
+            else []
+        )
 
     def collect_artifacts(self, directory: Path) -> list[Path]:
         directory.mkdir(parents=True, exist_ok=True)

@@ -75,7 +75,9 @@ def test_sigint_tears_down_and_stops_the_run(tmp_path: Path, event_file: Path) -
     # The row that was running and the one that never started are both marked, and the exit code
     # is the shell's for SIGINT, not 1 (a failed scenario).
     assert [(s.name, s.status) for s in result.scenarios] == [
-        ("interrupts-itself", Status.INTERRUPTED), ("passes", Status.INTERRUPTED)]
+        ("interrupts-itself", Status.INTERRUPTED),
+        ("passes", Status.INTERRUPTED),
+    ]
     assert "not run" in (result.scenarios[1].error or "")
     assert result.interrupted_by == "SIGINT" and result.exit_code() == 130
 
@@ -98,8 +100,9 @@ def test_resources_of_a_half_built_environment_are_removed_by_the_runner(tmp_pat
     assert not state.path.exists() and not state.work_dir.exists()
 
 
-def test_an_interrupted_write_of_the_run_record_leaves_no_partial_copy(tmp_path: Path,
-                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_interrupted_write_of_the_run_record_leaves_no_partial_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import os
 
     state = RunState.create(tmp_path / "home")
@@ -119,7 +122,7 @@ def test_cleanup_removes_partial_writes_of_dead_writers(tmp_path: Path) -> None:
     home = tmp_path / "home"
     state = RunState.create(home)
     dead = state.path.parent / f"{state.run_id}.tmp999999999.1"  # no such pid
-    dead.write_text("{\"run_id\": ")
+    dead.write_text('{"run_id": ')
     live = state.path.parent / f"{state.run_id}.tmp{__import__('os').getpid()}.1"
     live.write_text("{}")
     assert RunState.remove_partial_writes(home) == [dead]

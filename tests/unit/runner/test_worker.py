@@ -14,9 +14,17 @@ from xmtpd_e2e.runner.worker import WorkerJob, worker_command
 
 def test_every_setting_survives_the_trip_through_json(tmp_path: Path) -> None:
     config = RunConfig(
-        runtime="local", images=replace(local_images("v9.9.9"), chain="my/chain:1"), xmtpd_bin=tmp_path / "node",
-        home=tmp_path / "home", artifacts_dir=tmp_path / "art", artifacts_always=True, scenario_timeout=42.0,
-        timeout_given=True, log_level="debug", log_encoding="json", xmtpd_version="v9.9.9",
+        runtime="local",
+        images=replace(local_images("v9.9.9"), chain="my/chain:1"),
+        xmtpd_bin=tmp_path / "node",
+        home=tmp_path / "home",
+        artifacts_dir=tmp_path / "art",
+        artifacts_always=True,
+        scenario_timeout=42.0,
+        timeout_given=True,
+        log_level="debug",
+        log_encoding="json",
+        xmtpd_version="v9.9.9",
     )
     job = WorkerJob(config, "smoke", ("my.module", "./x.py"), tmp_path / "out.json")
     command = worker_command(job, tmp_path / "job.json")

@@ -6,15 +6,24 @@ from xmtpd_e2e.runtime import labels
 from xmtpd_e2e.runtime.base import ServiceSpec
 from xmtpd_e2e.runtime.kubernetes.manifests import namespace_manifest, namespace_name, pod_manifest, service_manifest
 
-SPEC = ServiceSpec(name="node-100", role="node", image="xmtpd-e2e-local/xmtpd:v1.2.0", command=("replication", "--flag"),
-                   env={"A": "1"}, ports=(5050,))
+SPEC = ServiceSpec(
+    name="node-100",
+    role="node",
+    image="xmtpd-e2e-local/xmtpd:v1.2.0",
+    command=("replication", "--flag"),
+    env={"A": "1"},
+    ports=(5050,),
+)
 WORK = {"emptyDir": {}}
 
 
 def test_namespace_is_named_and_labelled_with_the_run() -> None:
     name = namespace_name("r1a2b3c4", "e1")
     assert name == "xmtpd-e2e-r1a2b3c4-e1"
-    assert namespace_manifest(name, "r1a2b3c4", "e1")["metadata"]["labels"] == {labels.RUN: "r1a2b3c4", labels.ENV: "e1"}
+    assert namespace_manifest(name, "r1a2b3c4", "e1")["metadata"]["labels"] == {
+        labels.RUN: "r1a2b3c4",
+        labels.ENV: "e1",
+    }
 
 
 def test_pod_never_restarts_and_keeps_the_image_entrypoint() -> None:

@@ -34,7 +34,8 @@ def _api(name: str, api: Any) -> Any:
 def admin_client(layout: ClusterLayout) -> Any:
     configuration = k8s.Configuration()
     k8s_config.load_kube_config(  # type: ignore[no-untyped-call]
-        config_file=str(layout.admin_kubeconfig), client_configuration=configuration, persist_config=False)
+        config_file=str(layout.admin_kubeconfig), client_configuration=configuration, persist_config=False
+    )
     return k8s.ApiClient(configuration)
 
 
@@ -73,8 +74,9 @@ def delete_workloads(api: Any, timeout: float = 60.0) -> None:
         group = _api(api_class, api)
         for item in getattr(group, list_name)(_request_timeout=15).items:
             try:
-                getattr(group, delete_name)(item.metadata.name, item.metadata.namespace,
-                                            propagation_policy="Foreground", _request_timeout=15)
+                getattr(group, delete_name)(
+                    item.metadata.name, item.metadata.namespace, propagation_policy="Foreground", _request_timeout=15
+                )
             except ApiException as error:
                 if error.status != 404:
                     raise
@@ -86,13 +88,15 @@ def delete_workloads(api: Any, timeout: float = 60.0) -> None:
         time.sleep(0.5)
     for pod in core.list_pod_for_all_namespaces(_request_timeout=15).items:
         try:
-            core.delete_namespaced_pod(pod.metadata.name, pod.metadata.namespace, grace_period_seconds=5,
-                                       _request_timeout=15)
+            core.delete_namespaced_pod(
+                pod.metadata.name, pod.metadata.namespace, grace_period_seconds=5, _request_timeout=15
+            )
         except ApiException as error:
             if error.status != 404:
                 raise
     while time.monotonic() < deadline and core.list_pod_for_all_namespaces(_request_timeout=15).items:
         time.sleep(0.5)
     for pod in core.list_pod_for_all_namespaces(_request_timeout=15).items:
-        core.delete_namespaced_pod(pod.metadata.name, pod.metadata.namespace, grace_period_seconds=0,
-                                   _request_timeout=15)
+        core.delete_namespaced_pod(
+            pod.metadata.name, pod.metadata.namespace, grace_period_seconds=0, _request_timeout=15
+        )

@@ -31,12 +31,23 @@ from xmtpd_e2e.infra.kubernetes.versions import (
     kubernetes_home,
 )
 
-__all__ = ["BuildReport", "ensure_binaries", "ensure_host_packages", "staging_modules", "wrapper_go_mod", "version_ldflags"]
+__all__ = [
+    "BuildReport",
+    "ensure_binaries",
+    "ensure_host_packages",
+    "staging_modules",
+    "wrapper_go_mod",
+    "version_ldflags",
+]
 
 # Debian packages the cluster runs on: etcd, the container runtime, CNI plugins, nft (to remove
 # the nftables tables iptables-nft leaves behind) and gcc for the pause program.
 HOST_PACKAGES = {
-    "etcd": "etcd-server", "containerd": "containerd", "runc": "runc", "nft": "nftables", "gcc": "gcc",
+    "etcd": "etcd-server",
+    "containerd": "containerd",
+    "runc": "runc",
+    "nft": "nftables",
+    "gcc": "gcc",
     "/usr/lib/cni/bridge": "containernetworking-plugins",
 }
 
@@ -135,14 +146,24 @@ def ensure_binaries(home: Path | None = None, say: Callable[[str], None] = lambd
         say(f"kubernetes {KUBERNETES_VERSION}: resolving the module (first time: downloads ~1 GB of Go modules)")
         download = subprocess.run(
             ["go", "mod", "download", "-json", f"k8s.io/kubernetes@{KUBERNETES_VERSION}"],
-            cwd=work, capture_output=True, text=True, env=env, check=False,
+            cwd=work,
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
         )
         if download.returncode != 0:
-            raise SetupError(f"the Go module proxy did not provide k8s.io/kubernetes {KUBERNETES_VERSION}: {download.stdout[-300:]}{download.stderr[-300:]}", go_fix)
+            raise SetupError(
+                f"the Go module proxy did not provide k8s.io/kubernetes {KUBERNETES_VERSION}: {download.stdout[-300:]}{download.stderr[-300:]}",
+                go_fix,
+            )
         go_mod_path = Path(json.loads(download.stdout)["GoMod"])
         staging = staging_modules(go_mod_path.read_text())
         if not staging:
-            raise SetupError(f"found no staging modules in {go_mod_path}", "the k8s.io/kubernetes go.mod layout changed; update infra/kubernetes/build.py")
+            raise SetupError(
+                f"found no staging modules in {go_mod_path}",
+                "the k8s.io/kubernetes go.mod layout changed; update infra/kubernetes/build.py",
+            )
         (work / "go.mod").write_text(wrapper_go_mod(staging))
         (work / "tools.go").write_text(_tools_go())
         _run(["go", "mod", "tidy"], work, log, env, "go mod tidy of the Kubernetes wrapper module", go_fix)
@@ -158,8 +179,21 @@ def ensure_binaries(home: Path | None = None, say: Callable[[str], None] = lambd
             say(f"kubernetes {KUBERNETES_VERSION}: building {name}")
             partial = bin_dir / f".{name}.partial"
             _run(
-                ["go", "build", "-trimpath", "-ldflags", version_ldflags(build_date), "-o", str(partial), f"k8s.io/kubernetes/cmd/{name}"],
-                work, log, env, f"building {name}", go_fix,
+                [
+                    "go",
+                    "build",
+                    "-trimpath",
+                    "-ldflags",
+                    version_ldflags(build_date),
+                    "-o",
+                    str(partial),
+                    f"k8s.io/kubernetes/cmd/{name}",
+                ],
+                work,
+                log,
+                env,
+                f"building {name}",
+                go_fix,
             )
             partial.rename(bin_dir / name)
             report.seconds[name] = round(time.monotonic() - started, 1)
@@ -171,7 +205,14 @@ def ensure_binaries(home: Path | None = None, say: Callable[[str], None] = lambd
         say(f"coredns {COREDNS_VERSION}: building")
         coredns_dir.mkdir(parents=True, exist_ok=True)
         env_coredns = dict(env, GOBIN=str(coredns_dir), GOFLAGS="")
-        _run(["go", "install", "-trimpath", "-ldflags", "-s -w", f"github.com/coredns/coredns@{COREDNS_VERSION}"], work, log, env_coredns, "building CoreDNS", go_fix)
+        _run(
+            ["go", "install", "-trimpath", "-ldflags", "-s -w", f"github.com/coredns/coredns@{COREDNS_VERSION}"],
+            work,
+            log,
+            env_coredns,
+            "building CoreDNS",
+            go_fix,
+        )
         report.seconds["coredns"] = round(time.monotonic() - started, 1)
     return report
 
@@ -180,20 +221,32 @@ def ensure_host_packages(say: Callable[[str], None] = lambda _m: None) -> list[s
     """apt-get install whichever of HOST_PACKAGES is missing; returns the packages installed."""
     import shutil
 
-    missing = sorted({package for probe, package in HOST_PACKAGES.items()
-                      if not (Path(probe).exists() if probe.startswith("/") else shutil.which(probe))})
+    missing = sorted(
+        {
+            package
+            for probe, package in HOST_PACKAGES.items()
+            if not (Path(probe).exists() if probe.startswith("/") else shutil.which(probe))
+        }
+    )
     if not missing:
         return []
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        raise SetupError(f"missing system packages: {' '.join(missing)}",
-                         f"install them (Debian: apt-get install {' '.join(missing)}) and rerun")
+        raise SetupError(
+            f"missing system packages: {' '.join(missing)}",
+            f"install them (Debian: apt-get install {' '.join(missing)}) and rerun",
+        )
     say(f"installing {' '.join(missing)} (apt)")
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    for argv in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing]):
+    for argv in (
+        ["apt-get", "update", "-qq"],
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing],
+    ):
         completed = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
         if completed.returncode != 0:
-            raise SetupError(f"`{' '.join(argv)}` failed: {completed.stderr.strip()[-300:]}",
-                             f"run `apt-get install {' '.join(missing)}` by hand to see why")
+            raise SetupError(
+                f"`{' '.join(argv)}` failed: {completed.stderr.strip()[-300:]}",
+                f"run `apt-get install {' '.join(missing)}` by hand to see why",
+            )
     # Debian starts a packaged etcd on the standard ports; the cluster runs its own.
     subprocess.run(["systemctl", "disable", "--now", "etcd"], capture_output=True, check=False)
     return missing

@@ -32,8 +32,14 @@ class Identity:
 
 def identities(layout: ClusterLayout) -> list[Identity]:
     api_names = (
-        "IP:127.0.0.1", f"IP:{API_SERVICE_IP}", f"IP:{layout.api_address}", "DNS:localhost", "DNS:kubernetes",
-        "DNS:kubernetes.default", "DNS:kubernetes.default.svc", "DNS:kubernetes.default.svc.cluster.local",
+        "IP:127.0.0.1",
+        f"IP:{API_SERVICE_IP}",
+        f"IP:{layout.api_address}",
+        "DNS:localhost",
+        "DNS:kubernetes",
+        "DNS:kubernetes.default",
+        "DNS:kubernetes.default.svc",
+        "DNS:kubernetes.default.svc.cluster.local",
     )
     result = [
         Identity("apiserver", "kube-apiserver", server_names=api_names),
@@ -52,7 +58,10 @@ def identities(layout: ClusterLayout) -> list[Identity]:
 def _openssl(argv: list[str], cwd: Path) -> None:
     completed = subprocess.run(["openssl", *argv], cwd=cwd, capture_output=True, text=True, check=False)
     if completed.returncode != 0:
-        raise SetupError(f"openssl {argv[0]} failed: {completed.stderr.strip()[-300:]}", "check that openssl is installed (Debian: openssl)")
+        raise SetupError(
+            f"openssl {argv[0]} failed: {completed.stderr.strip()[-300:]}",
+            "check that openssl is installed (Debian: openssl)",
+        )
 
 
 def _subject(identity: Identity) -> str:
@@ -70,10 +79,41 @@ def _issue(pki: Path, identity: Identity) -> None:
         extensions.append("subjectAltName=" + ",".join(identity.server_names))
     ext_file = pki / f"{identity.name}.ext"
     ext_file.write_text("\n".join(extensions) + "\n")
-    _openssl(["req", "-new", "-nodes", *_KEY, "-keyout", f"{identity.name}.key", "-out", f"{identity.name}.csr",
-              "-subj", _subject(identity)], pki)
-    _openssl(["x509", "-req", "-in", f"{identity.name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
-              "-days", _DAYS, "-extfile", ext_file.name, "-out", f"{identity.name}.crt"], pki)
+    _openssl(
+        [
+            "req",
+            "-new",
+            "-nodes",
+            *_KEY,
+            "-keyout",
+            f"{identity.name}.key",
+            "-out",
+            f"{identity.name}.csr",
+            "-subj",
+            _subject(identity),
+        ],
+        pki,
+    )
+    _openssl(
+        [
+            "x509",
+            "-req",
+            "-in",
+            f"{identity.name}.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            _DAYS,
+            "-extfile",
+            ext_file.name,
+            "-out",
+            f"{identity.name}.crt",
+        ],
+        pki,
+    )
     (pki / f"{identity.name}.csr").unlink()
     ext_file.unlink()
 
@@ -84,10 +124,31 @@ def ensure_certificates(layout: ClusterLayout) -> None:
     pki.mkdir(parents=True, exist_ok=True)
     pki.chmod(0o700)
     if not (pki / "ca.crt").exists():
-        _openssl(["req", "-x509", "-new", "-nodes", *_KEY, "-keyout", "ca.key", "-out", "ca.crt", "-days", _DAYS,
-                  "-subj", "/CN=xmtpd-e2e-kubernetes-ca", "-addext", "keyUsage=critical,keyCertSign,cRLSign"], pki)
+        _openssl(
+            [
+                "req",
+                "-x509",
+                "-new",
+                "-nodes",
+                *_KEY,
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.crt",
+                "-days",
+                _DAYS,
+                "-subj",
+                "/CN=xmtpd-e2e-kubernetes-ca",
+                "-addext",
+                "keyUsage=critical,keyCertSign,cRLSign",
+            ],
+            pki,
+        )
     if not (pki / "service-account.key").exists():
-        _openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-out", "service-account.key"], pki)
+        _openssl(
+            ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-out", "service-account.key"],
+            pki,
+        )
         _openssl(["pkey", "-in", "service-account.key", "-pubout", "-out", "service-account.pub"], pki)
     for identity in identities(layout):
         if not (pki / f"{identity.name}.crt").exists():

@@ -47,7 +47,12 @@ def build() -> None:
 
 
 @kubernetes.command("up")
-@click.option("--nodes", type=click.IntRange(1, 2), default=None, help="kubelets, the second in its own network namespace (default 2, or what runs)")
+@click.option(
+    "--nodes",
+    type=click.IntRange(1, 2),
+    default=None,
+    help="kubelets, the second in its own network namespace (default 2, or what runs)",
+)
 def up(nodes: int | None) -> None:
     """Start the cluster (idempotent); prints the kubeconfig to use."""
     from xmtpd_e2e.infra.kubernetes.cluster import cluster_up

@@ -22,7 +22,14 @@ from pathlib import Path
 
 from xmtpd_e2e.errors import SetupError
 from xmtpd_e2e.infra.kubernetes import cluster_images, host_state, network
-from xmtpd_e2e.infra.kubernetes.api import admin_client, create_objects, delete_workloads, deployment_available, node_states, ready_nodes
+from xmtpd_e2e.infra.kubernetes.api import (
+    admin_client,
+    create_objects,
+    delete_workloads,
+    deployment_available,
+    node_states,
+    ready_nodes,
+)
 from xmtpd_e2e.infra.kubernetes.certificates import ensure_certificates
 from xmtpd_e2e.infra.kubernetes.configs import write_configs
 from xmtpd_e2e.infra.kubernetes.coredns import coredns_manifest
@@ -34,8 +41,15 @@ __all__ = ["ClusterStatus", "cluster_up", "cluster_down", "cluster_status", "req
 
 Say = Callable[[str], None]
 _HOST_TOOLS = {
-    "etcd": "etcd-server", "containerd": "containerd", "runc": "runc", "ctr": "containerd",
-    "iptables": "iptables", "ip": "iproute2", "nsenter": "util-linux", "openssl": "openssl", "gcc": "gcc",
+    "etcd": "etcd-server",
+    "containerd": "containerd",
+    "runc": "runc",
+    "ctr": "containerd",
+    "iptables": "iptables",
+    "ip": "iproute2",
+    "nsenter": "util-linux",
+    "openssl": "openssl",
+    "gcc": "gcc",
     "nft": "nftables",
 }
 
@@ -46,19 +60,27 @@ def _bin(name: str) -> str:
 
 def require_host_tools() -> None:
     if os.geteuid() != 0:
-        raise SetupError("the local Kubernetes cluster needs root (it creates links, mounts and cgroups)",
-                         "run it as root, or point --kube-context at an existing cluster")
+        raise SetupError(
+            "the local Kubernetes cluster needs root (it creates links, mounts and cgroups)",
+            "run it as root, or point --kube-context at an existing cluster",
+        )
     missing = sorted({package for tool, package in _HOST_TOOLS.items() if shutil.which(tool) is None})
     if missing:
-        raise SetupError(f"missing system packages for the local cluster: {' '.join(missing)}",
-                         f"run `scripts/setup --kubernetes` (or apt-get install {' '.join(missing)})")
+        raise SetupError(
+            f"missing system packages for the local cluster: {' '.join(missing)}",
+            f"run `scripts/setup --kubernetes` (or apt-get install {' '.join(missing)})",
+        )
     absent = [name for name in KUBERNETES_COMPONENTS if name != "kubectl" and not Path(_bin(name)).is_file()]
     if absent:
-        raise SetupError(f"Kubernetes components are not built: {', '.join(absent)}",
-                         "run `scripts/setup --kubernetes` (builds them once, ~10 min)")
+        raise SetupError(
+            f"Kubernetes components are not built: {', '.join(absent)}",
+            "run `scripts/setup --kubernetes` (builds them once, ~10 min)",
+        )
     if not Path("/usr/lib/cni/bridge").is_file():
-        raise SetupError("the CNI plugins are not installed (/usr/lib/cni/bridge is missing)",
-                         "run `scripts/setup --kubernetes` (or apt-get install containernetworking-plugins)")
+        raise SetupError(
+            "the CNI plugins are not installed (/usr/lib/cni/bridge is missing)",
+            "run `scripts/setup --kubernetes` (or apt-get install containernetworking-plugins)",
+        )
 
 
 def _wait(what: str, probe: Callable[[], bool], timeout: float, layout: ClusterLayout, log: str) -> None:
@@ -70,11 +92,15 @@ def _wait(what: str, probe: Callable[[], bool], timeout: float, layout: ClusterL
         except Exception:  # not answering yet
             pass
         if log and not daemon_running(layout.pid_dir, log):
-            raise SetupError(f"{log} exited while waiting for {what}: {log_tail(layout.log_dir, log)}",
-                             f"see {layout.log_dir / (log + '.log')}")
+            raise SetupError(
+                f"{log} exited while waiting for {what}: {log_tail(layout.log_dir, log)}",
+                f"see {layout.log_dir / (log + '.log')}",
+            )
         time.sleep(0.25)
-    raise SetupError(f"timed out after {timeout:.0f}s waiting for {what}",
-                     f"see {layout.log_dir / (log + '.log')}: {log_tail(layout.log_dir, log, 3)}")
+    raise SetupError(
+        f"timed out after {timeout:.0f}s waiting for {what}",
+        f"see {layout.log_dir / (log + '.log')}: {log_tail(layout.log_dir, log, 3)}",
+    )
 
 
 def _https_ok(layout: ClusterLayout, path: str) -> bool:
@@ -89,56 +115,112 @@ def _control_plane(layout: ClusterLayout) -> list[Daemon]:
     etcd_url = f"http://127.0.0.1:{layout.etcd_client_port}"
     peer_url = f"http://127.0.0.1:{layout.etcd_peer_port}"
     return [
-        Daemon("etcd", ["etcd", "--name", "xmtpd-e2e", "--data-dir", str(layout.root / "etcd"),
-                        "--listen-client-urls", etcd_url, "--advertise-client-urls", etcd_url,
-                        "--listen-peer-urls", peer_url, "--initial-advertise-peer-urls", peer_url,
-                        "--initial-cluster", f"xmtpd-e2e={peer_url}", "--listen-metrics-urls", "",
-                        "--quota-backend-bytes", str(2 * 1024**3)]),
-        Daemon("kube-apiserver", [
-            _bin("kube-apiserver"), f"--etcd-servers={etcd_url}",
-            # Bound to the bridge address (pods reach it, the external interface does not).
-            f"--bind-address={layout.api_address}", f"--advertise-address={layout.api_address}",
-            f"--secure-port={layout.api_port}", f"--service-cluster-ip-range={SERVICE_CIDR}",
-            f"--client-ca-file={pki / 'ca.crt'}", f"--tls-cert-file={pki / 'apiserver.crt'}",
-            f"--tls-private-key-file={pki / 'apiserver.key'}",
-            f"--kubelet-client-certificate={pki / 'apiserver-kubelet-client.crt'}",
-            f"--kubelet-client-key={pki / 'apiserver-kubelet-client.key'}",
-            f"--service-account-key-file={pki / 'service-account.pub'}",
-            f"--service-account-signing-key-file={pki / 'service-account.key'}",
-            "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-            # Node names resolve nowhere: reach kubelets (logs, exec, port-forward) by node IP.
-            "--kubelet-preferred-address-types=InternalIP",
-            "--authorization-mode=Node,RBAC", "--allow-privileged=true", "--profiling=false",
-            "--enable-admission-plugins=NodeRestriction", "--event-ttl=30m",
-        ]),
-        Daemon("kube-controller-manager", [
-            _bin("kube-controller-manager"), f"--kubeconfig={config / 'controller-manager.kubeconfig'}",
-            f"--authentication-kubeconfig={config / 'controller-manager.kubeconfig'}",
-            f"--authorization-kubeconfig={config / 'controller-manager.kubeconfig'}",
-            # Node IP ranges are fixed per node in the CNI configuration, not allocated.
-            "--controllers=*,-nodeipam", "--use-service-account-credentials",
-            f"--service-account-private-key-file={pki / 'service-account.key'}", f"--root-ca-file={pki / 'ca.crt'}",
-            f"--cluster-cidr={CLUSTER_CIDR}", f"--service-cluster-ip-range={SERVICE_CIDR}",
-            "--leader-elect=false", "--bind-address=127.0.0.1", "--profiling=false",
-        ]),
-        Daemon("kube-scheduler", [
-            _bin("kube-scheduler"), f"--kubeconfig={config / 'scheduler.kubeconfig'}",
-            f"--authentication-kubeconfig={config / 'scheduler.kubeconfig'}",
-            f"--authorization-kubeconfig={config / 'scheduler.kubeconfig'}",
-            "--leader-elect=false", "--bind-address=127.0.0.1", "--profiling=false",
-        ]),
+        Daemon(
+            "etcd",
+            [
+                "etcd",
+                "--name",
+                "xmtpd-e2e",
+                "--data-dir",
+                str(layout.root / "etcd"),
+                "--listen-client-urls",
+                etcd_url,
+                "--advertise-client-urls",
+                etcd_url,
+                "--listen-peer-urls",
+                peer_url,
+                "--initial-advertise-peer-urls",
+                peer_url,
+                "--initial-cluster",
+                f"xmtpd-e2e={peer_url}",
+                "--listen-metrics-urls",
+                "",
+                "--quota-backend-bytes",
+                str(2 * 1024**3),
+            ],
+        ),
+        Daemon(
+            "kube-apiserver",
+            [
+                _bin("kube-apiserver"),
+                f"--etcd-servers={etcd_url}",
+                # Bound to the bridge address (pods reach it, the external interface does not).
+                f"--bind-address={layout.api_address}",
+                f"--advertise-address={layout.api_address}",
+                f"--secure-port={layout.api_port}",
+                f"--service-cluster-ip-range={SERVICE_CIDR}",
+                f"--client-ca-file={pki / 'ca.crt'}",
+                f"--tls-cert-file={pki / 'apiserver.crt'}",
+                f"--tls-private-key-file={pki / 'apiserver.key'}",
+                f"--kubelet-client-certificate={pki / 'apiserver-kubelet-client.crt'}",
+                f"--kubelet-client-key={pki / 'apiserver-kubelet-client.key'}",
+                f"--service-account-key-file={pki / 'service-account.pub'}",
+                f"--service-account-signing-key-file={pki / 'service-account.key'}",
+                "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+                # Node names resolve nowhere: reach kubelets (logs, exec, port-forward) by node IP.
+                "--kubelet-preferred-address-types=InternalIP",
+                "--authorization-mode=Node,RBAC",
+                "--allow-privileged=true",
+                "--profiling=false",
+                "--enable-admission-plugins=NodeRestriction",
+                "--event-ttl=30m",
+            ],
+        ),
+        Daemon(
+            "kube-controller-manager",
+            [
+                _bin("kube-controller-manager"),
+                f"--kubeconfig={config / 'controller-manager.kubeconfig'}",
+                f"--authentication-kubeconfig={config / 'controller-manager.kubeconfig'}",
+                f"--authorization-kubeconfig={config / 'controller-manager.kubeconfig'}",
+                # Node IP ranges are fixed per node in the CNI configuration, not allocated.
+                "--controllers=*,-nodeipam",
+                "--use-service-account-credentials",
+                f"--service-account-private-key-file={pki / 'service-account.key'}",
+                f"--root-ca-file={pki / 'ca.crt'}",
+                f"--cluster-cidr={CLUSTER_CIDR}",
+                f"--service-cluster-ip-range={SERVICE_CIDR}",
+                "--leader-elect=false",
+                "--bind-address=127.0.0.1",
+                "--profiling=false",
+            ],
+        ),
+        Daemon(
+            "kube-scheduler",
+            [
+                _bin("kube-scheduler"),
+                f"--kubeconfig={config / 'scheduler.kubeconfig'}",
+                f"--authentication-kubeconfig={config / 'scheduler.kubeconfig'}",
+                f"--authorization-kubeconfig={config / 'scheduler.kubeconfig'}",
+                "--leader-elect=false",
+                "--bind-address=127.0.0.1",
+                "--profiling=false",
+            ],
+        ),
     ]
 
 
 def _node_daemons(node: NodeLayout) -> tuple[Daemon, Daemon, Daemon]:
-    containerd = Daemon(f"containerd-{node.name}", ["containerd", "--config", str(node.dir / "containerd.toml")], node.netns)
-    kubelet = Daemon(f"kubelet-{node.name}", [
-        _bin("kubelet"), f"--config={node.dir / 'kubelet.json'}", f"--kubeconfig={node.dir / 'kubelet.kubeconfig'}",
-        f"--root-dir={node.dir / 'kubelet'}", f"--cert-dir={node.dir / 'kubelet-pki'}",
-        # With 127.0.0.1 or the external address, the API server cannot reach logs/exec.
-        f"--node-ip={node.ip}", f"--hostname-override={node.name}",
-    ], node.netns)
-    proxy = Daemon(f"kube-proxy-{node.name}", [_bin("kube-proxy"), f"--config={node.dir / 'kube-proxy.json'}"], node.netns)
+    containerd = Daemon(
+        f"containerd-{node.name}", ["containerd", "--config", str(node.dir / "containerd.toml")], node.netns
+    )
+    kubelet = Daemon(
+        f"kubelet-{node.name}",
+        [
+            _bin("kubelet"),
+            f"--config={node.dir / 'kubelet.json'}",
+            f"--kubeconfig={node.dir / 'kubelet.kubeconfig'}",
+            f"--root-dir={node.dir / 'kubelet'}",
+            f"--cert-dir={node.dir / 'kubelet-pki'}",
+            # With 127.0.0.1 or the external address, the API server cannot reach logs/exec.
+            f"--node-ip={node.ip}",
+            f"--hostname-override={node.name}",
+        ],
+        node.netns,
+    )
+    proxy = Daemon(
+        f"kube-proxy-{node.name}", [_bin("kube-proxy"), f"--config={node.dir / 'kube-proxy.json'}"], node.netns
+    )
     return containerd, kubelet, proxy
 
 
@@ -172,8 +254,13 @@ def cluster_up(layout: ClusterLayout, say: Say = lambda _m: None) -> None:
     etcd, apiserver, controller_manager, scheduler = _control_plane(layout)
     say("starting etcd and the control plane")
     start_daemon(etcd, layout.pid_dir, layout.log_dir)
-    _wait("etcd", lambda: urllib.request.urlopen(f"http://127.0.0.1:{layout.etcd_client_port}/health", timeout=2).status == 200,
-          60, layout, "etcd")
+    _wait(
+        "etcd",
+        lambda: urllib.request.urlopen(f"http://127.0.0.1:{layout.etcd_client_port}/health", timeout=2).status == 200,
+        60,
+        layout,
+        "etcd",
+    )
     start_daemon(apiserver, layout.pid_dir, layout.log_dir)
     _wait("the API server", lambda: _https_ok(layout, "/readyz"), 120, layout, "kube-apiserver")
     start_daemon(controller_manager, layout.pid_dir, layout.log_dir)
@@ -196,8 +283,13 @@ def cluster_up(layout: ClusterLayout, say: Say = lambda _m: None) -> None:
     api = admin_client(layout)
     try:
         create_objects(api, coredns_manifest())
-        _wait("CoreDNS to be available", lambda: deployment_available(api, "kube-system", "coredns"), 180, layout,
-              f"kubelet-{layout.nodes[0].name}")
+        _wait(
+            "CoreDNS to be available",
+            lambda: deployment_available(api, "kube-system", "coredns"),
+            180,
+            layout,
+            f"kubelet-{layout.nodes[0].name}",
+        )
     finally:
         api.close()
 

@@ -44,11 +44,17 @@ def build_pause(home: Path | None = None) -> Path:
     source = target.with_suffix(".c")
     target.parent.mkdir(parents=True, exist_ok=True)
     source.write_text(PAUSE_SOURCE)
-    completed = subprocess.run(["gcc", "-static", "-Os", "-s", "-o", str(target) + ".partial", str(source)],
-                               capture_output=True, text=True, check=False)
+    completed = subprocess.run(
+        ["gcc", "-static", "-Os", "-s", "-o", str(target) + ".partial", str(source)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if completed.returncode != 0:
-        raise SetupError(f"compiling the pause program failed: {completed.stderr.strip()[-300:]}",
-                         "install gcc and the static C library (Debian: gcc libc6-dev)")
+        raise SetupError(
+            f"compiling the pause program failed: {completed.stderr.strip()[-300:]}",
+            "install gcc and the static C library (Debian: gcc libc6-dev)",
+        )
     Path(str(target) + ".partial").rename(target)
     return target
 
@@ -71,14 +77,22 @@ def import_archive(node: NodeLayout, archive: Path) -> None:
     """Import an image archive (OCI or ``docker save``) into the node's containerd."""
     completed = subprocess.run(
         ["ctr", "-a", str(node.containerd_socket), "-n", "k8s.io", "images", "import", str(archive)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if completed.returncode != 0:
-        raise SetupError(f"importing {archive.name} into {node.name}'s containerd failed: {completed.stderr.strip()[-300:]}",
-                         f"check the containerd log under {node.cluster.log_dir}")
+        raise SetupError(
+            f"importing {archive.name} into {node.name}'s containerd failed: {completed.stderr.strip()[-300:]}",
+            f"check the containerd log under {node.cluster.log_dir}",
+        )
 
 
 def node_images(node: NodeLayout) -> list[str]:
-    listed = subprocess.run(["ctr", "-a", str(node.containerd_socket), "-n", "k8s.io", "images", "list", "-q"],
-                            capture_output=True, text=True, check=False)
+    listed = subprocess.run(
+        ["ctr", "-a", str(node.containerd_socket), "-n", "k8s.io", "images", "list", "-q"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     return listed.stdout.split()

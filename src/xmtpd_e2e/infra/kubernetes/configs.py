@@ -32,10 +32,21 @@ def kubeconfig(layout: ClusterLayout, user: str, identity: str, *, server: str |
     document = {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": "xmtpd-e2e", "cluster": {
-            "server": server or layout.api_url, "certificate-authority": str(pki / "ca.crt")}}],
-        "users": [{"name": user, "user": {
-            "client-certificate": str(pki / f"{identity}.crt"), "client-key": str(pki / f"{identity}.key")}}],
+        "clusters": [
+            {
+                "name": "xmtpd-e2e",
+                "cluster": {"server": server or layout.api_url, "certificate-authority": str(pki / "ca.crt")},
+            }
+        ],
+        "users": [
+            {
+                "name": user,
+                "user": {
+                    "client-certificate": str(pki / f"{identity}.crt"),
+                    "client-key": str(pki / f"{identity}.key"),
+                },
+            }
+        ],
         "contexts": [{"name": "xmtpd-e2e", "context": {"cluster": "xmtpd-e2e", "user": user}}],
         "current-context": "xmtpd-e2e",
     }
@@ -44,40 +55,42 @@ def kubeconfig(layout: ClusterLayout, user: str, identity: str, *, server: str |
 
 def containerd_config(node: NodeLayout) -> str:
     """A second containerd (own root, state, socket) with the CRI plugin for this node."""
-    return "\n".join([
-        "version = 2",
-        f'root = "{node.dir / "containerd"}"',
-        f'state = "{node.run_dir / "containerd-state"}"',
-        "[grpc]",
-        f'  address = "{node.containerd_socket}"',
-        "[ttrpc]",
-        f'  address = "{node.run_dir / "containerd.sock.ttrpc"}"',
-        "[debug]",
-        '  address = ""',
-        "[metrics]",
-        '  address = ""',
-        "[plugins]",
-        '  [plugins."io.containerd.grpc.v1.cri"]',
-        f'    sandbox_image = "{PAUSE_IMAGE}"',
-        # Root here lacks CAP_SYS_RESOURCE, so runc cannot lower oom_score_adj below its own
-        # value and fails every sandbox ("can't get final child's PID from pipe: EOF").
-        "    restrict_oom_score_adj = true",
-        "    enable_selinux = false",
-        '    [plugins."io.containerd.grpc.v1.cri".containerd]',
-        '      snapshotter = "overlayfs"',
-        '      default_runtime_name = "runc"',
-        '      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]',
-        '        runtime_type = "io.containerd.runc.v2"',
-        '        [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]',
-        "          SystemdCgroup = false",
-        f'          Root = "{node.run_dir / "runc"}"',
-        '    [plugins."io.containerd.grpc.v1.cri".cni]',
-        '      bin_dir = "/usr/lib/cni"',
-        f'      conf_dir = "{node.dir / "cni"}"',
-        '  [plugins."io.containerd.internal.v1.opt"]',
-        f'    path = "{node.dir / "containerd-opt"}"',
-        "",
-    ])
+    return "\n".join(
+        [
+            "version = 2",
+            f'root = "{node.dir / "containerd"}"',
+            f'state = "{node.run_dir / "containerd-state"}"',
+            "[grpc]",
+            f'  address = "{node.containerd_socket}"',
+            "[ttrpc]",
+            f'  address = "{node.run_dir / "containerd.sock.ttrpc"}"',
+            "[debug]",
+            '  address = ""',
+            "[metrics]",
+            '  address = ""',
+            "[plugins]",
+            '  [plugins."io.containerd.grpc.v1.cri"]',
+            f'    sandbox_image = "{PAUSE_IMAGE}"',
+            # Root here lacks CAP_SYS_RESOURCE, so runc cannot lower oom_score_adj below its own
+            # value and fails every sandbox ("can't get final child's PID from pipe: EOF").
+            "    restrict_oom_score_adj = true",
+            "    enable_selinux = false",
+            '    [plugins."io.containerd.grpc.v1.cri".containerd]',
+            '      snapshotter = "overlayfs"',
+            '      default_runtime_name = "runc"',
+            '      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]',
+            '        runtime_type = "io.containerd.runc.v2"',
+            '        [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]',
+            "          SystemdCgroup = false",
+            f'          Root = "{node.run_dir / "runc"}"',
+            '    [plugins."io.containerd.grpc.v1.cri".cni]',
+            '      bin_dir = "/usr/lib/cni"',
+            f'      conf_dir = "{node.dir / "cni"}"',
+            '  [plugins."io.containerd.internal.v1.opt"]',
+            f'    path = "{node.dir / "containerd-opt"}"',
+            "",
+        ]
+    )
 
 
 def cni_config(node: NodeLayout) -> str:

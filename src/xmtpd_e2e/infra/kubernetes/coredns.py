@@ -37,22 +37,30 @@ def coredns_manifest() -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = [
         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta},
         {
-            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRole",
             "metadata": {"name": "system:coredns"},
             "rules": [
-                {"apiGroups": [""], "resources": ["endpoints", "services", "pods", "namespaces"], "verbs": ["list", "watch"]},
+                {
+                    "apiGroups": [""],
+                    "resources": ["endpoints", "services", "pods", "namespaces"],
+                    "verbs": ["list", "watch"],
+                },
                 {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": ["list", "watch"]},
             ],
         },
         {
-            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
             "metadata": {"name": "system:coredns"},
             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "system:coredns"},
             "subjects": [{"kind": "ServiceAccount", "name": "coredns", "namespace": "kube-system"}],
         },
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": {"Corefile": COREFILE}},
         {
-            "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {**meta, "labels": labels},
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {**meta, "labels": labels},
             "spec": {
                 "replicas": 1,
                 "selector": {"matchLabels": labels},
@@ -63,29 +71,37 @@ def coredns_manifest() -> list[dict[str, Any]]:
                         "dnsPolicy": "Default",
                         # The first node runs in the host's namespaces, where the API server is.
                         "nodeSelector": {"kubernetes.io/hostname": "xmtpd-e2e-node1"},
-                        "containers": [{
-                            "name": "coredns",
-                            "image": COREDNS_IMAGE,
-                            "imagePullPolicy": "Never",
-                            "args": ["-conf", "/etc/coredns/Corefile"],
-                            "ports": [{"containerPort": 53, "protocol": "UDP", "name": "dns"},
-                                      {"containerPort": 53, "protocol": "TCP", "name": "dns-tcp"}],
-                            "volumeMounts": [{"name": "config", "mountPath": "/etc/coredns", "readOnly": True}],
-                            "readinessProbe": {"httpGet": {"path": "/ready", "port": 8181}, "periodSeconds": 2},
-                            "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}},
-                        }],
+                        "containers": [
+                            {
+                                "name": "coredns",
+                                "image": COREDNS_IMAGE,
+                                "imagePullPolicy": "Never",
+                                "args": ["-conf", "/etc/coredns/Corefile"],
+                                "ports": [
+                                    {"containerPort": 53, "protocol": "UDP", "name": "dns"},
+                                    {"containerPort": 53, "protocol": "TCP", "name": "dns-tcp"},
+                                ],
+                                "volumeMounts": [{"name": "config", "mountPath": "/etc/coredns", "readOnly": True}],
+                                "readinessProbe": {"httpGet": {"path": "/ready", "port": 8181}, "periodSeconds": 2},
+                                "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}},
+                            }
+                        ],
                         "volumes": [{"name": "config", "configMap": {"name": "coredns"}}],
                     },
                 },
             },
         },
         {
-            "apiVersion": "v1", "kind": "Service",
+            "apiVersion": "v1",
+            "kind": "Service",
             "metadata": {"name": "kube-dns", "namespace": "kube-system", "labels": labels},
             "spec": {
                 "selector": labels,
                 "clusterIP": DNS_SERVICE_IP,
-                "ports": [{"name": "dns", "port": 53, "protocol": "UDP"}, {"name": "dns-tcp", "port": 53, "protocol": "TCP"}],
+                "ports": [
+                    {"name": "dns", "port": 53, "protocol": "UDP"},
+                    {"name": "dns-tcp", "port": 53, "protocol": "TCP"},
+                ],
             },
         },
     ]

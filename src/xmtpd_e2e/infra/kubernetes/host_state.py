@@ -87,7 +87,9 @@ def iptables_chains(family: str = "ipv4") -> dict[str, list[str]]:
     chains: dict[str, list[str]] = {}
     for table in _TABLES:
         listed = subprocess.run([tool, "-t", table, "-S"], capture_output=True, text=True, check=False)
-        chains[table] = sorted(line.split()[1] for line in listed.stdout.splitlines() if line.startswith(("-N ", "-P ")))
+        chains[table] = sorted(
+            line.split()[1] for line in listed.stdout.splitlines() if line.startswith(("-N ", "-P "))
+        )
     return chains
 
 
@@ -96,7 +98,9 @@ def nft_tables() -> list[str]:
     if shutil.which("nft") is None:
         return []
     listed = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True, check=False)
-    return sorted(line.removeprefix("table ").strip() for line in listed.stdout.splitlines() if line.startswith("table "))
+    return sorted(
+        line.removeprefix("table ").strip() for line in listed.stdout.splitlines() if line.startswith("table ")
+    )
 
 
 def mount_points() -> list[str]:
@@ -187,8 +191,10 @@ def _remove_chains(record: dict[str, dict[str, list[str]]]) -> None:
         for table in _TABLES:
             listed = subprocess.run([tool, "-t", table, "-S"], capture_output=True, text=True, check=False).stdout
             ours = {
-                line.split()[1] for line in listed.splitlines()
-                if line.startswith("-N ") and line.split()[1].startswith(_CHAIN_PREFIXES)
+                line.split()[1]
+                for line in listed.splitlines()
+                if line.startswith("-N ")
+                and line.split()[1].startswith(_CHAIN_PREFIXES)
                 and line.split()[1] not in before.get(table, [])
             }
             if not ours:
@@ -210,7 +216,9 @@ def _remove_nft_tables(before: list[str]) -> None:
         if table in before:
             continue
         family, name = table.split(" ", 1)
-        listed = subprocess.run(["nft", "-j", "list", "table", family, name], capture_output=True, text=True, check=False)
+        listed = subprocess.run(
+            ["nft", "-j", "list", "table", family, name], capture_output=True, text=True, check=False
+        )
         try:
             objects = json.loads(listed.stdout).get("nftables", [])
         except ValueError:
@@ -226,8 +234,10 @@ def _unmount(layout: ClusterLayout, mounts_before: list[str], paths_before: dict
     prefixes += [path for path, existed in paths_before.items() if not existed and "netns" not in path]
     for _attempt in range(3):
         ours = [
-            point for point in mount_points()
-            if point not in mounts_before and any(point == p.rstrip("/") or point.startswith(p.rstrip("/") + "/") for p in prefixes)
+            point
+            for point in mount_points()
+            if point not in mounts_before
+            and any(point == p.rstrip("/") or point.startswith(p.rstrip("/") + "/") for p in prefixes)
         ]
         if not ours:
             return

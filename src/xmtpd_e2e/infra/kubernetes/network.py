@@ -21,8 +21,10 @@ FORWARD_CHAIN = "XE2E-K8S"
 def run(argv: list[str], *, check: bool = True) -> subprocess.CompletedProcess[str]:
     completed = subprocess.run(argv, capture_output=True, text=True, check=False)
     if check and completed.returncode != 0:
-        raise SetupError(f"`{' '.join(argv)}` failed: {completed.stderr.strip()[-300:]}",
-                         "run as root on Linux with iproute2 and iptables installed")
+        raise SetupError(
+            f"`{' '.join(argv)}` failed: {completed.stderr.strip()[-300:]}",
+            "run as root on Linux with iproute2 and iptables installed",
+        )
     return completed
 
 

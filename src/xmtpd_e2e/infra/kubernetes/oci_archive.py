@@ -75,8 +75,12 @@ def write_oci_archive(
     config = {
         "architecture": "amd64",
         "os": "linux",
-        "config": {"Entrypoint": entrypoint, "Cmd": cmd or [], "Env": [f"{k}={v}" for k, v in (env or {}).items()],
-                   "User": f"{user}:{user}"},
+        "config": {
+            "Entrypoint": entrypoint,
+            "Cmd": cmd or [],
+            "Env": [f"{k}={v}" for k, v in (env or {}).items()],
+            "User": f"{user}:{user}",
+        },
         "rootfs": {"type": "layers", "diff_ids": [layer_ref["digest"]]},
     }
     config_ref = add(json.dumps(config, sort_keys=True).encode())
@@ -90,14 +94,20 @@ def write_oci_archive(
     reference = normalized_reference(tag)
     index = {
         "schemaVersion": 2,
-        "manifests": [{
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            **manifest_ref,
-            "annotations": {"io.containerd.image.name": reference, "org.opencontainers.image.ref.name": tag.rsplit(":", 1)[-1]},
-        }],
+        "manifests": [
+            {
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                **manifest_ref,
+                "annotations": {
+                    "io.containerd.image.name": reference,
+                    "org.opencontainers.image.ref.name": tag.rsplit(":", 1)[-1],
+                },
+            }
+        ],
     }
     destination.parent.mkdir(parents=True, exist_ok=True)
     with tarfile.open(destination, mode="w") as archive:
+
         def put(name: str, data: bytes) -> None:
             info = tarfile.TarInfo(name)
             info.size = len(data)

@@ -81,10 +81,19 @@ def start_daemon(daemon: Daemon, pid_dir: Path, log_dir: Path) -> int:
         log.write(f"---- xmtpd-e2e: {' '.join(argv)}\n".encode())
         log.flush()
         try:
-            process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                       env=env, start_new_session=True, close_fds=True)
+            process = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
+                close_fds=True,
+            )
         except OSError as error:
-            raise SetupError(f"cannot start {daemon.name} ({argv[0]}): {error}", "run `scripts/setup --kubernetes`") from error
+            raise SetupError(
+                f"cannot start {daemon.name} ({argv[0]}): {error}", "run `scripts/setup --kubernetes`"
+            ) from error
     start_time = None
     for _ in range(50):
         start_time = start_time_of(process.pid)

@@ -40,7 +40,9 @@ def remove_namespaces(state: RunState, logger: logging.Logger) -> list[str]:
                 os.environ["KUBECONFIG"] = kubeconfig
             connection = connect(context or None, timeout=5)
         except SetupError as error:
-            problems.append(f"cannot reach the cluster of namespaces {', '.join(r.ident for r in recorded)}: {error.problem}")
+            problems.append(
+                f"cannot reach the cluster of namespaces {', '.join(r.ident for r in recorded)}: {error.problem}"
+            )
             continue
         finally:
             if kubeconfig:
@@ -54,8 +56,9 @@ def remove_namespaces(state: RunState, logger: logging.Logger) -> list[str]:
             names |= {item.metadata.name for item in listed.items}
             for name in sorted(names):
                 try:
-                    connection.core.delete_namespace(name, propagation_policy="Background", grace_period_seconds=0,
-                                                     _request_timeout=30)
+                    connection.core.delete_namespace(
+                        name, propagation_policy="Background", grace_period_seconds=0, _request_timeout=30
+                    )
                 except ApiException as error:
                     if error.status != 404:
                         problems.append(f"namespace {name}: {error.reason}")

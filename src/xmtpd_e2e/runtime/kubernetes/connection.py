@@ -22,8 +22,10 @@ from xmtpd_e2e.infra.kubernetes.layout import ClusterLayout
 
 __all__ = ["ClusterConnection", "connect", "kubeconfig_path"]
 
-_FIX = ("start the local cluster (`xmtpd-e2e infra kubernetes up`, or scripts/setup --kubernetes), "
-        "or set KUBECONFIG / pass --kube-context for another cluster")
+_FIX = (
+    "start the local cluster (`xmtpd-e2e infra kubernetes up`, or scripts/setup --kubernetes), "
+    "or set KUBECONFIG / pass --kube-context for another cluster"
+)
 
 
 @dataclass
@@ -59,18 +61,22 @@ def connect(context: str | None = None, *, timeout: float = 5.0) -> ClusterConne
     configuration = k8s.Configuration()
     try:
         k8s_config.load_kube_config(  # type: ignore[no-untyped-call]
-            config_file=path, context=context, client_configuration=configuration, persist_config=False)
+            config_file=path, context=context, client_configuration=configuration, persist_config=False
+        )
     except (ConfigException, OSError, ValueError) as error:
-        raise SetupError(f"cannot use kubeconfig {path}" + (f" context {context!r}" if context else "") + f": {error}",
-                         _FIX) from error
+        raise SetupError(
+            f"cannot use kubeconfig {path}" + (f" context {context!r}" if context else "") + f": {error}", _FIX
+        ) from error
     api_client: Any = k8s.ApiClient(configuration)
     try:
         k8s.VersionApi(api_client).get_code(_request_timeout=timeout)
     except Exception as error:
         api_client.close()
-        raise SetupError(f"the Kubernetes API at {configuration.host} does not answer ({str(error).splitlines()[0][:200]})",
-                         _FIX) from error
+        raise SetupError(
+            f"the Kubernetes API at {configuration.host} does not answer ({str(error).splitlines()[0][:200]})", _FIX
+        ) from error
     layout = ClusterLayout.default()
     local = layout if configuration.host.rstrip("/") == layout.api_url and layout.admin_kubeconfig.is_file() else None
-    return ClusterConnection(api_client, k8s.CoreV1Api(api_client), configuration.host, context, path, local,
-                             configuration)
+    return ClusterConnection(
+        api_client, k8s.CoreV1Api(api_client), configuration.host, context, path, local, configuration
+    )

@@ -46,8 +46,10 @@ exec {bin}/postgres -D "$data" "$@"
 def _postgres_bin_dir() -> Path:
     candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"), key=lambda p: int(p.parts[-3]))
     if not candidates:
-        raise SetupError("no PostgreSQL server is installed (looked in /usr/lib/postgresql/*/bin)",
-                         "install Debian's postgresql (scripts/setup does it)")
+        raise SetupError(
+            "no PostgreSQL server is installed (looked in /usr/lib/postgresql/*/bin)",
+            "install Debian's postgresql (scripts/setup does it)",
+        )
     return candidates[-1].parent
 
 
@@ -82,7 +84,9 @@ def postgres_recipe(work: Path) -> ImageRecipe:
         path.chmod(0o755)
         files[target] = path
     return ImageRecipe(
-        POSTGRES_IMAGE, files, "/usr/local/bin/postgres-entrypoint",
+        POSTGRES_IMAGE,
+        files,
+        "/usr/local/bin/postgres-entrypoint",
         env={"TZ": "UTC", "PGTZ": "UTC"},
         dirs=("tmp", "var/lib/postgresql", "var/lib/postgresql/data", "var/run/postgresql"),
     )
@@ -96,8 +100,15 @@ def _archive_for(recipe: ImageRecipe, cache: Path, user: int) -> tuple[Path, str
         for stale in cache.glob(f"{_SAFE.sub('_', recipe.tag)}-*.oci.tar"):
             stale.unlink()
         partial = archive.with_suffix(".partial")
-        write_oci_archive(partial, recipe.tag, recipe.files, [recipe.entrypoint], env=recipe.env,
-                          directories=tuple(d.strip("/") for d in recipe.dirs), user=user)
+        write_oci_archive(
+            partial,
+            recipe.tag,
+            recipe.files,
+            [recipe.entrypoint],
+            env=recipe.env,
+            directories=tuple(d.strip("/") for d in recipe.dirs),
+            user=user,
+        )
         partial.rename(archive)
     return archive, reference, digest
 
@@ -109,9 +120,14 @@ def _imported(node: NodeLayout) -> dict[str, str]:
         return {}
 
 
-def load_images(tags: Iterable[str], xmtpd_version: str, layout: ClusterLayout | None = None, *,
-                baked_files: Mapping[str, Sequence[Path]] | None = None,
-                say: Callable[[str], None] = lambda _m: None) -> list[str]:
+def load_images(
+    tags: Iterable[str],
+    xmtpd_version: str,
+    layout: ClusterLayout | None = None,
+    *,
+    baked_files: Mapping[str, Sequence[Path]] | None = None,
+    say: Callable[[str], None] = lambda _m: None,
+) -> list[str]:
     """Import the images named by ``tags`` into every node of the local cluster (each once per
     content); returns their fully qualified references.  ``baked_files`` adds host files to an
     image (by tag) under ``file_path``: anvil's state, 1.8 MB, over a ConfigMap's limit, goes into
@@ -126,8 +142,14 @@ def load_images(tags: Iterable[str], xmtpd_version: str, layout: ClusterLayout |
         return _load(set(tags), xmtpd_version, layout, cache, baked_files, say)
 
 
-def _load(wanted: set[str], xmtpd_version: str, layout: ClusterLayout, cache: Path,
-          baked_files: Mapping[str, Sequence[Path]], say: Callable[[str], None]) -> list[str]:
+def _load(
+    wanted: set[str],
+    xmtpd_version: str,
+    layout: ClusterLayout,
+    cache: Path,
+    baked_files: Mapping[str, Sequence[Path]],
+    say: Callable[[str], None],
+) -> list[str]:
     known: dict[str, tuple[ImageRecipe, int]] = {}
     if wanted - {POSTGRES_IMAGE}:
         for recipe in recipes(xmtpd_version):
@@ -145,7 +167,8 @@ def _load(wanted: set[str], xmtpd_version: str, layout: ClusterLayout, cache: Pa
                 raise SetupError(
                     f"image {tag} is not on the local cluster's nodes ({', '.join(missing)}), and nothing can be pulled",
                     "use the local images (`--image-set local`, built by scripts/setup), or import it with "
-                    "`ctr -a <node socket> -n k8s.io images import`")
+                    "`ctr -a <node socket> -n k8s.io images import`",
+                )
             references.append(reference)
             continue
         recipe, user = known[tag]

@@ -15,7 +15,16 @@ from typing import Any
 from xmtpd_e2e.runtime import labels
 from xmtpd_e2e.runtime.base import ServiceSpec
 
-__all__ = ["WORK_DIR", "FILES_DIR", "file_path", "namespace_manifest", "pod_manifest", "service_manifest", "environment_labels", "namespace_name"]
+__all__ = [
+    "WORK_DIR",
+    "FILES_DIR",
+    "file_path",
+    "namespace_manifest",
+    "pod_manifest",
+    "service_manifest",
+    "environment_labels",
+    "namespace_name",
+]
 
 _GRACE_SECONDS = 10
 
@@ -33,8 +42,11 @@ def environment_labels(run_id: str, env_id: str) -> dict[str, str]:
 
 
 def namespace_manifest(name: str, run_id: str, env_id: str) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Namespace",
-            "metadata": {"name": name, "labels": environment_labels(run_id, env_id)}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": name, "labels": environment_labels(run_id, env_id)},
+    }
 
 
 def _service_labels(spec: ServiceSpec, run_id: str, env_id: str) -> dict[str, str]:
@@ -47,8 +59,15 @@ WORK_DIR = "/work"
 """Each service's working directory: a volume that outlives the pod (see ``work_volume``)."""
 
 
-def pod_manifest(spec: ServiceSpec, run_id: str, env_id: str, *, pull_policy: str,
-                 work_volume: dict[str, Any], extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def pod_manifest(
+    spec: ServiceSpec,
+    run_id: str,
+    env_id: str,
+    *,
+    pull_policy: str,
+    work_volume: dict[str, Any],
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """The pod running ``spec``: the image's entrypoint is the program, so only the arguments
     (``command[1:]``) are passed, as on the docker runtime.  ``work_volume`` (a pod volume source) is
     mounted as the working directory, so what the service keeps there survives a restart."""
@@ -74,10 +93,14 @@ def pod_manifest(spec: ServiceSpec, run_id: str, env_id: str, *, pull_policy: st
             "enableServiceLinks": False,  # no SERVICE_HOST/PORT variables leaking into xmtpd's env
             "terminationGracePeriodSeconds": _GRACE_SECONDS,
             # One environment's pods spread over the nodes (nothing may assume a single host).
-            "topologySpreadConstraints": [{
-                "maxSkew": 1, "topologyKey": "kubernetes.io/hostname", "whenUnsatisfiable": "ScheduleAnyway",
-                "labelSelector": {"matchLabels": environment_labels(run_id, env_id)},
-            }],
+            "topologySpreadConstraints": [
+                {
+                    "maxSkew": 1,
+                    "topologyKey": "kubernetes.io/hostname",
+                    "whenUnsatisfiable": "ScheduleAnyway",
+                    "labelSelector": {"matchLabels": environment_labels(run_id, env_id)},
+                }
+            ],
             "containers": [container],
             "volumes": [{"name": "work", **work_volume}],
         },

@@ -50,14 +50,16 @@ class PodPortForward:
                 return
             with self._lock:
                 self._connections.add(client)
-            threading.Thread(target=self._serve, args=(client,), name=f"forward-{self._pod}-{self._port}-conn",
-                             daemon=True).start()
+            threading.Thread(
+                target=self._serve, args=(client,), name=f"forward-{self._pod}-{self._port}-conn", daemon=True
+            ).start()
 
     def _open_stream(self) -> Any:
         # A client of its own per stream: opening one swaps the client's request method meanwhile.
         api = CoreV1Api(ApiClient(self._configuration))
-        return portforward(api.connect_get_namespaced_pod_portforward, self._pod, self._namespace,
-                           ports=str(self._port))
+        return portforward(
+            api.connect_get_namespaced_pod_portforward, self._pod, self._namespace, ports=str(self._port)
+        )
 
     def _serve(self, client: socket.socket) -> None:
         stream: Any = None

@@ -28,7 +28,13 @@ from xmtpd_e2e.record import RunState
 from xmtpd_e2e.runtime.base import PostgresAccess, RunningService, ServiceSpec, ServiceState
 from xmtpd_e2e.runtime.kubernetes.connection import ClusterConnection, connect
 from xmtpd_e2e.runtime.kubernetes.host_side import container_pid, container_pids
-from xmtpd_e2e.runtime.kubernetes.manifests import file_path, namespace_manifest, namespace_name, pod_manifest, service_manifest
+from xmtpd_e2e.runtime.kubernetes.manifests import (
+    file_path,
+    namespace_manifest,
+    namespace_name,
+    pod_manifest,
+    service_manifest,
+)
 from xmtpd_e2e.runtime.kubernetes.port_forward import PodPortForward
 from xmtpd_e2e.runtime.lifecycle import ManagedRuntime, ManagedService
 from xmtpd_e2e.runtime.processes import wait_until_stopped
@@ -42,8 +48,15 @@ POSTGRES_PORT = 5432
 SCHEDULING_ALLOWANCE = 60.0
 """Seconds a pod may take to be scheduled and get its container started, before (and on top of)
 the service's own readiness timeout."""
-_FATAL_WAITING = {"ErrImageNeverPull", "ImagePullBackOff", "ErrImagePull", "InvalidImageName",
-                  "CreateContainerConfigError", "CreateContainerError", "RunContainerError"}
+_FATAL_WAITING = {
+    "ErrImageNeverPull",
+    "ImagePullBackOff",
+    "ErrImagePull",
+    "InvalidImageName",
+    "CreateContainerConfigError",
+    "CreateContainerError",
+    "RunContainerError",
+}
 
 
 def _not_found(error: ApiException) -> bool:
@@ -96,8 +109,9 @@ class _PodLogPump(threading.Thread):
                 if _container_started(pod):
                     break
                 time.sleep(0.3)
-            stream = core.read_namespaced_pod_log(name, namespace, container="main", follow=True,
-                                                  _preload_content=False)
+            stream = core.read_namespaced_pod_log(
+                name, namespace, container="main", follow=True, _preload_content=False
+            )
             with service.log_path.open("ab") as log:
                 for chunk in stream.stream(64 * 1024):
                     log.write(chunk)
@@ -153,8 +167,9 @@ class KubernetesService(ManagedService):
 
     def _read(self) -> Any:
         try:
-            return self.runtime.connection.core.read_namespaced_pod(self.spec.name, self.runtime.namespace,
-                                                                    _request_timeout=15)
+            return self.runtime.connection.core.read_namespaced_pod(
+                self.spec.name, self.runtime.namespace, _request_timeout=15
+            )
         except ApiException as error:
             if _not_found(error):
                 return None
@@ -174,11 +189,17 @@ class KubernetesService(ManagedService):
     def _launch(self) -> None:
         if self._read() is not None:  # the previous pod (stopped or crashed) keeps the name
             self._delete_pod(0, wait=60)
-        manifest = pod_manifest(self.spec, self.runtime.run_id, self.runtime.env_id,
-                                pull_policy=self.runtime.pull_policy, work_volume=self.runtime.work_volume(self.spec.name))
+        manifest = pod_manifest(
+            self.spec,
+            self.runtime.run_id,
+            self.runtime.env_id,
+            pull_policy=self.runtime.pull_policy,
+            work_volume=self.runtime.work_volume(self.spec.name),
+        )
         try:
-            pod = self.runtime.connection.core.create_namespaced_pod(self.runtime.namespace, manifest,
-                                                                     _request_timeout=30)
+            pod = self.runtime.connection.core.create_namespaced_pod(
+                self.runtime.namespace, manifest, _request_timeout=30
+            )
         except ApiException as error:
             raise ServiceError(f"creating pod {self.spec.name} failed: {error.reason}: {error.body}") from error
         self._uid = pod.metadata.uid
@@ -189,8 +210,12 @@ class KubernetesService(ManagedService):
         deadline = time.monotonic() + SCHEDULING_ALLOWANCE
         while time.monotonic() < deadline:
             current = self._read()
-            if (current is None or _container_started(current) or current.status.phase in ("Succeeded", "Failed")
-                    or _waiting_reason(current).split(":", 1)[0] in _FATAL_WAITING):
+            if (
+                current is None
+                or _container_started(current)
+                or current.status.phase in ("Succeeded", "Failed")
+                or _waiting_reason(current).split(":", 1)[0] in _FATAL_WAITING
+            ):
                 break
             time.sleep(0.1)
 
@@ -219,7 +244,9 @@ class KubernetesService(ManagedService):
         if pid is not None:
             # On the local cluster the signal goes to the process itself, as on the other
             # runtimes: SIGKILL is a real crash.  The pod stays (Succeeded/Failed) until started again.
-            for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 30.0)) if graceful else ((signal.SIGKILL, 30.0),):
+            for sig, wait in (
+                ((signal.SIGTERM, timeout), (signal.SIGKILL, 30.0)) if graceful else ((signal.SIGKILL, 30.0),)
+            ):
                 try:
                     os.kill(pid, sig)
                 except ProcessLookupError:
@@ -258,7 +285,8 @@ class KubernetesService(ManagedService):
         if pid is None:
             raise ServiceError(
                 f"{'pausing' if pause else 'resuming'} {self.spec.name} needs the framework's local cluster "
-                "(it signals the container's processes on the node); this cluster offers no pause")
+                "(it signals the container's processes on the node); this cluster offers no pause"
+            )
         members = container_pids(pid)
         for member in members:
             try:
@@ -284,8 +312,17 @@ class KubernetesRuntime(ManagedRuntime):
     name = KUBERNETES
     runs_images = True
 
-    def __init__(self, run_state: RunState, env_id: str, log_dir: Path, logger: logging.Logger | None = None, *,
-                 context: str | None = None, images: Images | None = None, xmtpd_version: str | None = None) -> None:
+    def __init__(
+        self,
+        run_state: RunState,
+        env_id: str,
+        log_dir: Path,
+        logger: logging.Logger | None = None,
+        *,
+        context: str | None = None,
+        images: Images | None = None,
+        xmtpd_version: str | None = None,
+    ) -> None:
         super().__init__(run_state, env_id, log_dir, logger)
         self.connection = connect(context)
         self.namespace = namespace_name(self.run_id, env_id)
@@ -298,23 +335,38 @@ class KubernetesRuntime(ManagedRuntime):
             from xmtpd_e2e.services.chain import anvil_state_path
 
             tags = {value for value in dataclasses.asdict(images).values() if isinstance(value, str)}
-            load_images(tags | {POSTGRES_IMAGE}, xmtpd_version or "", self.connection.local,
-                        baked_files={images.chain: [anvil_state_path()]},
-                        say=lambda message: self.log.info("%s", message))
+            load_images(
+                tags | {POSTGRES_IMAGE},
+                xmtpd_version or "",
+                self.connection.local,
+                baked_files={images.chain: [anvil_state_path()]},
+                say=lambda message: self.log.info("%s", message),
+            )
             self.pull_policy = "Never"  # imported images; nothing can be pulled
         volumes = self.connection.local.root / "volumes" / self.namespace if self.connection.local else None
-        run_state.record(NAMESPACE_KIND, self.namespace, kubeconfig=self.connection.kubeconfig,
-                         context=context or "", server=self.connection.server, volumes=str(volumes or ""))
+        run_state.record(
+            NAMESPACE_KIND,
+            self.namespace,
+            kubeconfig=self.connection.kubeconfig,
+            context=context or "",
+            server=self.connection.server,
+            volumes=str(volumes or ""),
+        )
         try:
-            self.connection.core.create_namespace(namespace_manifest(self.namespace, self.run_id, env_id),
-                                                  _request_timeout=30)
+            self.connection.core.create_namespace(
+                namespace_manifest(self.namespace, self.run_id, env_id), _request_timeout=30
+            )
         except ApiException as error:
             if error.status == 409:  # ours from an earlier attempt, or still terminating: never reused
-                raise SetupError(f"namespace {self.namespace} already exists (a run with this id is still being removed)",
-                                 "wait for it to go (`kubectl get ns`), then run again") from error
+                raise SetupError(
+                    f"namespace {self.namespace} already exists (a run with this id is still being removed)",
+                    "wait for it to go (`kubectl get ns`), then run again",
+                ) from error
             run_state.forget(NAMESPACE_KIND, self.namespace)
-            raise SetupError(f"creating namespace {self.namespace} failed: {error.reason}",
-                             "check that the kubeconfig's user may create namespaces") from error
+            raise SetupError(
+                f"creating namespace {self.namespace} failed: {error.reason}",
+                "check that the kubeconfig's user may create namespaces",
+            ) from error
         self._wait_default_service_account()
 
     def _wait_default_service_account(self) -> None:
@@ -328,8 +380,10 @@ class KubernetesRuntime(ManagedRuntime):
                 if not _not_found(error):
                     raise
             time.sleep(0.2)
-        raise SetupError(f"namespace {self.namespace} got no default ServiceAccount within 60s",
-                         "check that the cluster's controller manager runs")
+        raise SetupError(
+            f"namespace {self.namespace} got no default ServiceAccount within 60s",
+            "check that the cluster's controller manager runs",
+        )
 
     @property
     def host_gateway(self) -> str:
@@ -344,14 +398,34 @@ class KubernetesRuntime(ManagedRuntime):
         ``configured_dsn`` (the host's server) is not used."""
         from xmtpd_e2e.runtime.kubernetes.images import POSTGRES_IMAGE
 
-        service = self.start(ServiceSpec(
-            name=POSTGRES_SERVICE, role="postgres", image=POSTGRES_IMAGE,
-            command=("postgres", "-c", "listen_addresses=*", "-c", "max_connections=400", "-c", "fsync=off",
-                     "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "jit=off",
-                     "-c", "unix_socket_directories=/tmp"),
-            ports=(POSTGRES_PORT,), ready_log="database system is ready to accept connections",
-            ready_check=_accepts_sql, ready_timeout=60,
-        ))
+        service = self.start(
+            ServiceSpec(
+                name=POSTGRES_SERVICE,
+                role="postgres",
+                image=POSTGRES_IMAGE,
+                command=(
+                    "postgres",
+                    "-c",
+                    "listen_addresses=*",
+                    "-c",
+                    "max_connections=400",
+                    "-c",
+                    "fsync=off",
+                    "-c",
+                    "synchronous_commit=off",
+                    "-c",
+                    "full_page_writes=off",
+                    "-c",
+                    "jit=off",
+                    "-c",
+                    "unix_socket_directories=/tmp",
+                ),
+                ports=(POSTGRES_PORT,),
+                ready_log="database system is ready to accept connections",
+                ready_check=_accepts_sql,
+                ready_timeout=60,
+            )
+        )
         host, port = service.host_address(POSTGRES_PORT)
         return PostgresAccess(
             admin_dsn=f"postgres://postgres@{host}:{port}/postgres?sslmode=disable",
@@ -395,7 +469,8 @@ class KubernetesRuntime(ManagedRuntime):
     def _create(self, spec: ServiceSpec) -> KubernetesService:
         try:
             self.connection.core.create_namespaced_service(
-                self.namespace, service_manifest(spec, self.run_id, self.env_id), _request_timeout=30)
+                self.namespace, service_manifest(spec, self.run_id, self.env_id), _request_timeout=30
+            )
         except ApiException as error:
             raise ServiceError(f"creating Service {spec.name} failed: {error.reason}: {error.body}") from error
         return KubernetesService(self, spec)
@@ -407,8 +482,9 @@ class KubernetesRuntime(ManagedRuntime):
         for forward in forwards:
             forward.close()
         try:
-            self.connection.core.delete_namespace(self.namespace, propagation_policy="Background",
-                                                  grace_period_seconds=0, _request_timeout=30)
+            self.connection.core.delete_namespace(
+                self.namespace, propagation_policy="Background", grace_period_seconds=0, _request_timeout=30
+            )
         except ApiException as error:
             if not _not_found(error):
                 raise ServiceError(f"deleting namespace {self.namespace} failed: {error.reason}") from error
@@ -423,5 +499,3 @@ class KubernetesRuntime(ManagedRuntime):
         """Which node each service's pod runs on (for reports and the two-node check)."""
         pods = self.connection.core.list_namespaced_pod(self.namespace, _request_timeout=15)
         return {pod.metadata.name: str(pod.spec.node_name or "") for pod in pods.items}
-
-

@@ -5,7 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from xmtpd_e2e.infra.kubernetes.configs import cni_config, containerd_config, kube_proxy_config, kubelet_config, kubeconfig
+from xmtpd_e2e.infra.kubernetes.configs import (
+    cni_config,
+    containerd_config,
+    kube_proxy_config,
+    kubelet_config,
+    kubeconfig,
+)
 from xmtpd_e2e.infra.kubernetes.layout import ClusterLayout
 
 

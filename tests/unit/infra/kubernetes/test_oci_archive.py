@@ -23,8 +23,9 @@ def test_archive_holds_a_consistent_single_layer_image(tmp_path: Path) -> None:
     binary.write_bytes(b"#!/bin/true\n")
     binary.chmod(0o755)
     archive = tmp_path / "image.tar"
-    reference = write_oci_archive(archive, "example/tool:1", {"/usr/bin/tool": binary}, ["/usr/bin/tool"],
-                                  env={"A": "b"}, user=7)
+    reference = write_oci_archive(
+        archive, "example/tool:1", {"/usr/bin/tool": binary}, ["/usr/bin/tool"], env={"A": "b"}, user=7
+    )
     assert reference == "docker.io/example/tool:1"
     with tarfile.open(archive) as tar:
         blobs = {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}  # type: ignore[union-attr]
