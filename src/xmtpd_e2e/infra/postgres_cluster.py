@@ -153,11 +153,10 @@ class PostgresCluster:
     def _ensure_settings(self) -> str:
         with psycopg.connect(ADMIN_DSN, connect_timeout=3, autocommit=True) as conn:
             current = int(conn.execute("SHOW max_connections").fetchone()[0])  # type: ignore[index]
-            others = int(
-                conn.execute(
-                    "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
-                ).fetchone()[0]
-            )  # type: ignore[index]
+            others_row = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
+            ).fetchone()
+            others = int(others_row[0]) if others_row else 0
         if current >= MAX_CONNECTIONS:
             return "already running"
         if not self.is_ours_running():
