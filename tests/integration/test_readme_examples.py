@@ -58,3 +58,24 @@ def test_readme_command_works_as_written(command: str, tmp_path: Path) -> None:
         asked = {Path(p) for p in re.findall(r"--output-file (\S+)", command)}
         left = {p.relative_to(tmp_path) for p in tmp_path.rglob("*")}
         assert left == asked, f"a passing run left {sorted(map(str, left - asked))} in its directory"
+
+
+def test_the_writing_a_scenario_example_runs_as_written(tmp_path: Path) -> None:
+    """The scenario module shown under "Writing a scenario" passes against a real cluster."""
+    section = README.read_text().split("## Writing a scenario", 1)[1].split("\n## ", 1)[0]
+    module = tmp_path / "readme_scenario.py"
+    module.write_text(re.findall(r"```python\n(.*?)```", section, flags=re.S)[0])
+    command = [
+        sys.executable,
+        "-m",
+        "xmtpd_e2e.cli.main",
+        "run",
+        "--scenarios",
+        str(module),
+        "--test",
+        "my-test",
+        "--runtime",
+        "local",
+    ]
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, f"stdout:\n{result.stdout[-3000:]}\nstderr:\n{result.stderr[-3000:]}"
