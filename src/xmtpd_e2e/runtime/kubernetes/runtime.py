@@ -229,6 +229,13 @@ class KubernetesService(ManagedService):
                 return str(status.container_id)
         return None
 
+    def network_address(self) -> str | None:
+        """The pod's IP (a new one after each start)."""
+        pod = self._read()
+        if pod is None or pod.status.phase != "Running":
+            return None
+        return str(pod.status.pod_ip or "") or None
+
     def main_pid(self) -> int | None:
         layout = self.runtime.connection.local
         if layout is None:
@@ -450,6 +457,11 @@ class KubernetesRuntime(ManagedRuntime):
             return {"emptyDir": {}}
         path = self.connection.local.root / "volumes" / self.namespace / service
         return {"hostPath": {"path": str(path), "type": "DirectoryOrCreate"}}
+
+    def host_network_address(self) -> str | None:
+        """On the local cluster, the first node's bridge address (the host on the pod network);
+        a remote cluster's pods have no network the framework can enter."""
+        return self.connection.local.api_address if self.connection.local is not None else None
 
     def forward(self, service: str, port: int) -> tuple[str, int]:
         with self._forward_lock:
