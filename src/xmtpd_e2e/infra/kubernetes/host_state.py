@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -200,7 +201,7 @@ def _remove_chains(record: dict[str, dict[str, list[str]]]) -> None:
             if not ours:
                 continue
             for line in listed.splitlines():  # jumps from chains that stay
-                parts = line.split()
+                parts = shlex.split(line)  # rules carry quoted comments (the CNI plugins')
                 if parts[0] == "-A" and parts[1] not in ours and "-j" in parts and parts[parts.index("-j") + 1] in ours:
                     subprocess.run([tool, "-t", table, "-D", *parts[1:]], capture_output=True, check=False)
             for chain in ours:
