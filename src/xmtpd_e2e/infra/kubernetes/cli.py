@@ -9,18 +9,12 @@ import time
 import click
 from rich.console import Console
 
+from xmtpd_e2e.cli.errors import fail_setup
 from xmtpd_e2e.errors import SetupError
 
 __all__ = ["kubernetes"]
 
 console = Console(stderr=True, soft_wrap=True)
-
-
-def _fail(error: SetupError) -> None:
-    console.print(f"[bold red]error:[/] {error.problem}")
-    if error.fix:
-        console.print(f"[bold]fix:[/] {error.fix}")
-    sys.exit(2)
 
 
 def _say(message: str) -> None:
@@ -42,7 +36,7 @@ def build() -> None:
         ensure_host_packages(_say)
         report = ensure_binaries(say=_say)
     except SetupError as error:
-        _fail(error)
+        fail_setup(error)
     _say(f"binaries ready in {time.monotonic() - started:.0f}s ({json.dumps(report.to_dict())})")
 
 
@@ -63,7 +57,7 @@ def up(nodes: int | None) -> None:
     try:
         cluster_up(layout, _say)
     except SetupError as error:
-        _fail(error)
+        fail_setup(error)
     _say(f"up in {time.monotonic() - started:.0f}s; KUBECONFIG={layout.admin_kubeconfig}")
 
 
