@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from runtime_params import runtime_params
 import requests
 
 from xmtpd_e2e.api.environment import Environment, create_environment
@@ -19,7 +20,7 @@ from xmtpd_e2e.runner.lifecycle import EnvironmentRequest
 from xmtpd_e2e.runner.scenario import ScenarioInfo
 from xmtpd_e2e.record import RunState
 from xmtpd_e2e.runtime.ports import PortAllocator
-from xmtpd_e2e.runtime.registry import LOCAL, RUNTIMES
+from xmtpd_e2e.runtime.registry import LOCAL
 from xmtpd_e2e.services.chain import anvil_state_path
 
 
@@ -40,7 +41,7 @@ def make_environment(tmp_path: Path, runtime: str, name: str) -> tuple[Environme
     return env, state
 
 
-@pytest.fixture(params=RUNTIMES.names())
+@pytest.fixture(params=runtime_params())
 def any_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Environment]:
     env, state = make_environment(tmp_path, request.param, request.node.name[:20])
     try:

@@ -6,6 +6,7 @@ import subprocess
 from collections.abc import Iterator
 
 import pytest
+from runtime_params import runtime_params
 
 from conftest import make_environment
 from netprobe import connects, frozen, udp_delivery
@@ -14,10 +15,9 @@ from xmtpd_e2e.api.node_handle import NodeHandle
 from xmtpd_e2e.errors import SetupError
 from xmtpd_e2e.runtime.base import RunningService
 from xmtpd_e2e.runtime.lifecycle import ManagedService
-from xmtpd_e2e.runtime.registry import RUNTIMES
 
 
-@pytest.fixture(scope="module", params=RUNTIMES.names())
+@pytest.fixture(scope="module", params=runtime_params())
 def two_nodes(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Environment]:
     """Two nodes and a gateway, shared by this module's tests (each heals what it does)."""
     env, state = make_environment(tmp_path_factory.mktemp(request.param), request.param, f"faults-{request.param}")

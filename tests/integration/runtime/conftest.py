@@ -9,12 +9,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
+from runtime_params import runtime_params
 
 from xmtpd_e2e.config import RunConfig, local_images
 from xmtpd_e2e.record import RunState
 from xmtpd_e2e.runner.cleanup import finish_run
 from xmtpd_e2e.runtime.base import Runtime
-from xmtpd_e2e.runtime.registry import KUBERNETES, RUNTIMES, RuntimeRequest
+from xmtpd_e2e.runtime.registry import RUNTIMES, RuntimeRequest
 
 
 @dataclass
@@ -43,15 +44,7 @@ def build_runtime(name: str, home: Path, env_id: str = "e1") -> tuple[Runtime, R
     return RUNTIMES.get(name).create(request), state, config, env_dir
 
 
-def _runtime_params() -> list[object]:
-    """Every registered runtime; the kubernetes one needs the local cluster (or a kubeconfig), so
-    it carries the ``kubernetes`` marker and runs with ``-m kubernetes`` (make e2e-kubernetes)."""
-    return [
-        pytest.param(name, marks=pytest.mark.kubernetes) if name == KUBERNETES else name for name in RUNTIMES.names()
-    ]
-
-
-@pytest.fixture(params=_runtime_params())
+@pytest.fixture(params=runtime_params())
 def runtime_name(request: pytest.FixtureRequest) -> str:
     name = str(request.param)
     problem = RUNTIMES.get(name).unavailable()
