@@ -1,4 +1,5 @@
-"""The local runtime against real processes: start, readiness, restart in place, kill, close."""
+"""The local runtime in loopback mode against real processes: start, readiness, restart in place, kill,
+close (the per-service namespace mode is covered by test_netns.py and the runtime contract)."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def resolve(name: str) -> Path:
 @pytest.fixture()
 def runtime(tmp_path: Path):  # type: ignore[no-untyped-def]
     state = RunState.create(tmp_path / "home")
-    rt = LocalRuntime(state, "e1", tmp_path / "logs", resolve)
+    rt = LocalRuntime(state, "e1", tmp_path / "logs", resolve, network="loopback")
     yield rt
     rt.close(fast=True)
 
@@ -155,7 +156,7 @@ def test_a_service_whose_start_began_before_close_is_never_left_running(tmp_path
         release.wait(60)
         return resolve(name)
 
-    rt = LocalRuntime(state, "e1", tmp_path / "runs" / state.run_id / "e1" / "logs", slow_resolve)
+    rt = LocalRuntime(state, "e1", tmp_path / "runs" / state.run_id / "e1" / "logs", slow_resolve, network="loopback")
     outcome: list[BaseException | None] = []
 
     def start() -> None:
@@ -182,7 +183,7 @@ def test_closing_during_readiness_ends_the_start_at_once(tmp_path: Path) -> None
     from xmtpd_e2e.errors import ServiceError
 
     state = RunState.create(tmp_path / "home")
-    rt = LocalRuntime(state, "e1", tmp_path / "logs", resolve)
+    rt = LocalRuntime(state, "e1", tmp_path / "logs", resolve, network="loopback")
     spec = ServiceSpec(
         name="slow",
         role="test",
