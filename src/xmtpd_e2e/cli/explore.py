@@ -22,8 +22,9 @@ from rich.console import Console
 
 from xmtpd_e2e.cli.errors import fail_setup
 from xmtpd_e2e.cli.options import choice_option, option
-from xmtpd_e2e.config import AUTO_RUNTIME, UPSTREAM_IMAGES, XMTPD_VERSION, RunConfig, default_home, local_images
+from xmtpd_e2e.config import AUTO_RUNTIME, XMTPD_VERSION, RunConfig, default_home
 from xmtpd_e2e.errors import SetupError
+from xmtpd_e2e.runtime.image_sets import IMAGE_SETS, images_for_run
 from xmtpd_e2e.runtime.registry import RUNTIMES
 
 __all__ = ["explore_command"]
@@ -145,7 +146,12 @@ def _violation_kinds(value: str | None) -> tuple[str, ...]:
     help="where run records, shrunk records and scenario modules go",
 )
 @choice_option("--runtime", RUNTIMES.choices(), AUTO_RUNTIME, "where services run (as for `run`)")
-@choice_option("--image-set", ("upstream", "local"), "upstream", "default images (docker runtime)")
+@choice_option(
+    "--image-set",
+    IMAGE_SETS,
+    "auto",
+    "default images (docker runtime); auto: upstream where present or pullable, else local",
+)
 @option("--xmtpd-image", default=None, help="node image (docker runtime)")
 @option("--gateway-image", default=None, help="gateway image (docker runtime)")
 @option("--xmtpd-bin", type=click.Path(path_type=Path), default=None, help="node binary (local runtime)")
@@ -205,7 +211,7 @@ def explore_command(
     kinds = _fault_kinds(faults)
     wanted_kinds = _violation_kinds(shrink_for)
     overrides = _node_env(node_env)
-    images = local_images(xmtpd_version) if image_set == "local" else UPSTREAM_IMAGES
+    images = images_for_run(image_set, runtime, xmtpd_version, lambda line: stderr.print(line, highlight=False))
     images = replace(images, **{k: v for k, v in {"xmtpd": xmtpd_image, "gateway": gateway_image}.items() if v})
     config = RunConfig(
         runtime=runtime,
