@@ -9,6 +9,7 @@ logs, taken from ``service_logs`` when the run kept them for the report, else fr
 
 from __future__ import annotations
 
+import bisect
 import math
 from datetime import datetime
 from collections.abc import Mapping
@@ -18,10 +19,18 @@ from typing import Any
 
 from xmtpd_e2e.timeline import TimelineEvent
 
-__all__ = ["RunView", "ScenarioView", "NodeSeries", "FellBehind", "load_run", "LAG_THRESHOLD"]
+__all__ = ["RunView", "ScenarioView", "NodeSeries", "FellBehind", "load_run", "LAG_THRESHOLD", "ORDINARY_DELAY"]
 
 LAG_THRESHOLD = 10
-"""Envelopes behind before the page calls a node "fell behind"."""
+"""Envelopes behind before the page calls a node "fell behind" (at the least; see ``ORDINARY_DELAY``)."""
+
+ORDINARY_DELAY = 3.0
+"""Seconds of the cluster's intake a node may trail by without having "fell behind".
+
+Under steady traffic every follower trails the node it syncs from by what arrived while an
+envelope travels, and the sampler reads the nodes one after another, so at 25 envelopes a
+second a healthy node reads tens of envelopes behind.  Lag counts only above what the cluster
+took in over this many seconds (and above ``LAG_THRESHOLD``)."""
 
 
 @dataclass
@@ -124,28 +133,54 @@ class ScenarioView:
         ]
         return windows
 
-    def fell_behind(self, threshold: int = LAG_THRESHOLD) -> list[FellBehind]:
-        """Nodes whose lag stayed at ``threshold`` or more for two samples in a row, worst first.
+    def most_envelopes(self, at: float) -> int:
+        """The most envelopes any node stored by time ``at`` (each node's latest sample then)."""
+        best = 0
+        for series in self.series.values():
+            index = bisect.bisect_right(series.times, at) - 1
+            if index >= 0:
+                best = max(best, series.envelopes[index])
+        return best
 
-        Two samples, because the nodes are read one after another while traffic flows: a
-        single reading a few envelopes apart is the sampler's own skew, not a lagging node.
+    def intake(self, at: float, seconds: float) -> int:
+        """Envelopes the cluster took in over the ``seconds`` before ``at`` (from the most
+        advanced node's count; early in the run, the rate so far times ``seconds``)."""
+        first = min((s.times[0] for s in self.series.values() if s.times), default=at)
+        since = max(at - seconds, first)
+        if at <= since:
+            return 0
+        return round((self.most_envelopes(at) - self.most_envelopes(since)) * seconds / (at - since))
+
+    def fell_behind(self, threshold: int = LAG_THRESHOLD, ordinary_delay: float = ORDINARY_DELAY) -> list[FellBehind]:
+        """Nodes whose lag stayed above ordinary for two samples in a row, worst first.
+
+        Ordinary at a moment is ``threshold`` envelopes or what the cluster took in over the
+        ``ordinary_delay`` seconds before it, whichever is more: a healthy follower under load
+        trails by that much.  Two samples, because the nodes are read one after another while
+        traffic flows: a single reading a few envelopes apart is the sampler's own skew.
         """
         found = []
         for alias, series in self.series.items():
             lags = series.lag
-            sustained = [i for i in range(1, len(lags)) if lags[i] >= threshold and lags[i - 1] >= threshold]
+            over = [
+                lag >= max(threshold, self.intake(t, ordinary_delay)) for t, lag in zip(series.times, lags, strict=True)
+            ]
+            sustained = [i for i in range(1, len(lags)) if over[i] and over[i - 1]]
             if not sustained:
                 continue
             peak = max(lags)
             at = series.times[lags.index(peak)]
-            behind = [t for t, lag in zip(series.times, lags, strict=True) if lag >= threshold]
-            caught_up = lags[-1] < threshold
+            # Behind: samples over ordinary next to another one (a lone reading is skew).
+            paired = {j for i in sustained for j in (i - 1, i)}
+            behind = [series.times[i] for i in sorted(paired)]
+            caught_up = not over[-1]
             last = behind[-1]
             if caught_up:
                 after = [t for t in series.times if t > last]
                 last = after[0] if after else last
-            # Active when it began to fall behind (a sample's worth of slack: lag shows after the cause).
-            onset = (behind[0] - 2 * self.sample_interval, behind[0])
+            # Active when it began to fall behind.  Lag shows after its cause: it must first grow
+            # past the ordinary delay, then be sampled twice.
+            onset = (behind[0] - ordinary_delay - 2 * self.sample_interval, behind[0])
             windows = [(self.fault_label(f), f.start, f.end if f.end is not None else self.end) for f in self.faults()]
             windows += self.down_windows()
             causes = [label for label, since, until in windows if since <= onset[1] and until >= onset[0]]

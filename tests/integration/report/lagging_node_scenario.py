@@ -22,7 +22,7 @@ def chaos_partition_deaf_node(env: Environment) -> None:
     env.add_nodes(2)
     env.add_node(env={"XMTPD_SYNC_ENABLE": "false"})
     traffic = env.new_client(100).generate_traffic(duration=120, batch_size=5, interval=0.2)
-    time.sleep(3)
+    time.sleep(8)  # node 300 is behind before the fault begins (it never syncs)
     node_100 = env.node(100)
     node_100.disconnect()
     time.sleep(10)  # long enough for several samples even when the machine is loaded

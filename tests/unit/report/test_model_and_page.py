@@ -135,3 +135,25 @@ def test_a_passing_scenario_without_kept_logs_says_why(tmp_path: Path) -> None:
     data = results(status="PASS", error=None, service_logs={})
     text = render_html(data, tmp_path / "r.html").read_text()
     assert "not kept: the scenario passed" in text
+
+
+def test_ordinary_replication_delay_under_fast_traffic_is_not_falling_behind() -> None:
+    # 25 envelopes a second; node-200 trails by a second of traffic all along (ordinary delay)
+    # and by far more only while node-100 is cut off from it (seconds 5 to 15).
+    def lag_200(i: int) -> int:
+        return 25 + (25 * (i - 5) if 5 <= i <= 15 else 0)
+
+    samples = {
+        "interval_seconds": 1.0,
+        "nodes": {
+            "node-100": [[T + i, 25 * i, 0] for i in range(30)],
+            "node-200": [[T + i, 25 * i - lag_200(i), lag_200(i)] for i in range(30)],
+        },
+    }
+    faults = [e for e in results()["scenarios"][0]["timeline"] if e["kind"] == "fault"]
+    faults[0]["targets"] = ["node-100"]
+    data = results(timeline=faults, observations={"samples": samples, "publishing": {}})
+    behind = load_run(data).scenarios[0].fell_behind()
+    assert [f.alias for f in behind] == ["node-200"]
+    assert behind[0].faults == ("disconnect node-100",) and behind[0].caught_up
+    assert behind[0].first >= T + 5  # not from the start, when it trailed only by ordinary delay
