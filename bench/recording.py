@@ -56,6 +56,28 @@ def summarize(samples: list[float], digits: int = 3) -> dict[str, Any]:
     }
 
 
+def previous(name: str) -> dict[str, Any] | None:
+    """The results a benchmark recorded last time under ``name``, to continue a long count."""
+    path = RESULTS / f"{name}.json"
+    try:
+        report = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    results = report.get("results")
+    return results if isinstance(results, dict) else None
+
+
+def session(runs: int) -> dict[str, Any]:
+    """One sitting of a long count: when, on which commit, under which load, how many runs."""
+    described = machine()
+    return {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "commit": described["commit"],
+        "load_average_1_5_15_min": described["load_average_1_5_15_min"],
+        "runs": runs,
+    }
+
+
 def save(name: str, command: str, results: Any) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
