@@ -98,6 +98,9 @@ class LocalService(ManagedService):
         env = {key: os.environ[key] for key in _INHERITED if key in os.environ}
         env.update(self.spec.env)
         env[RUN_MARKER] = self.runtime.run_id
+        # Recorded before it exists (its pid is added once known): a runner killed in between
+        # leaves a record without a pid, and cleanup finds the process by its run marker.
+        self.runtime.run_state.record(PROCESS_KIND, self._record_id, argv=self.argv)
         with self.log_path.open("ab") as log:
             try:
                 process = subprocess.Popen(
@@ -110,6 +113,7 @@ class LocalService(ManagedService):
                     start_new_session=True,  # its own process group
                 )
             except OSError as exc:
+                self.runtime.run_state.forget(PROCESS_KIND, self._record_id)
                 raise ServiceError(f"{self.spec.name}: cannot run {self.argv[0]}: {exc}") from exc
         self._process = process
         self.runtime.run_state.record(
@@ -155,6 +159,11 @@ class LocalService(ManagedService):
 
     def _discard(self, fast: bool) -> None:
         self._halt(graceful=not fast, timeout=5.0)
+        network = self.runtime.network
+        if self._namespace is not None and network is not None:
+            problems = network.remove_namespace(self.spec.name)
+            if problems:
+                raise ServiceError(f"removing {self.spec.name}'s network namespace: {'; '.join(problems)}")
 
 
 class LocalRuntime(ManagedRuntime):

@@ -55,6 +55,8 @@ HOST_RULE_KIND = "host-rule"
 _LOCK_PATH = Path("/run/xmtpd-e2e-netns.lock")
 _NETNS_DIR = Path("/run/netns")
 _TOOLS = ("ip", "iptables", "nsenter")
+_CREATION_WAIT = 120.0
+"""Seconds close() waits for namespaces under creation (a few ``ip`` commands each)."""
 
 
 def namespaces_available() -> str | None:
@@ -91,6 +93,11 @@ class NamespaceNetwork:
         self._comment = f"xmtpd-e2e:{run_state.run_id}:{env_id}"
         self._addresses: dict[str, int] = {}
         self._created: set[str] = set()
+        # Namespaces being created, and whether close() began: close waits for the creations
+        # under way and refuses new ones, so no namespace appears after the network is removed.
+        self._activity = threading.Condition()
+        self._creating = 0
+        self._closed = False
         self.network = self._create_bridge()
         self.host_address = str(self.network.network_address + 1)
 
@@ -149,14 +156,41 @@ class NamespaceNetwork:
             "remove leftovers of crashed runs with `xmtpd-e2e cleanup`",
         )
 
+    def _veth_name(self, service: str) -> str:
+        return f"xv{self._hash}{self._addresses[service]:03d}"
+
     def ensure_namespace(self, service: str) -> Path:
-        """Create the service's namespace, veth and address (once); return the namespace path."""
-        with self._lock:
+        """Create the service's namespace, veth and address (once); return the namespace path.
+
+        Refused once :meth:`close` began.  A creation that fails part-way removes what it made,
+        so nothing of the service stays on the system or in the record.
+        """
+        with self._activity:
+            if self._closed:
+                raise ServiceError(f"{service}: no network namespace created, the environment's network is removed")
             if service in self._created:
                 return self.namespace_path(service)
+            self._creating += 1
+        try:
+            self._create_namespace(service)
+        except BaseException:
+            problems = self.remove_namespace(service)
+            if problems:
+                self._log.warning("undoing the namespace of %s: %s", service, "; ".join(problems))
+            raise
+        else:
+            with self._activity:
+                self._created.add(service)
+        finally:
+            with self._activity:
+                self._creating -= 1
+                self._activity.notify_all()
+        return self.namespace_path(service)
+
+    def _create_namespace(self, service: str) -> None:
         address = self.address_of(service)
         name = self.namespace_name(service)
-        veth = f"xv{self._hash}{self._addresses[service]:03d}"
+        veth = self._veth_name(service)
         self._state.record(NETNS_KIND, name, env=self._env_id, service=service)
         self._state.record(LINK_KIND, veth, env=self._env_id, service=service)
         _run(["ip", "netns", "add", name])
@@ -169,13 +203,27 @@ class NamespaceNetwork:
         _run([*inside, "addr", "add", f"{address}/{self.network.prefixlen}", "dev", "eth0"])
         _run([*inside, "link", "set", "eth0", "up"])
         _run([*inside, "route", "add", "default", "via", self.host_address])
-        with self._lock:
-            self._created.add(service)
-        return self.namespace_path(service)
 
     # -- removal -----------------------------------------------------------------------------
+    def remove_namespace(self, service: str) -> list[str]:
+        """Remove the service's namespace and veth (and their records); returns problems."""
+        with self._lock:
+            if service not in self._addresses:
+                return []
+        problems = _delete_namespace(self._state, self.namespace_name(service))
+        problems += _delete_link(self._state, self._veth_name(service))
+        with self._activity:
+            self._created.discard(service)
+        return problems
+
     def close(self) -> None:
-        """Remove every namespace, veth, the bridge and the FORWARD rule; idempotent."""
+        """Remove every namespace, veth, the bridge and the FORWARD rule; idempotent.
+
+        Waits for namespaces being created to be complete first (each step is one ``ip``
+        command), and no namespace is created afterwards."""
+        with self._activity:
+            self._closed = True
+            self._activity.wait_for(lambda: self._creating == 0, timeout=_CREATION_WAIT)
         problems = remove_recorded(self._state, env_id=self._env_id)
         if problems:
             raise ServiceError("removing the environment's network: " + "; ".join(problems))
@@ -211,12 +259,7 @@ def remove_recorded(state: RunState, *, env_id: str | None = None) -> list[str]:
 
     for resource in state.resources(NETNS_KIND):
         if mine(resource.details):
-            if (_NETNS_DIR / resource.ident).exists():
-                result = _run(["ip", "netns", "delete", resource.ident], check=False)
-                if result.returncode != 0:
-                    problems.append(f"namespace {resource.ident}: {result.stderr.strip()}")
-                    continue
-            state.forget(NETNS_KIND, resource.ident)
+            problems += _delete_namespace(state, resource.ident)
     if env_id is None:  # a whole run: also what was created but never recorded
         for name in namespaces_of_run(state.run_id):
             _run(["ip", "netns", "delete", name], check=False)
@@ -230,13 +273,29 @@ def remove_recorded(state: RunState, *, env_id: str | None = None) -> list[str]:
             state.forget(HOST_RULE_KIND, resource.ident)
     for resource in sorted(state.resources(LINK_KIND), key=lambda r: r.ident.startswith("xb")):
         if mine(resource.details):
-            if Path(f"/sys/class/net/{resource.ident}").exists():
-                result = _run(["ip", "link", "delete", resource.ident], check=False)
-                if result.returncode != 0 and Path(f"/sys/class/net/{resource.ident}").exists():
-                    problems.append(f"link {resource.ident}: {result.stderr.strip()}")
-                    continue
-            state.forget(LINK_KIND, resource.ident)
+            problems += _delete_link(state, resource.ident)
     return problems
+
+
+def _delete_namespace(state: RunState, name: str) -> list[str]:
+    """Delete namespace ``name`` if it exists and forget it; the problem if it stays."""
+    if (_NETNS_DIR / name).exists():
+        result = _run(["ip", "netns", "delete", name], check=False)
+        if result.returncode != 0:
+            return [f"namespace {name}: {result.stderr.strip()}"]
+    state.forget(NETNS_KIND, name)
+    return []
+
+
+def _delete_link(state: RunState, name: str) -> list[str]:
+    """Delete link ``name`` if it exists and forget it; the problem if it stays.  A veth goes
+    with its peer's namespace, so it may be gone by the time this runs."""
+    if Path(f"/sys/class/net/{name}").exists():
+        result = _run(["ip", "link", "delete", name], check=False)
+        if result.returncode != 0 and Path(f"/sys/class/net/{name}").exists():
+            return [f"link {name}: {result.stderr.strip()}"]
+    state.forget(LINK_KIND, name)
+    return []
 
 
 def _reclaim(state: RunState, logger: logging.Logger) -> list[str]:

@@ -1,9 +1,9 @@
 """Host processes of a run: finding them on the system and removing them from the record alone.
 
-The local runtime starts every service as the leader of its own process group and records the
-group (pid, start time) before anything else can happen to it.  ``xmtpd-e2e cleanup`` kills
-recorded groups -- only if the pid still belongs to the process that was recorded -- and then
-any process of the run that was started but never recorded, found by its run marker.
+The local runtime records each service's process before starting it, then adds its group (pid,
+start time) as soon as it exists.  ``xmtpd-e2e cleanup`` kills recorded groups -- only if the
+pid still belongs to the process that was recorded -- and then every other process of the run
+(one recorded before its pid was known, or a child), found by its run marker.
 """
 
 from __future__ import annotations
@@ -33,9 +33,9 @@ __all__ = [
 ]
 
 RUN_MARKER = "XMTPD_E2E_RUN"
-"""Environment variable set to the run id in every process the runtime starts.  A process is
-recorded only once it exists, so a runner killed in between would leave an unrecorded one; the
-marker still finds it."""
+"""Environment variable set to the run id in every process the runtime starts.  Its pid is known
+only once it exists, so a runner killed in between leaves a record without one; the marker
+still finds the process."""
 
 PROCESS_KIND = "process"
 

@@ -14,6 +14,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -26,8 +27,8 @@ from redis_service import READY_LINE, SIGTERM_LINE, answers_ping, redis_call, re
 from xmtpd_e2e.errors import ServiceError, ServiceNotReady
 from xmtpd_e2e.polling import wait_until
 from xmtpd_e2e.runner.cleanup import finish_run
-from xmtpd_e2e.runtime.base import RunningService, ServiceState
-from xmtpd_e2e.runtime.lifecycle import START_MARKER, ManagedService
+from xmtpd_e2e.runtime.base import RunningService, ServiceSpec, ServiceState
+from xmtpd_e2e.runtime.lifecycle import START_MARKER, ManagedRuntime, ManagedService
 
 pytestmark = pytest.mark.integration
 
@@ -275,6 +276,43 @@ def test_close_after_a_failed_start_removes_the_failed_service_too(harness: Harn
     with pytest.raises(ServiceNotReady):
         harness.runtime.start(redis_spec(harness.runtime, harness.redis_image, "failed", "--no-such-option", "x"))
     harness.runtime.close()
+    assert set(system_leftovers(harness.state.run_id, harness.config.home)) <= {"directories"}
+    assert [r.kind for r in harness.state.resources()] == ["directory"]
+
+
+def test_close_overtaking_a_start_leaves_nothing_of_the_service(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A set-up thread still creating its service when close() runs (an interrupt during set-up):
+    whatever that creation does once close has ended, nothing of the service may stay -- no
+    namespace, link or process on the local runtime, no container on docker."""
+    runtime = harness.runtime
+    assert isinstance(runtime, ManagedRuntime)
+    creating, closed = threading.Event(), threading.Event()
+    create = runtime._create
+
+    def create_after_close(spec: ServiceSpec) -> ManagedService:
+        creating.set()
+        closed.wait(60)
+        return create(spec)
+
+    monkeypatch.setattr(runtime, "_create", create_after_close)
+    outcome: list[BaseException | None] = []
+
+    def start() -> None:
+        try:  # a command that fails fast, should it ever run
+            runtime.start(redis_spec(runtime, harness.redis_image, "overtaken", "--no-such-option", "x"))
+            outcome.append(None)
+        except BaseException as error:
+            outcome.append(error)
+
+    starter = threading.Thread(target=start, daemon=True)
+    starter.start()
+    assert creating.wait(60), "the start never reached the service's creation"
+    runtime.close()
+    closed.set()
+    starter.join(120)
+    assert not starter.is_alive() and isinstance(outcome[0], ServiceError), outcome
     assert set(system_leftovers(harness.state.run_id, harness.config.home)) <= {"directories"}
     assert [r.kind for r in harness.state.resources()] == ["directory"]
 
