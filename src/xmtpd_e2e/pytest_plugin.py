@@ -73,33 +73,31 @@ def xmtpd_config(request: pytest.FixtureRequest) -> RunConfig:
 @pytest.fixture()
 def xmtpd_env(request: pytest.FixtureRequest, xmtpd_config: RunConfig) -> Iterator[Environment]:
     from xmtpd_e2e.api.environment import create_environment
+    from xmtpd_e2e.runner.cleanup import run_record
     from xmtpd_e2e.runner.lifecycle import EnvironmentRequest
     from xmtpd_e2e.runner.scenario import ScenarioInfo
-    from xmtpd_e2e.record import RunState
 
     name = request.node.name
-    state = RunState.create(xmtpd_config.home)
-    info = ScenarioInfo(name=name, description=str(request.node.nodeid), func=lambda env: None)
-    artifacts = xmtpd_config.artifacts_dir / state.run_id / name
     logger = logging.getLogger(f"xmtpd_e2e.scenario.{name}")
-    env = create_environment(EnvironmentRequest(info, xmtpd_config, state, logger, artifacts))
-    try:
-        env.start()
-        yield env
-        call = request.node.stash.get(_CALL_REPORT, None)
-        if call is not None and call.failed:
-            paths = env.collect_artifacts(artifacts)
-            logger.error("test failed; %d artifact(s) in %s", len(paths), artifacts)
-        else:
-            violations = env.check_invariants()
-            if violations:
-                env.collect_artifacts(artifacts)
-                pytest.fail("global invariants violated: " + "; ".join(violations), pytrace=False)
-    except BaseException:
-        env.collect_artifacts(artifacts)
-        raise
-    finally:
-        env.close()
-        from xmtpd_e2e.runner.cleanup import finish_run
-
-        finish_run(state, logger=logger)
+    # Every way out, a set-up error included, finishes the run's record.
+    with run_record(xmtpd_config.home, logger=logger) as state:
+        info = ScenarioInfo(name=name, description=str(request.node.nodeid), func=lambda env: None)
+        artifacts = xmtpd_config.artifacts_dir / state.run_id / name
+        env = create_environment(EnvironmentRequest(info, xmtpd_config, state, logger, artifacts))
+        try:
+            env.start()
+            yield env
+            call = request.node.stash.get(_CALL_REPORT, None)
+            if call is not None and call.failed:
+                paths = env.collect_artifacts(artifacts)
+                logger.error("test failed; %d artifact(s) in %s", len(paths), artifacts)
+            else:
+                violations = env.check_invariants()
+                if violations:
+                    env.collect_artifacts(artifacts)
+                    pytest.fail("global invariants violated: " + "; ".join(violations), pytrace=False)
+        except BaseException:
+            env.collect_artifacts(artifacts)
+            raise
+        finally:
+            env.close()

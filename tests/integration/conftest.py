@@ -6,6 +6,7 @@ import logging
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,9 +17,9 @@ import requests
 from xmtpd_e2e.api.environment import Environment, create_environment
 from xmtpd_e2e.config import RunConfig, local_images
 from xmtpd_e2e.infra.binaries import resolve_binary
+from xmtpd_e2e.runner.cleanup import run_record
 from xmtpd_e2e.runner.lifecycle import EnvironmentRequest
 from xmtpd_e2e.runner.scenario import ScenarioInfo
-from xmtpd_e2e.record import RunState
 from xmtpd_e2e.runtime.ports import PortAllocator
 from xmtpd_e2e.runtime.registry import LOCAL
 from xmtpd_e2e.services.chain import anvil_state_path
@@ -30,39 +31,39 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
 
 
-def make_environment(tmp_path: Path, runtime: str, name: str) -> tuple[Environment, RunState]:
+def integration_config(tmp_path: Path, runtime: str) -> RunConfig:
+    """The settings integration tests run with: ``runtime``, the locally built images."""
     config = RunConfig(runtime=runtime, artifacts_dir=tmp_path / "artifacts")
-    config = replace(config, images=local_images(config.xmtpd_version))
-    state = RunState.create(config.home)
-    info = ScenarioInfo(name=name, description="integration test", func=lambda env: None)
-    env = create_environment(
-        EnvironmentRequest(info, config, state, logging.getLogger(f"xmtpd_e2e.test.{name}"), tmp_path)
-    )
-    return env, state
+    return replace(config, images=local_images(config.xmtpd_version))
+
+
+@contextmanager
+def started_environment(config: RunConfig, tmp_path: Path, name: str) -> Iterator[Environment]:
+    """A started environment, torn down when the block ends; close must remove everything it
+    created.  However the block ends -- creating or starting the environment included -- the
+    run's record is finished, so a failed set-up leaves no record (nor anything it names)."""
+    logger = logging.getLogger(f"xmtpd_e2e.test.{name}")
+    with run_record(config.home, logger=logger) as state:
+        info = ScenarioInfo(name=name, description="integration test", func=lambda env: None)
+        env = create_environment(EnvironmentRequest(info, config, state, logger, tmp_path))
+        try:
+            env.start()
+            yield env
+        finally:
+            env.close()
+            assert not state.resources(), f"resources left after close: {state.resources()}"
 
 
 @pytest.fixture(params=runtime_params())
 def any_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Environment]:
-    env, state = make_environment(tmp_path, request.param, request.node.name[:20])
-    try:
-        env.start()
+    with started_environment(integration_config(tmp_path, request.param), tmp_path, request.node.name[:20]) as env:
         yield env
-    finally:
-        env.close()
-        assert not state.resources(), f"resources left after close: {state.resources()}"
-        state.discard()
 
 
 @pytest.fixture()
 def local_env(tmp_path: Path) -> Iterator[Environment]:
-    env, state = make_environment(tmp_path, LOCAL, "local")
-    try:
-        env.start()
+    with started_environment(integration_config(tmp_path, LOCAL), tmp_path, "local") as env:
         yield env
-    finally:
-        env.close()
-        assert not state.resources(), f"resources left after close: {state.resources()}"
-        state.discard()
 
 
 @pytest.fixture()

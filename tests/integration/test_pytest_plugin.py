@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from xmtpd_e2e.config import default_home
+from xmtpd_e2e.record import RunState
 
 pytest_plugins = ["pytester"]
 
@@ -58,3 +61,26 @@ def test_a_failing_test_keeps_artifacts_and_is_not_blamed_twice(pytester: pytest
     )
     result.assert_outcomes(failed=1)
     assert list((pytester.path / "art").rglob("*node-100*")), "the node's logs/DB summary were collected"
+
+
+NEVER_SET_UP = """
+def test_needs_a_cluster(xmtpd_env):
+    pass
+"""
+
+
+def test_a_set_up_error_leaves_no_run_record(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The fixture's runtime cannot be created (a kubeconfig that does not exist): the test errors
+    with the reason, and the run's record, created before the runtime, is gone."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("XMTPD_E2E_HOME", str(home))
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-such-kubeconfig"))
+    pytester.makepyfile(NEVER_SET_UP)
+    result = pytester.runpytest_subprocess(
+        "--xmtpd-runtime", "kubernetes", "--xmtpd-image-set", "local", "-p", "no:cacheprovider"
+    )
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*cannot use kubeconfig*"])
+    assert list(RunState.directory(home).iterdir()) == [], "a run record (or its directory) was left"

@@ -9,12 +9,16 @@ record its directories.  This module only runs them in order.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
+from xmtpd_e2e.errors import E2EError
 from xmtpd_e2e.record import DIRECTORIES, Reclaimer, RunState
 from xmtpd_e2e.runtime.registry import RUNTIMES
 from xmtpd_e2e.services.postgres import DATABASES
 
-__all__ = ["remove_resources", "finish_run", "reclaimers"]
+__all__ = ["remove_resources", "finish_run", "reclaimers", "run_record"]
 
 
 def reclaimers() -> list[Reclaimer]:
@@ -60,3 +64,24 @@ def finish_run(state: RunState, *, logger: logging.Logger, search: bool = False)
     if not state.resources():
         state.discard()
     return problems
+
+
+@contextmanager
+def run_record(home: Path, *, logger: logging.Logger) -> Iterator[RunState]:
+    """A new run's record under ``home``, finished (:func:`finish_run`) however the block ends.
+
+    For code that creates a record and then builds on it, as fixtures do: anything raised after
+    the record exists -- creating the runtime, starting the environment -- would otherwise leave
+    the record, and what it names, behind.  Raises :class:`~xmtpd_e2e.errors.E2EError` naming
+    what could not be removed (the record then stays, for ``xmtpd-e2e cleanup``).
+    """
+    state = RunState.create(home)
+    try:
+        yield state
+    finally:
+        problems = finish_run(state, logger=logger)
+        if problems:
+            raise E2EError(
+                f"run {state.run_id}: could not remove {'; '.join(problems)} "
+                f"(run `xmtpd-e2e cleanup --run {state.run_id}`)"
+            )

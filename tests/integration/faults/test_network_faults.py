@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from runtime_params import runtime_params
 
-from conftest import make_environment
+from conftest import started_environment, integration_config
 from netprobe import connects, frozen, udp_delivery
 from xmtpd_e2e.api.environment import Environment
 from xmtpd_e2e.api.node_handle import NodeHandle
@@ -20,16 +20,11 @@ from xmtpd_e2e.runtime.lifecycle import ManagedService
 @pytest.fixture(scope="module", params=runtime_params())
 def two_nodes(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Environment]:
     """Two nodes and a gateway, shared by this module's tests (each heals what it does)."""
-    env, state = make_environment(tmp_path_factory.mktemp(request.param), request.param, f"faults-{request.param}")
-    try:
-        env.start()
+    tmp_path = tmp_path_factory.mktemp(request.param)
+    with started_environment(integration_config(tmp_path, request.param), tmp_path, f"faults-{request.param}") as env:
         env.add_nodes(2)
         env.add_gateway()
         yield env
-    finally:
-        env.close()
-        assert not state.resources(), f"resources left after close: {state.resources()}"
-        state.discard()
 
 
 def _namespace(node: NodeHandle) -> str:

@@ -13,7 +13,7 @@ from runtime_params import runtime_params
 
 from xmtpd_e2e.config import RunConfig, local_images
 from xmtpd_e2e.record import RunState
-from xmtpd_e2e.runner.cleanup import finish_run
+from xmtpd_e2e.runner.cleanup import run_record
 from xmtpd_e2e.runtime.base import Runtime
 from xmtpd_e2e.runtime.registry import RUNTIMES, RuntimeRequest
 
@@ -32,16 +32,15 @@ class Harness:
         return self.config.images.redis
 
 
-def build_runtime(name: str, home: Path, env_id: str = "e1") -> tuple[Runtime, RunState, RunConfig, Path]:
-    """A runtime named ``name`` for a fresh run recorded under ``home``."""
+def build_runtime(name: str, home: Path, state: RunState, env_id: str = "e1") -> tuple[Runtime, RunConfig, Path]:
+    """A runtime named ``name`` for the run ``state`` records under ``home``."""
     config = RunConfig(runtime=name, home=home)
     config = replace(config, images=local_images(config.xmtpd_version))
-    state = RunState.create(home)
     env_dir = state.work_dir / env_id
     state.record("directory", str(env_dir))
     env_dir.mkdir(parents=True, exist_ok=True)
     request = RuntimeRequest(config, state, env_id, env_dir / "logs", logging.getLogger(f"contract.{name}"))
-    return RUNTIMES.get(name).create(request), state, config, env_dir
+    return RUNTIMES.get(name).create(request), config, env_dir
 
 
 @pytest.fixture(params=runtime_params())
@@ -55,9 +54,10 @@ def runtime_name(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture()
 def harness(runtime_name: str, tmp_path: Path) -> Iterator[Harness]:
-    runtime, state, config, env_dir = build_runtime(runtime_name, tmp_path / "home")
-    try:
-        yield Harness(runtime, state, config, env_dir)
-    finally:
-        runtime.close(fast=True)
-        finish_run(state, logger=logging.getLogger("contract"))
+    home = tmp_path / "home"
+    with run_record(home, logger=logging.getLogger("contract")) as state:
+        runtime, config, env_dir = build_runtime(runtime_name, home, state)
+        try:
+            yield Harness(runtime, state, config, env_dir)
+        finally:
+            runtime.close(fast=True)

@@ -12,10 +12,13 @@ from pathlib import Path
 from conftest import build_runtime
 from redis_service import redis_spec
 
+from xmtpd_e2e.record import RunState
+
 
 def main() -> None:
     name, home = sys.argv[1], Path(sys.argv[2])
-    runtime, state, config, _ = build_runtime(name, home)
+    state = RunState.create(home)  # never finished: this runner is killed, cleanup's test removes it
+    runtime, config, _ = build_runtime(name, home, state)
     print(state.run_id, flush=True)
     runtime.start(redis_spec(runtime, config.images.redis, "held"))
     print("holding", flush=True)

@@ -11,7 +11,7 @@ from docker.errors import APIError
 
 from xmtpd_e2e.config import XMTPD_VERSION, local_images
 from xmtpd_e2e.errors import SetupError
-from xmtpd_e2e.record import RunState
+from xmtpd_e2e.runner.cleanup import run_record
 from xmtpd_e2e.runtime.docker import DockerRuntime
 from xmtpd_e2e.runtime.image_sets import choose_image_set, docker_image_probe
 
@@ -30,15 +30,15 @@ def test_a_missing_image_shows_the_engines_whole_reason(tmp_path: Path) -> None:
         pytest.fail(f"{ABSENT} was pulled; this test needs an image that cannot be")
     finally:
         client.close()
-    state = RunState.create(tmp_path / "home")
-    runtime = DockerRuntime(state, "e1", tmp_path / "logs", logging.getLogger("test"))
-    try:
-        with pytest.raises(SetupError) as raised:
-            runtime._ensure_image(ABSENT)
-    finally:
-        runtime.close(fast=True)
-    assert reason in raised.value.problem, (reason, raised.value.problem)
-    assert not state.resources()
+    with run_record(tmp_path / "home", logger=logging.getLogger("test")) as state:
+        runtime = DockerRuntime(state, "e1", tmp_path / "logs", logging.getLogger("test"))
+        try:
+            with pytest.raises(SetupError) as raised:
+                runtime._ensure_image(ABSENT)
+        finally:
+            runtime.close(fast=True)
+        assert reason in raised.value.problem, (reason, raised.value.problem)
+        assert not state.resources()
 
 
 def test_auto_picks_the_local_images_setup_built_when_upstreams_cannot_be_had() -> None:

@@ -3,15 +3,17 @@ close (the per-service namespace mode is covered by test_netns.py and the runtim
 
 from __future__ import annotations
 
+import logging
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from xmtpd_e2e.errors import ServiceNotReady
-from xmtpd_e2e.record import RunState
+from xmtpd_e2e.runner.cleanup import run_record
 from xmtpd_e2e.runtime.base import ServiceSpec, ServiceState
 from xmtpd_e2e.runtime.local import LocalRuntime
 from xmtpd_e2e.runtime.processes import process_alive
@@ -33,11 +35,13 @@ def resolve(name: str) -> Path:
 
 
 @pytest.fixture()
-def runtime(tmp_path: Path):  # type: ignore[no-untyped-def]
-    state = RunState.create(tmp_path / "home")
-    rt = LocalRuntime(state, "e1", tmp_path / "logs", resolve, network="loopback")
-    yield rt
-    rt.close(fast=True)
+def runtime(tmp_path: Path) -> Iterator[LocalRuntime]:
+    with run_record(tmp_path / "home", logger=logging.getLogger("local-runtime")) as state:
+        rt = LocalRuntime(state, "e1", tmp_path / "logs", resolve, network="loopback")
+        try:
+            yield rt
+        finally:
+            rt.close(fast=True)
 
 
 def server_spec(rt: LocalRuntime, name: str = "srv") -> ServiceSpec:
@@ -148,33 +152,35 @@ def test_a_service_whose_start_began_before_close_is_never_left_running(tmp_path
     from xmtpd_e2e.errors import ServiceError
     from xmtpd_e2e.runtime.processes import processes_of_run
 
-    state = RunState.create(tmp_path / "home")
-    resolving, release = threading.Event(), threading.Event()
+    with run_record(tmp_path / "home", logger=logging.getLogger("start-racing-close")) as state:
+        resolving, release = threading.Event(), threading.Event()
 
-    def slow_resolve(name: str) -> Path:  # holds the start between "not closed yet" and spawning
-        resolving.set()
-        release.wait(60)
-        return resolve(name)
+        def slow_resolve(name: str) -> Path:  # holds the start between "not closed yet" and spawning
+            resolving.set()
+            release.wait(60)
+            return resolve(name)
 
-    rt = LocalRuntime(state, "e1", tmp_path / "runs" / state.run_id / "e1" / "logs", slow_resolve, network="loopback")
-    outcome: list[BaseException | None] = []
+        rt = LocalRuntime(
+            state, "e1", tmp_path / "runs" / state.run_id / "e1" / "logs", slow_resolve, network="loopback"
+        )
+        outcome: list[BaseException | None] = []
 
-    def start() -> None:
-        try:
-            rt.start(server_spec(rt))
-            outcome.append(None)
-        except BaseException as error:
-            outcome.append(error)
+        def start() -> None:
+            try:
+                rt.start(server_spec(rt))
+                outcome.append(None)
+            except BaseException as error:
+                outcome.append(error)
 
-    starter = threading.Thread(target=start)
-    starter.start()
-    assert resolving.wait(60)
-    rt.close(fast=True)  # the environment is torn down while the start is under way
-    release.set()
-    starter.join(60)
-    assert not starter.is_alive()
-    assert isinstance(outcome[0], ServiceError), outcome
-    assert processes_of_run(state.run_id) == [] and not state.resources("process")
+        starter = threading.Thread(target=start)
+        starter.start()
+        assert resolving.wait(60)
+        rt.close(fast=True)  # the environment is torn down while the start is under way
+        release.set()
+        starter.join(60)
+        assert not starter.is_alive()
+        assert isinstance(outcome[0], ServiceError), outcome
+        assert processes_of_run(state.run_id) == [] and not state.resources("process")
 
 
 def test_closing_during_readiness_ends_the_start_at_once(tmp_path: Path) -> None:
@@ -182,26 +188,26 @@ def test_closing_during_readiness_ends_the_start_at_once(tmp_path: Path) -> None
 
     from xmtpd_e2e.errors import ServiceError
 
-    state = RunState.create(tmp_path / "home")
-    rt = LocalRuntime(state, "e1", tmp_path / "logs", resolve, network="loopback")
-    spec = ServiceSpec(
-        name="slow",
-        role="test",
-        image="unused",
-        command=("python", "-c", "import time; time.sleep(600)"),
-        ready_log="never printed",
-        ready_timeout=600,
-    )
-    outcome: list[BaseException | None] = []
-    starter = threading.Thread(target=lambda: _capture(outcome, lambda: rt.start(spec)))
-    starter.start()
-    while not state.resources("process"):
-        subprocess.run(["sleep", "0.05"], check=True)
-    rt.close(fast=True)
-    # Before, the start waited out its whole readiness timeout for a service teardown had stopped.
-    starter.join(120)
-    assert not starter.is_alive(), "start() kept waiting for a service that close() had stopped"
-    assert isinstance(outcome[0], ServiceError), outcome
+    with run_record(tmp_path / "home", logger=logging.getLogger("close-during-readiness")) as state:
+        rt = LocalRuntime(state, "e1", tmp_path / "logs", resolve, network="loopback")
+        spec = ServiceSpec(
+            name="slow",
+            role="test",
+            image="unused",
+            command=("python", "-c", "import time; time.sleep(600)"),
+            ready_log="never printed",
+            ready_timeout=600,
+        )
+        outcome: list[BaseException | None] = []
+        starter = threading.Thread(target=lambda: _capture(outcome, lambda: rt.start(spec)))
+        starter.start()
+        while not state.resources("process"):
+            subprocess.run(["sleep", "0.05"], check=True)
+        rt.close(fast=True)
+        # Before, the start waited out its whole readiness timeout for a service teardown had stopped.
+        starter.join(120)
+        assert not starter.is_alive(), "start() kept waiting for a service that close() had stopped"
+        assert isinstance(outcome[0], ServiceError), outcome
 
 
 def _capture(outcome: list[BaseException | None], call: object) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from xmtpd_e2e.record import RunState
-from xmtpd_e2e.runner.cleanup import remove_resources
+from xmtpd_e2e.runner.cleanup import remove_resources, run_record
 from xmtpd_e2e.runtime.base import ServiceSpec
 from xmtpd_e2e.runtime.local import LocalRuntime
 from xmtpd_e2e.runtime.netns import SUBNET, namespaces_available, namespaces_of_run
@@ -59,33 +59,32 @@ def leftovers(state: RunState, bridge: str) -> list[str]:
 
 
 def test_services_get_their_own_addresses_and_close_removes_everything(tmp_path: Path) -> None:
-    state = RunState.create(tmp_path / "home")
-    rt = LocalRuntime(state, "e1", tmp_path / "logs", resolve, network="namespaces")
-    assert rt.network is not None
-    bridge = rt.network.bridge
-    try:
-        a, b = rt.start(server(rt, "a")), rt.start(server(rt, "b"))
-        host_a, port_a = a.host_address(a.spec.ports[0])
-        assert port_a == 9000 and ipaddress.ip_address(host_a) in SUBNET
-        assert rt.internal_address("b", 9000) == f"{b.network_address()}:9000"
-        assert a.network_namespace() != b.network_namespace()
-        assert {r.kind for r in state.resources()} >= {"netns", "link", "host-rule", "process"}
-        # b reaches a across the bridge, from inside its namespace
-        probe = subprocess.run(
-            [
-                "nsenter",
-                f"--net={b.network_namespace()}",
-                sys.executable,
-                "-c",
-                f"import socket; socket.create_connection(('{host_a}', 9000), timeout=3)",
-            ]
-        )
-        assert probe.returncode == 0
-    finally:
-        rt.close(fast=True)
-    assert leftovers(state, bridge) == []
-    assert state.resources() == []
-    state.discard()
+    with run_record(tmp_path / "home", logger=logging.getLogger("netns")) as state:
+        rt = LocalRuntime(state, "e1", tmp_path / "logs", resolve, network="namespaces")
+        assert rt.network is not None
+        bridge = rt.network.bridge
+        try:
+            a, b = rt.start(server(rt, "a")), rt.start(server(rt, "b"))
+            host_a, port_a = a.host_address(a.spec.ports[0])
+            assert port_a == 9000 and ipaddress.ip_address(host_a) in SUBNET
+            assert rt.internal_address("b", 9000) == f"{b.network_address()}:9000"
+            assert a.network_namespace() != b.network_namespace()
+            assert {r.kind for r in state.resources()} >= {"netns", "link", "host-rule", "process"}
+            # b reaches a across the bridge, from inside its namespace
+            probe = subprocess.run(
+                [
+                    "nsenter",
+                    f"--net={b.network_namespace()}",
+                    sys.executable,
+                    "-c",
+                    f"import socket; socket.create_connection(('{host_a}', 9000), timeout=3)",
+                ]
+            )
+            assert probe.returncode == 0
+        finally:
+            rt.close(fast=True)
+        assert leftovers(state, bridge) == []
+        assert state.resources() == []
 
 
 RUNNER = """
