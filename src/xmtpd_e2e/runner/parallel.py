@@ -91,6 +91,11 @@ def run_in_workers(
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         logger = logging.getLogger("xmtpd_e2e.runner.parallel")
+        # The workers' scratch directory is this function's own to remove; finish_run then only
+        # warns about what an interrupted or crashed teardown really left.
+        shutil.rmtree(scratch, ignore_errors=True)
+        if not scratch.exists():
+            state.forget("directory", str(scratch))
         for problem in finish_run(state, logger=logger):
             logger.error("could not remove: %s", problem)
     result.scenarios = [finished[s.name] for s in scenarios if s.name in finished]

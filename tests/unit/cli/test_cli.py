@@ -371,6 +371,7 @@ def test_a_passing_parallel_run_leaves_no_files(home: dict[str, str], tmp_path: 
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
+    assert "no teardown reached" not in result.stderr, result.stderr  # the runner removed its own scratch
     assert not (tmp_path / "artifacts").exists(), list((tmp_path / "artifacts").rglob("*"))
     assert list(scratch.iterdir()) == [], "a temporary directory was left behind"
     assert list((tmp_path / "home" / "runs").iterdir()) == []
