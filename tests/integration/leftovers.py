@@ -1,8 +1,8 @@
 """What of a run still exists on the system, found without the run's own record.
 
 Used by the tests that promise "nothing left behind": processes carrying the run marker (or
-working inside the run's directory), Docker containers and networks and Kubernetes namespaces labelled with the run id,
-Postgres databases named after it, and the run's directories.
+working inside the run's directory), Docker containers and networks and Kubernetes namespaces
+and pods labelled with the run id, Postgres databases named after it, and the run's directories.
 """
 
 from __future__ import annotations
@@ -39,18 +39,24 @@ def system_leftovers(run_id: str, home: Path, postgres_dsn: str | None = None) -
         found["networks"] = [n.name for n in client.networks.list(filters=label)]
     finally:
         client.close()
-    found["kube_namespaces"] = _kube_namespaces_of_run(run_id)
+    found["kube_namespaces"], found["kube_pods"] = _kube_objects_of_run(run_id)
     return {kind: items for kind, items in found.items() if items}
 
 
-def _kube_namespaces_of_run(run_id: str) -> list[str]:
-    """Kubernetes namespaces labelled with the run id, on the cluster the kubeconfig reaches."""
+def _kube_objects_of_run(run_id: str) -> tuple[list[str], list[str]]:
+    """Kubernetes namespaces and pods (``namespace/name``) labelled with the run id, on the
+    cluster the kubeconfig reaches."""
     try:
         connection = connect(None, timeout=3)
     except SetupError:
-        return []
+        return [], []
+    selector = f"{RUN_LABEL}={run_id}"
     try:
-        listed = connection.core.list_namespace(label_selector=f"{RUN_LABEL}={run_id}", _request_timeout=15)
-        return [str(item.metadata.name) for item in listed.items]
+        namespaces = connection.core.list_namespace(label_selector=selector, _request_timeout=15)
+        pods = connection.core.list_pod_for_all_namespaces(label_selector=selector, _request_timeout=15)
+        return (
+            [str(item.metadata.name) for item in namespaces.items],
+            [f"{item.metadata.namespace}/{item.metadata.name}" for item in pods.items],
+        )
     finally:
         connection.api_client.close()

@@ -238,6 +238,9 @@ def test_run_id_is_on_everything_the_runtime_creates(harness: Harness) -> None:
             assert run_id in resource.ident, resource
             kind = "kube_namespaces" if resource.kind == "namespace" else f"{resource.kind}s"
             assert resource.ident in on_system.get(kind, []), f"{resource} not labelled with the run id"
+        elif resource.kind == "pod":  # <namespace>/<service>: the namespace is named after the run
+            assert run_id in resource.ident, resource
+            assert resource.ident in on_system.get("kube_pods", []), f"{resource} not labelled with the run id"
         elif resource.kind == "netns":
             assert run_id in resource.ident and resource.ident in on_system.get("namespaces", []), resource
         elif resource.kind == "link":  # interface names are too short for a run id: its alias has it
@@ -334,7 +337,7 @@ def test_cleanup_removes_a_killed_runners_services(runtime_name: str, tmp_path: 
         holder.send_signal(signal.SIGKILL)
         holder.wait(timeout=30)
         left = system_leftovers(run_id, home)
-        assert left.get("processes") or left.get("containers") or left.get("kube_namespaces"), (
+        assert left.get("processes") or left.get("containers") or left.get("kube_pods"), (
             f"the killed runner left nothing to clean: {left}"
         )
 

@@ -26,7 +26,14 @@ from xmtpd_e2e.config import Images
 from xmtpd_e2e.errors import ServiceError, SetupError
 from xmtpd_e2e.record import RunState
 from xmtpd_e2e.runtime.base import PostgresAccess, RunningService, ServiceSpec, ServiceState
-from xmtpd_e2e.runtime.kubernetes.connection import ClusterConnection, connect
+from xmtpd_e2e.runtime.kubernetes.cleanup import (
+    NAMESPACE_KIND,
+    POD_KIND,
+    forget_pods_of,
+    pod_ident,
+    wait_namespace_gone,
+)
+from xmtpd_e2e.runtime.kubernetes.connection import connect
 from xmtpd_e2e.runtime.kubernetes.host_side import container_pid, container_pids
 from xmtpd_e2e.runtime.kubernetes.manifests import (
     file_path,
@@ -40,9 +47,8 @@ from xmtpd_e2e.runtime.lifecycle import ManagedRuntime, ManagedService
 from xmtpd_e2e.runtime.processes import wait_until_stopped
 from xmtpd_e2e.runtime.registry import KUBERNETES
 
-__all__ = ["KubernetesRuntime", "KubernetesService", "NAMESPACE_KIND", "SCHEDULING_ALLOWANCE", "wait_namespace_gone"]
+__all__ = ["KubernetesRuntime", "KubernetesService", "SCHEDULING_ALLOWANCE"]
 
-NAMESPACE_KIND = "namespace"
 POSTGRES_SERVICE = "postgres"
 POSTGRES_PORT = 5432
 SCHEDULING_ALLOWANCE = 60.0
@@ -61,19 +67,6 @@ _FATAL_WAITING = {
 
 def _not_found(error: ApiException) -> bool:
     return getattr(error, "status", None) == 404
-
-
-def wait_namespace_gone(connection: ClusterConnection, name: str, timeout: float = 180.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            connection.core.read_namespace(name, _request_timeout=10)
-        except ApiException as error:
-            if _not_found(error):
-                return True
-            raise
-        time.sleep(0.5)
-    return False
 
 
 class _PodLogPump(threading.Thread):
@@ -331,6 +324,7 @@ class KubernetesRuntime(ManagedRuntime):
         xmtpd_version: str | None = None,
     ) -> None:
         super().__init__(run_state, env_id, log_dir, logger)
+        self.context = context
         self.connection = connect(context)
         self.namespace = namespace_name(self.run_id, env_id)
         self.pull_policy = "IfNotPresent"
@@ -479,11 +473,18 @@ class KubernetesRuntime(ManagedRuntime):
             forward.close()
 
     def _create(self, spec: ServiceSpec) -> KubernetesService:
+        # One record for the pod and its Service (same name); both go with the namespace, after
+        # which the record is forgotten.
+        ident = pod_ident(self.namespace, spec.name)
+        self.run_state.record(
+            POD_KIND, ident, kubeconfig=self.connection.kubeconfig, context=self.context or "", service=spec.name
+        )
         try:
             self.connection.core.create_namespaced_service(
                 self.namespace, service_manifest(spec, self.run_id, self.env_id), _request_timeout=30
             )
         except ApiException as error:
+            self.run_state.forget(POD_KIND, ident)
             raise ServiceError(f"creating Service {spec.name} failed: {error.reason}: {error.body}") from error
         return KubernetesService(self, spec)
 
@@ -504,6 +505,7 @@ class KubernetesRuntime(ManagedRuntime):
             raise ServiceError(f"namespace {self.namespace} still exists 180s after deletion")
         if self.connection.local is not None:
             shutil.rmtree(self.connection.local.root / "volumes" / self.namespace, ignore_errors=True)
+        forget_pods_of(self.run_state, self.namespace)
         self.run_state.forget(NAMESPACE_KIND, self.namespace)
         self.connection.api_client.close()
 
