@@ -12,6 +12,7 @@ from xmtpd_e2e.versions import CONTRACTS_VERSION, LOCAL_IMAGE_REVISION, REDIS_VE
 __all__ = [
     "AUTO_RUNTIME",
     "LOCAL_NETWORKS",
+    "KUBE_ACCESS",
     "Images",
     "RunConfig",
     "UPSTREAM_IMAGES",
@@ -26,6 +27,8 @@ AUTO_RUNTIME = "auto"
 """``--runtime auto``: the first registered runtime that can run here (see runtime.registry)."""
 LOCAL_NETWORKS = ("auto", "namespaces", "loopback")
 """``--local-network`` choices (see :attr:`RunConfig.local_network`)."""
+KUBE_ACCESS = ("auto", "pod-ip", "port-forward")
+"""``--kube-access`` choices (see :attr:`RunConfig.kube_access`)."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,10 @@ class RunConfig:
     xmtpd_version: str = XMTPD_VERSION
     kube_context: str | None = None
     """kubernetes runtime: the kubeconfig context (default: the current one)."""
+    kube_access: str = "auto"
+    """kubernetes runtime: how the framework reaches pods -- ``pod-ip`` (directly; the runner's
+    host must route to the pod network, as the local cluster's does), ``port-forward`` (through
+    the Kubernetes API, any cluster), ``auto`` (pod-ip when a pod's IP answers, else port-forward)."""
 
     def to_json(self) -> dict[str, Any]:
         """The settings as JSON-ready data: how a parent hands them to ``--parallel`` workers."""

@@ -15,7 +15,7 @@ from rich.console import Console
 
 from xmtpd_e2e.cli.errors import fail_setup
 from xmtpd_e2e.cli.options import choice_option, option
-from xmtpd_e2e.config import AUTO_RUNTIME, LOCAL_NETWORKS, RunConfig, XMTPD_VERSION, default_home
+from xmtpd_e2e.config import AUTO_RUNTIME, KUBE_ACCESS, LOCAL_NETWORKS, RunConfig, XMTPD_VERSION, default_home
 from xmtpd_e2e.errors import SetupError
 from xmtpd_e2e.logs import LEVELS, configure_logging
 from xmtpd_e2e.runner.scenario import SUITES, Registry, ScenarioInfo
@@ -144,6 +144,13 @@ def list_command(output_format: str, suite: str | None, scenario_modules: tuple[
     help="also write a self-contained HTML report (timeline, node samples, interleaved logs) here",
 )
 @option("--kube-context", default=None, help="kubeconfig context (kubernetes runtime; the kubeconfig is KUBECONFIG's)")
+@choice_option(
+    "--kube-access",
+    KUBE_ACCESS,
+    "auto",
+    "kubernetes runtime: reach pods by their IP (the runner must route to the pod network), through "
+    "API port-forwards (any cluster), or auto: pod IPs when they answer",
+)
 @click.pass_context
 def run_command(
     ctx: click.Context,
@@ -168,6 +175,7 @@ def run_command(
     postgres_dsn: str,
     html_path: Path | None,
     kube_context: str | None,
+    kube_access: str,
 ) -> None:
     """Run scenarios, each in a fresh isolated environment."""
     if html_path is not None:
@@ -199,6 +207,7 @@ def run_command(
         xmtpd_version=xmtpd_version,
         keep_logs_for_report=html_path is not None,
         kube_context=kube_context,
+        kube_access=kube_access,
     )
     _warn_about_leftovers(config)
     from xmtpd_e2e.progress import enable_live_status

@@ -173,6 +173,7 @@ def _create_kubernetes(request: RuntimeRequest) -> Runtime:
         request.log_dir,
         request.logger,
         context=config.kube_context,
+        access=config.kube_access,
         images=config.images,
         xmtpd_version=config.xmtpd_version,
     )

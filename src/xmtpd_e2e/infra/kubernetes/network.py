@@ -1,5 +1,6 @@
 """The cluster's links: a bridge per node (its gateway address is the node IP), a network
 namespace and veth pair for each node after the first, and forwarding between pod ranges.
+The host routes to every pod (the framework reaches pods by IP), from the first node's address.
 
 Docker sets the host's FORWARD policy to DROP; one chain of ours (``XE2E-K8S``) admits traffic
 between the cluster's pod ranges and to/from the other nodes' links, and nothing else.
@@ -56,7 +57,11 @@ def _namespace(node: NodeLayout) -> None:
     run(["ip", "-n", node.netns, "link", "set", "lo", "up"])
     run(["ip", "-n", node.netns, "link", "set", node.node_veth, "up"])
     run(["ip", "-n", node.netns, "route", "replace", "default", "via", host_address.split("/")[0]])
-    run(["ip", "route", "replace", node.pod_cidr, "via", node_address.split("/")[0], "dev", node.host_veth])
+    # The host reaches every node's pods from one address, the first node's bridge address (as
+    # it does that node's pods): a fault inside a pod names the framework's connections by it.
+    via = node_address.split("/")[0]
+    source = node.cluster.api_address
+    run(["ip", "route", "replace", node.pod_cidr, "via", via, "dev", node.host_veth, "src", source])
     # Both settings belong to the namespace and vanish with it.
     for key in ("net.ipv4.ip_forward=1", "net.bridge.bridge-nf-call-iptables=1"):
         run(["ip", "netns", "exec", node.netns, "sysctl", "-qw", key], check=False)

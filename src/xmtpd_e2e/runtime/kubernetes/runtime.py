@@ -1,7 +1,8 @@
 """The kubernetes runtime: a namespace per environment, a pod and a headless Service per service.
 
 Services reach each other by Service name (``node-100:5050``) through cluster DNS; the framework
-reaches a pod's port through a port-forward on 127.0.0.1 (any cluster its kubeconfig reaches).
+reaches a pod's port at the pod's IP when the runner's host routes to the pod network, else
+through a port-forward on 127.0.0.1 (any cluster its kubeconfig reaches): see ``access``.
 A pod never restarts by itself (``restartPolicy: Never``); starting a service again replaces its
 pod by one with the same name, spec and identity (a node's data lives in the environment's
 Postgres, which runs in the namespace too).  The namespace carries the run id as a label and is
@@ -26,6 +27,7 @@ from xmtpd_e2e.config import Images
 from xmtpd_e2e.errors import ServiceError, SetupError
 from xmtpd_e2e.record import RunState
 from xmtpd_e2e.runtime.base import PostgresAccess, RunningService, ServiceSpec, ServiceState
+from xmtpd_e2e.runtime.kubernetes.access import AUTO, KUBE_ACCESS, POD_IP, PORT_FORWARD, pod_ip_answers
 from xmtpd_e2e.runtime.kubernetes.cleanup import (
     NAMESPACE_KIND,
     POD_KIND,
@@ -149,10 +151,24 @@ class KubernetesService(ManagedService):
         super().__init__(runtime, spec)
         self._uid: str | None = None
         self._pump: _PodLogPump | None = None
+        self._pod_ip: str | None = None
+        """The running pod's IP, read once per start (a new pod gets a new one)."""
 
     # -- addressing ------------------------------------------------------------------------------
     def host_address(self, port: int) -> tuple[str, int]:
+        """The pod's IP and ``port`` (pod-ip access), or a loopback port forwarded to it."""
+        if self.runtime.access_for(self, port) == POD_IP:
+            ip = self.pod_ip()
+            if ip is None:
+                raise ServiceError(f"{self.spec.name} has no pod IP (is it running?)")
+            return (ip, port)
         return self.runtime.forward(self.spec.name, port)
+
+    def pod_ip(self) -> str | None:
+        """The IP of the pod while it runs (cached until it is stopped or started again)."""
+        if self._pod_ip is None:
+            self._pod_ip = self.network_address()
+        return self._pod_ip
 
     # -- lifecycle -------------------------------------------------------------------------------
     def _launch_description(self) -> str:
@@ -180,6 +196,7 @@ class KubernetesService(ManagedService):
             time.sleep(0.2)
 
     def _launch(self) -> None:
+        self._pod_ip = None
         if self._read() is not None:  # the previous pod (stopped or crashed) keeps the name
             self._delete_pod(0, wait=60)
         manifest = pod_manifest(
@@ -240,6 +257,7 @@ class KubernetesService(ManagedService):
         return container_pid(layout, container_id) if container_id else None
 
     def _halt(self, graceful: bool, timeout: float) -> None:
+        self._pod_ip = None
         pid = self.main_pid()
         if pid is not None:
             # On the local cluster the signal goes to the process itself, as on the other
@@ -259,6 +277,7 @@ class KubernetesService(ManagedService):
         else:
             # Through the API: SIGTERM, then SIGKILL after the grace period (at least ~2 s when 0).
             self._delete_pod(int(max(0, round(timeout))) if graceful else 0, wait=timeout + 60)
+        self._pod_ip = None  # read meanwhile, it would name the stopped pod
         self._settle_logs()
 
     def _observe(self) -> ServiceState:
@@ -320,10 +339,15 @@ class KubernetesRuntime(ManagedRuntime):
         logger: logging.Logger | None = None,
         *,
         context: str | None = None,
+        access: str = AUTO,
         images: Images | None = None,
         xmtpd_version: str | None = None,
     ) -> None:
         super().__init__(run_state, env_id, log_dir, logger)
+        if access not in KUBE_ACCESS:
+            raise SetupError(f"unknown kubernetes access {access!r}", f"use --kube-access {' | '.join(KUBE_ACCESS)}")
+        self._access: str | None = None if access == AUTO else access
+        self._access_lock = threading.Lock()
         self.context = context
         self.connection = connect(context)
         self.namespace = namespace_name(self.run_id, env_id)
@@ -441,7 +465,12 @@ class KubernetesRuntime(ManagedRuntime):
         return f"{service}:{port}"
 
     def describe(self) -> dict[str, str]:
-        return {**super().describe(), "namespace": self.namespace, "server": self.connection.server}
+        return {
+            **super().describe(),
+            "namespace": self.namespace,
+            "server": self.connection.server,
+            "access": self._access or AUTO,
+        }
 
     def work_volume(self, service: str) -> dict[str, Any]:
         """The volume behind a service's working directory.  On the local cluster a host
@@ -453,9 +482,39 @@ class KubernetesRuntime(ManagedRuntime):
         return {"hostPath": {"path": str(path), "type": "DirectoryOrCreate"}}
 
     def host_network_address(self) -> str | None:
-        """On the local cluster, the first node's bridge address (the host on the pod network);
-        a remote cluster's pods have no network the framework can enter."""
-        return self.connection.local.api_address if self.connection.local is not None else None
+        """Where the framework's connections come from, as a pod sees them, on the local cluster:
+        the first node's bridge address (the host on the pod network; the host's route to the
+        other nodes' pod ranges uses it as source) with pod-ip access, the pod's own loopback
+        with port-forward access (the node's container runtime dials 127.0.0.1 inside the pod).
+        A remote cluster's pods have no network namespace the framework can enter: None."""
+        if self.connection.local is None:
+            return None
+        return "127.0.0.1" if self._access == PORT_FORWARD else self.connection.local.api_address
+
+    @property
+    def access(self) -> str | None:
+        """``pod-ip`` or ``port-forward``; None while ``auto`` has not decided yet."""
+        return self._access
+
+    def access_for(self, service: KubernetesService, port: int) -> str:
+        """The access mode, deciding ``auto`` on the first service whose pod has an IP (its IP is
+        tried on ``port``); until then a port-forward serves, which works either way."""
+        with self._access_lock:
+            if self._access is not None:
+                return self._access
+            ip = service.pod_ip()
+            if ip is None:
+                return PORT_FORWARD
+            self._access = POD_IP if pod_ip_answers(ip, port) else PORT_FORWARD
+            self.log.info(
+                "kubernetes access: %s (%s:%d of pod %s %s from here)",
+                self._access,
+                ip,
+                port,
+                service.spec.name,
+                "answers" if self._access == POD_IP else "does not answer",
+            )
+            return self._access
 
     def forward(self, service: str, port: int) -> tuple[str, int]:
         with self._forward_lock:

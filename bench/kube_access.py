@@ -1,0 +1,101 @@
+"""Benchmark: the kubernetes runtime's two ways to reach pods, by pod IP and by API port-forward.
+
+For each access mode in turn, one environment on the local cluster (anvil, toxiproxy, redis,
+Postgres and two nodes, registered and ready), then:
+
+* ``bring_up_seconds``: environment start plus two nodes ready (the framework's readiness checks
+  and registration all go through the access mode);
+* ``publish``: one client publishes one envelope ``--publishes`` times in a row to node 100 over
+  one connection (milliseconds per publish: median, p90);
+* ``new_connection``: ``--connections`` clients each publish one envelope over a connection of its
+  own (a port-forward opens a stream through the API server per connection);
+* ``teardown_seconds``.
+
+The local cluster must be up (``scripts/setup --kubernetes``).
+
+    .venv/bin/python bench/kube_access.py --repeat 2 --publishes 200 --connections 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from dataclasses import replace
+from typing import Any
+
+from environments import bench_config, bench_environment
+from recording import save, summarize
+
+from xmtpd_e2e.config import KUBE_ACCESS
+from xmtpd_e2e.runtime.registry import KUBERNETES
+
+MODES = tuple(mode for mode in KUBE_ACCESS if mode != "auto")
+
+
+def _p90(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))]
+
+
+def measure(mode: str, publishes: int, connections: int) -> dict[str, Any]:
+    config = replace(bench_config(KUBERNETES), kube_access=mode)
+    began = time.monotonic()
+    result: dict[str, Any] = {"access": mode}
+    with bench_environment(config, name=f"kube-access-{mode}") as (env, _):
+        env.start()
+        env.add_nodes(2)
+        result["bring_up_seconds"] = round(time.monotonic() - began, 2)
+        result["access_in_use"] = env.runtime.describe().get("access")
+        client = env.new_client(100)
+        client.publish_envelopes(1)  # the connection and the payer's first envelope, not timed
+        per_publish = []
+        for _ in range(publishes):
+            start = time.perf_counter()
+            client.publish_envelopes(1)
+            per_publish.append((time.perf_counter() - start) * 1000)
+        result["publish_ms"] = {**summarize(per_publish, 2), "p90": round(_p90(per_publish), 2)}
+        del result["publish_ms"]["samples"]
+        per_connection = []
+        for _ in range(connections):
+            fresh = env.new_client(100)
+            start = time.perf_counter()
+            fresh.publish_envelopes(1)
+            per_connection.append((time.perf_counter() - start) * 1000)
+            fresh.close()
+        result["new_connection_publish_ms"] = {**summarize(per_connection, 2), "p90": round(_p90(per_connection), 2)}
+        del result["new_connection_publish_ms"]["samples"]
+        closing = time.monotonic()
+    result["teardown_seconds"] = round(time.monotonic() - closing, 2)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--publishes", type=int, default=200)
+    parser.add_argument("--connections", type=int, default=20)
+    args = parser.parse_args()
+    runs: list[dict[str, Any]] = []
+    for round_index in range(args.repeat):
+        for mode in MODES if round_index % 2 == 0 else tuple(reversed(MODES)):  # alternate: load drifts
+            result = measure(mode, args.publishes, args.connections)
+            print(result, flush=True)
+            runs.append(result)
+    summary = {
+        mode: {
+            "bring_up_seconds_median": statistics.median(r["bring_up_seconds"] for r in runs if r["access"] == mode),
+            "publish_ms_median": statistics.median(r["publish_ms"]["median"] for r in runs if r["access"] == mode),
+            "new_connection_publish_ms_median": statistics.median(
+                r["new_connection_publish_ms"]["median"] for r in runs if r["access"] == mode
+            ),
+        }
+        for mode in MODES
+    }
+    path = save("kubernetes-access", " ".join(["python", *sys.argv]), {"summary": summary, "runs": runs})
+    print(f"recorded in {path}")
+
+
+if __name__ == "__main__":
+    main()
