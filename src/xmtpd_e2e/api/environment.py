@@ -647,6 +647,13 @@ class Environment:
         """The anvil service."""
         return self._require(self._chain_endpoints).service
 
+    @property
+    def postgres_service_dsn(self) -> str:
+        """Postgres as services are told to dial it, before the runtime maps its host and port
+        (``Runtime.reach_host_port``): the host's server, or on kubernetes the environment's own
+        Postgres pod (another port than the host's)."""
+        return self._postgres.service_dsn
+
     # ==========================================================================================
     # helpers
     # ==========================================================================================

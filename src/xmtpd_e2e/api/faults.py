@@ -315,6 +315,7 @@ class EnvironmentFaults:
 
     def database_endpoint(self) -> tuple[str, int]:
         """Host and port at which nodes reach Postgres (a forwarder on the local runtime's bridge,
-        ``host.docker.internal`` on docker)."""
+        ``host.docker.internal`` on docker, the environment's Postgres pod on kubernetes), derived
+        as the nodes' own settings are."""
         env = self._env
-        return env.runtime.reach_host_port(urlsplit(env.config.postgres_dsn).port or 5432)
+        return env.runtime.reach_host_port(urlsplit(env.postgres_service_dsn).port or 5432)

@@ -185,11 +185,15 @@ def test_pause_stops_the_process_and_resume_continues_it(two_nodes: Environment)
 
 
 def _database_as_seen_by(env: Environment, node: NodeHandle) -> tuple[str, int]:
-    """Postgres's address as the node dials it; a name (docker's host.docker.internal) is
-    resolved through the container's own /etc/hosts."""
+    """Postgres's address as the node dials it; a name is a service of the environment's own
+    (kubernetes: its Postgres pod, named by its Service) or resolved through the container's own
+    /etc/hosts (docker's host.docker.internal)."""
     host, port = env.faults.database_endpoint()
     if host[0].isdigit():
         return host, port
+    own = env.runtime.services().get(host)
+    if own is not None and own.network_address():
+        return str(own.network_address()), port
     with open(f"/proc/{_main_pid(node.service)}/root/etc/hosts") as hosts:
         for line in hosts:
             fields = line.split()
