@@ -13,8 +13,11 @@ from collections.abc import Callable
 from typing import Any
 
 import grpc
+from google.protobuf.message import DecodeError
 
-__all__ = ["FollowingChannel", "MAX_MESSAGE_BYTES"]
+from xmtpd_e2e.client.errors import ResponseDecodeError
+
+__all__ = ["FollowingChannel", "MAX_MESSAGE_BYTES", "decode_response"]
 
 MAX_MESSAGE_BYTES = 25 * 1024 * 1024
 _OPTIONS = [
@@ -38,6 +41,14 @@ def _never_connected(error: grpc.RpcError) -> bool:
     return code == grpc.StatusCode.UNAVAILABLE and any(m in (details or "") for m in _CONNECT_FAILURES)
 
 
+def decode_response(data: bytes, response_type: Any, *, method: str, address: str) -> Any:
+    """``data`` parsed as ``response_type``; raises ResponseDecodeError with the bytes if it is not one."""
+    try:
+        return response_type.FromString(data)
+    except DecodeError as error:
+        raise ResponseDecodeError(address, method, response_type.DESCRIPTOR.full_name, data, str(error)) from None
+
+
 class FollowingChannel:
     def __init__(self, resolve_address: Callable[[], str]) -> None:
         self._resolve = resolve_address
@@ -50,14 +61,14 @@ class FollowingChannel:
         return self._address or self._resolve()
 
     def unary(self, method: str, request: Any, response_type: Any, timeout: float) -> Any:
+        """Call ``method``; the response decoded as ``response_type``.  Raises grpc.RpcError, or
+        ResponseDecodeError when the response arrived but does not decode."""
         for attempt in (1, 2):
-            call = self._current().unary_unary(
-                method,
-                request_serializer=lambda m: m.SerializeToString(),
-                response_deserializer=response_type.FromString,
-            )
+            # The response comes back as bytes and is decoded here: a deserializer given to gRPC
+            # that fails is reported only as "INTERNAL: Exception deserializing response!".
+            call = self._current().unary_unary(method, request_serializer=lambda m: m.SerializeToString())
             try:
-                return call(request, timeout=timeout)
+                data = call(request, timeout=timeout)
             except grpc.RpcError as error:
                 # A channel that failed to connect stays in backoff for a while; after a service
                 # restart, start over with a fresh channel once.  Only connection failures are
@@ -65,6 +76,8 @@ class FollowingChannel:
                 if attempt == 2 or not _never_connected(error):
                     raise
                 self.close()
+                continue
+            return decode_response(data, response_type, method=method, address=self.address)
         raise AssertionError("unreachable")
 
     def close(self) -> None:

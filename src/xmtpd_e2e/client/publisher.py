@@ -14,13 +14,19 @@ import grpc
 
 from xmtpd_e2e.chain.keys import Key
 from xmtpd_e2e.client.envelopes import decode_originator_envelope, group_message_envelope, sign_payer_envelope
-from xmtpd_e2e.client.errors import PublishError, from_rpc_error
+from xmtpd_e2e.client.errors import UNDECODABLE, PublishError, ResponseDecodeError, from_rpc_error
 from xmtpd_e2e.client.gateway_api import GatewayApi
 from xmtpd_e2e.client.ledger import PublishedEnvelope, PublishFailure, PublishLedger
 from xmtpd_e2e.client.node_api import NodeApi
 from xmtpd_e2e.client.proto import envelopes_pb2
 
 __all__ = ["Publisher", "DirectPublisher", "GatewayPublisher"]
+
+
+def _undecodable(target: str, error: ResponseDecodeError) -> PublishError:
+    """The service answered (so it may have stored the envelopes) with bytes we cannot decode."""
+    details = str(error).removeprefix(f"{error.address}: ")
+    return PublishError(f"{target} ({error.address})", UNDECODABLE, details, False)
 
 
 class Publisher(abc.ABC):
@@ -91,6 +97,8 @@ class DirectPublisher(Publisher):
             raise self._failed(
                 self._ledger, target, count, from_rpc_error(f"{target} ({self._api.address})", error)
             ) from None
+        except ResponseDecodeError as error:
+            raise self._failed(self._ledger, target, count, _undecodable(target, error)) from None
         if len(envelopes) != count:
             raise self._failed(
                 self._ledger,
@@ -131,6 +139,8 @@ class GatewayPublisher(Publisher):
             raise self._failed(
                 self._ledger, self._alias, count, from_rpc_error(f"{self._alias} ({self._api.address})", error)
             ) from None
+        except ResponseDecodeError as error:
+            raise self._failed(self._ledger, self._alias, count, _undecodable(self._alias, error)) from None
         if len(envelopes) != count:
             raise self._failed(
                 self._ledger,
