@@ -13,7 +13,6 @@ import json
 import shlex
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +21,10 @@ from rich.console import Console
 
 from xmtpd_e2e.cli.errors import fail_setup
 from xmtpd_e2e.cli.options import choice_option, option
-from xmtpd_e2e.config import AUTO_RUNTIME, XMTPD_VERSION, RunConfig, default_home
+from xmtpd_e2e.cli.run_settings import run_config
+from xmtpd_e2e.config import AUTO_RUNTIME, XMTPD_VERSION, RunConfig
 from xmtpd_e2e.errors import SetupError
-from xmtpd_e2e.runtime.image_sets import IMAGE_SETS, images_for_run
+from xmtpd_e2e.runtime.image_sets import IMAGE_SETS
 from xmtpd_e2e.runtime.registry import RUNTIMES
 
 __all__ = ["explore_command"]
@@ -211,19 +211,17 @@ def explore_command(
     kinds = _fault_kinds(faults)
     wanted_kinds = _violation_kinds(shrink_for)
     overrides = _node_env(node_env)
-    images = images_for_run(image_set, runtime, xmtpd_version, lambda line: stderr.print(line, highlight=False))
-    images = replace(images, **{k: v for k, v in {"xmtpd": xmtpd_image, "gateway": gateway_image}.items() if v})
-    config = RunConfig(
+    config = run_config(
+        ctx.obj,
         runtime=runtime,
-        images=images,
+        image_set=image_set,
+        xmtpd_version=xmtpd_version,
+        image_overrides={"xmtpd": xmtpd_image, "gateway": gateway_image},
         xmtpd_bin=xmtpd_bin,
         gateway_bin=gateway_bin,
         postgres_dsn=postgres_dsn,
-        home=default_home(),
-        artifacts_dir=artifacts.resolve(),
-        log_level=ctx.obj["log_level"],
-        log_encoding=ctx.obj["log_encoding"],
-        xmtpd_version=xmtpd_version,
+        artifacts=artifacts,
+        say=lambda line: stderr.print(line, highlight=False),
     )
     check_options = CheckOptions(grace_seconds=grace_seconds, slow_seconds=slow_seconds)
     execution = ExecutionOptions(convergence_timeout=convergence_timeout)

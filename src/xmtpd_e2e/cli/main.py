@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -184,27 +183,22 @@ def run_command(
     selected = _select(registry, tests, suite)
     if output_file is not None:
         _check_output_file(output_file)
-    from xmtpd_e2e.runtime.image_sets import images_for_run
+    from xmtpd_e2e.cli.run_settings import run_config
 
-    images = images_for_run(image_set, runtime, xmtpd_version, lambda line: stderr.print(line, highlight=False))
-    images = replace(
-        images, **{k: v for k, v in {"xmtpd": xmtpd_image, "gateway": gateway_image, "chain": chain_image}.items() if v}
-    )
-    config = RunConfig(
+    config = run_config(
+        ctx.obj,
         runtime=runtime,
-        local_network=local_network,
-        images=images,
+        image_set=image_set,
+        xmtpd_version=xmtpd_version,
+        image_overrides={"xmtpd": xmtpd_image, "gateway": gateway_image, "chain": chain_image},
         xmtpd_bin=xmtpd_bin,
         gateway_bin=gateway_bin,
         postgres_dsn=postgres_dsn,
-        home=default_home(),
-        artifacts_dir=artifacts.resolve(),
+        artifacts=artifacts,
+        say=lambda line: stderr.print(line, highlight=False),
+        local_network=local_network,
         artifacts_always=artifacts_always,
-        scenario_timeout=timeout or RunConfig.scenario_timeout,
-        timeout_given=timeout is not None,
-        log_level=ctx.obj["log_level"],
-        log_encoding=ctx.obj["log_encoding"],
-        xmtpd_version=xmtpd_version,
+        timeout=timeout,
         keep_logs_for_report=html_path is not None,
         kube_context=kube_context,
         kube_access=kube_access,
