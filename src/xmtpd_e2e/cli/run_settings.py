@@ -35,6 +35,7 @@ def run_config(
     timeout: float | None = None,
     keep_logs_for_report: bool = False,
     kube_context: str | None = None,
+    kube_access: str = RunConfig.kube_access,
 ) -> RunConfig:
     """Settings for a run: ``cli_state`` is the top-level command's (log level and encoding),
     ``image_overrides`` maps an :class:`~xmtpd_e2e.config.Images` field to the image given for
@@ -59,4 +60,5 @@ def run_config(
         xmtpd_version=xmtpd_version,
         keep_logs_for_report=keep_logs_for_report,
         kube_context=kube_context,
+        kube_access=kube_access,
     )
