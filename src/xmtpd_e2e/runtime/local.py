@@ -30,7 +30,7 @@ import requests
 from xmtpd_e2e.config import LOCAL_NETWORKS
 from xmtpd_e2e.errors import ServiceError, SetupError
 from xmtpd_e2e.record import RunState
-from xmtpd_e2e.runtime.base import ServiceSpec, ServiceState
+from xmtpd_e2e.runtime.base import RunningService, ServiceSpec, ServiceState
 from xmtpd_e2e.runtime.lifecycle import ManagedRuntime, ManagedService
 from xmtpd_e2e.runtime.netns import NamespaceNetwork, namespaces_available
 from xmtpd_e2e.runtime.ports import PortAllocator
@@ -244,6 +244,7 @@ class LocalRuntime(ManagedRuntime):
                     command=("toxiproxy-server", "-host", bridge, "-port", str(FORWARDER_API_PORT)),
                     ports=(FORWARDER_API_PORT,),
                     ready_log="Starting Toxiproxy HTTP server",
+                    ready_check=_forwarder_api_answers,
                     ready_timeout=30,
                 )
                 self._forwarder = LocalService(
@@ -295,3 +296,10 @@ class LocalRuntime(ManagedRuntime):
     def _release(self) -> None:
         if self.network is not None:
             self.network.close()
+
+
+def _forwarder_api_answers(service: RunningService) -> bool:
+    """Toxiproxy logs that its HTTP server is starting just before it listens: ask it."""
+    session = requests.Session()
+    session.trust_env = False
+    return session.get(service.host_url(FORWARDER_API_PORT) + "/version", timeout=2).ok
