@@ -23,6 +23,7 @@ import statistics
 import sys
 import time
 from dataclasses import replace
+from collections.abc import Callable
 from typing import Any
 
 from environments import bench_config, bench_environment
@@ -83,13 +84,16 @@ def main() -> None:
             result = measure(mode, args.publishes, args.connections)
             print(result, flush=True)
             runs.append(result)
+
+    def median_of(mode: str, pick: Callable[[dict[str, Any]], float]) -> float:
+        return round(statistics.median(pick(r) for r in runs if r["access"] == mode), 2)
+
     summary = {
         mode: {
-            "bring_up_seconds_median": statistics.median(r["bring_up_seconds"] for r in runs if r["access"] == mode),
-            "publish_ms_median": statistics.median(r["publish_ms"]["median"] for r in runs if r["access"] == mode),
-            "new_connection_publish_ms_median": statistics.median(
-                r["new_connection_publish_ms"]["median"] for r in runs if r["access"] == mode
-            ),
+            "bring_up_seconds_median": median_of(mode, lambda r: r["bring_up_seconds"]),
+            "publish_ms_median": median_of(mode, lambda r: r["publish_ms"]["median"]),
+            "new_connection_publish_ms_median": median_of(mode, lambda r: r["new_connection_publish_ms"]["median"]),
+            "teardown_seconds_median": median_of(mode, lambda r: r["teardown_seconds"]),
         }
         for mode in MODES
     }

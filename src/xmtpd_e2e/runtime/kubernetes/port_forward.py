@@ -13,6 +13,7 @@ import logging
 import select
 import socket
 import threading
+import time
 from typing import Any
 
 from kubernetes.client import ApiClient, CoreV1Api
@@ -22,6 +23,8 @@ __all__ = ["PodPortForward"]
 
 _log = logging.getLogger("xmtpd_e2e.runtime.kubernetes.port_forward")
 _CHUNK = 256 * 1024
+_FINISH_SECONDS = 2.0
+"""How long a stream whose client closed may take to end on the pod's side before it is cut."""
 
 
 class PodPortForward:
@@ -91,9 +94,25 @@ class PodPortForward:
                     data = source.recv(_CHUNK)
                 except OSError:
                     data = b""
-                if not data:
-                    return  # either side closing ends the connection
+                if not data:  # either side closing ends the connection
+                    if source is client:
+                        self._finish(remote)
+                    return
                 peers[fd].sendall(data)
+
+    @staticmethod
+    def _finish(remote: Any) -> None:
+        """The client closed: pass the close on to the stream (a half-close) and read the pod's
+        side until it ends too.  Closing the stream's socket with the pod's bytes still unread
+        would reset the library's end of it, which reports that as a traceback on stderr."""
+        try:
+            remote.shutdown(socket.SHUT_WR)
+            remote.settimeout(0.5)
+            deadline = time.monotonic() + _FINISH_SECONDS
+            while time.monotonic() < deadline and remote.recv(_CHUNK):
+                continue
+        except OSError:
+            return
 
     def close(self) -> None:
         self._closed.set()
