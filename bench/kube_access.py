@@ -9,7 +9,9 @@ Postgres and two nodes, registered and ready), then:
   one connection (milliseconds per publish: median, p90);
 * ``new_connection``: ``--connections`` clients each publish one envelope over a connection of its
   own (a port-forward opens a stream through the API server per connection);
-* ``teardown_seconds``.
+* ``teardown_seconds``;
+* ``smoke_seconds``: the smoke scenario's duration, run by the CLI exactly as a user runs it
+  (``xmtpd-e2e run --runtime kubernetes --image-set local --test smoke --kube-access MODE``).
 
 The local cluster must be up (``scripts/setup --kubernetes``).
 
@@ -19,9 +21,13 @@ The local cluster must be up (``scripts/setup --kubernetes``).
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 from dataclasses import replace
 from collections.abc import Callable
 from typing import Any
@@ -72,6 +78,30 @@ def measure(mode: str, publishes: int, connections: int) -> dict[str, Any]:
     return result
 
 
+def smoke_seconds(mode: str) -> float:
+    """The smoke scenario's own duration (the runner's figure) with ``--kube-access mode``."""
+    with tempfile.TemporaryDirectory() as scratch:
+        output = Path(scratch) / "result.json"
+        command = [
+            *SMOKE_COMMAND,
+            mode,
+            "--artifacts",
+            f"{scratch}/artifacts",
+            "--output-format",
+            "json",
+            "--output-file",
+            str(output),
+        ]
+        subprocess.run([sys.executable, "-m", "xmtpd_e2e.cli.main", *command], capture_output=True, check=False)
+        [scenario] = json.loads(output.read_text())["scenarios"]
+    if scenario["status"] != "PASS":
+        raise SystemExit(f"smoke did not pass with --kube-access {mode}: {scenario.get('error')}")
+    return round(float(scenario["duration_seconds"]), 2)
+
+
+SMOKE_COMMAND = ("run", "--runtime", KUBERNETES, "--image-set", "local", "--test", "smoke", "--kube-access")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=2)
@@ -82,6 +112,7 @@ def main() -> None:
     for round_index in range(args.repeat):
         for mode in MODES if round_index % 2 == 0 else tuple(reversed(MODES)):  # alternate: load drifts
             result = measure(mode, args.publishes, args.connections)
+            result["smoke_seconds"] = smoke_seconds(mode)
             print(result, flush=True)
             runs.append(result)
 
@@ -94,10 +125,12 @@ def main() -> None:
             "publish_ms_median": median_of(mode, lambda r: r["publish_ms"]["median"]),
             "new_connection_publish_ms_median": median_of(mode, lambda r: r["new_connection_publish_ms"]["median"]),
             "teardown_seconds_median": median_of(mode, lambda r: r["teardown_seconds"]),
+            "smoke_seconds_median": median_of(mode, lambda r: r["smoke_seconds"]),
         }
         for mode in MODES
     }
-    path = save("kubernetes-access", " ".join(["python", *sys.argv]), {"summary": summary, "runs": runs})
+    results = {"smoke_command": "xmtpd-e2e " + " ".join(SMOKE_COMMAND) + " MODE", "summary": summary, "runs": runs}
+    path = save("kubernetes-access", " ".join(["python", *sys.argv]), results)
     print(f"recorded in {path}")
 
 
