@@ -1,8 +1,10 @@
 """A comparable picture of the host parts a Kubernetes cluster changes.
 
-Other work on the machine (Docker containers of parallel runs) changes cgroups, mounts and
-per-interface sysctls at the same time, so those are left out; what remains must be identical
-before bring-up and after teardown.
+Other work on the machine changes cgroups, mounts, links, network namespaces and per-interface
+sysctls at the same time -- Docker containers of parallel runs, and parallel local-runtime runs
+(namespaces ``xe2e-<run>-...``, bridges ``xb...``, veths ``xv...``, the ``ifb`` devices their
+bandwidth faults load) -- so those are left out; what remains must be identical before bring-up
+and after teardown.
 """
 
 from __future__ import annotations
@@ -22,7 +24,17 @@ _VOLATILE = re.compile(
     r"|net\.netfilter\.nf_conntrack_count|net\.ipv[46]\.(conf|neigh)\.(?!all\.|default\.)"
     r"|net\.ipv6\.route\.gc_|dev\.|user\.|vm\.stat_refresh)"
 )
-_OTHERS_MOUNTS = ("/var/lib/docker", "/run/docker", "/var/run/docker", "/proc", "/sys/fs/cgroup", "/tmp")
+_OTHERS_MOUNTS = (
+    "/var/lib/docker",
+    "/run/docker",
+    "/var/run/docker",
+    "/proc",
+    "/sys/fs/cgroup",
+    "/tmp",
+    "/run/netns/xe2e-",
+)
+_OTHERS_LINKS = ("veth", "br-", "xb", "xv", "ifb")
+_OTHERS_NETNS = "xe2e-"
 
 
 @dataclass(frozen=True)
@@ -61,7 +73,7 @@ def _cgroups() -> list[str]:
 def _links() -> list[str]:
     listed = subprocess.run(["ip", "-br", "link"], capture_output=True, text=True, check=False).stdout
     return sorted(
-        line.split()[0].split("@")[0] for line in listed.splitlines() if line and not line.startswith(("veth", "br-"))
+        line.split()[0].split("@")[0] for line in listed.splitlines() if line and not line.startswith(_OTHERS_LINKS)
     )
 
 
@@ -74,5 +86,7 @@ def snapshot() -> HostSnapshot:
         cgroups=_cgroups(),
         paths={path: os.path.lexists(path) for path in (*FIXED_PATHS, "/run/xmtpd-e2e-k8s")},
         links=_links(),
-        netns=sorted(os.listdir("/run/netns")) if os.path.isdir("/run/netns") else [],
+        netns=sorted(n for n in os.listdir("/run/netns") if not n.startswith(_OTHERS_NETNS))
+        if os.path.isdir("/run/netns")
+        else [],
     )
