@@ -17,10 +17,10 @@ from google.protobuf.message import DecodeError
 
 from xmtpd_e2e.client.errors import ResponseDecodeError
 
-__all__ = ["FollowingChannel", "MAX_MESSAGE_BYTES", "decode_response"]
+__all__ = ["FollowingChannel", "MAX_MESSAGE_BYTES", "CHANNEL_OPTIONS", "decode_response"]
 
 MAX_MESSAGE_BYTES = 25 * 1024 * 1024
-_OPTIONS = [
+CHANNEL_OPTIONS = [
     ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
     ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
     ("grpc.enable_http_proxy", 0),
@@ -29,6 +29,12 @@ _OPTIONS = [
     # Own subchannels per channel: a fresh channel must not inherit a shared subchannel that is
     # still backing off from a service that was down.
     ("grpc.use_local_subchannel_pool", 1),
+    # Accept uncompressed responses only (grpc-accept-encoding: identity).  xmtpd's connect-go
+    # server gzips every response a client accepts gzip for, and now and then (about one
+    # publish response in a few thousand, with grpcio 1.85) the still-gzipped bytes reached the
+    # deserializer as the message: "INTERNAL: Exception deserializing response!".  Compression
+    # gains nothing between processes on one machine.
+    ("grpc.compression_enabled_algorithms_bitset", 1 << 0),
 ]
 
 
@@ -92,6 +98,6 @@ class FollowingChannel:
             if self._channel is None or address != self._address:
                 if self._channel is not None:
                     self._channel.close()
-                self._channel = grpc.insecure_channel(address, options=_OPTIONS)
+                self._channel = grpc.insecure_channel(address, options=CHANNEL_OPTIONS)
                 self._address = address
             return self._channel
