@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from conftest import integration_config, started_environment
+from integration_environments import integration_config, started_environment
 from leftovers import system_leftovers
 
 from xmtpd_e2e.errors import SetupError

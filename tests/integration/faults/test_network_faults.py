@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from runtime_params import runtime_params
 
-from conftest import started_environment, integration_config
+from integration_environments import integration_config, started_environment
 from netprobe import connects, frozen, udp_delivery
 from xmtpd_e2e.api.environment import Environment
 from xmtpd_e2e.api.node_handle import NodeHandle
