@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,9 @@ from xmtpd_e2e.record import RunState
 from xmtpd_e2e.runner.cleanup import remove_resources, run_record
 from xmtpd_e2e.runtime.base import ServiceSpec
 from xmtpd_e2e.runtime.local import LocalRuntime
-from xmtpd_e2e.runtime.netns import SUBNET, namespaces_available, namespaces_of_run
+from xmtpd_e2e.errors import ServiceError
+from xmtpd_e2e.runtime import netns
+from xmtpd_e2e.runtime.netns import SUBNET, links_of_run, namespaces_available, namespaces_of_run
 
 pytestmark = [
     pytest.mark.integration,
@@ -122,3 +125,29 @@ def test_sigkill_then_cleanup_removes_namespaces_bridge_and_rule(tmp_path: Path)
     while leftovers(state, bridge) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert leftovers(state, bridge) == []
+
+
+def test_a_namespace_whose_creation_fails_part_way_is_removed_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Creating a service's namespace fails after the namespace and its veth exist (here: joining
+    the bridge): the start fails and neither stays, on the system or in the record."""
+    with run_record(tmp_path / "home", logger=logging.getLogger("netns")) as state:
+        rt = LocalRuntime(state, "e1", tmp_path / "logs", resolve, network="namespaces")
+        run = netns._run
+
+        def bridge_refuses(argv: Sequence[str], *, check: bool = True) -> subprocess.CompletedProcess[str]:
+            if "master" in argv:
+                raise ServiceError("injected: the bridge refuses the veth")
+            return run(argv, check=check)
+
+        try:
+            monkeypatch.setattr(netns, "_run", bridge_refuses)
+            with pytest.raises(ServiceError, match="injected"):
+                rt.start(server(rt, "a"))
+            monkeypatch.undo()
+            assert namespaces_of_run(state.run_id) == []
+            assert [link for link in links_of_run(state.run_id) if link.startswith("xv")] == []
+            assert {r.kind for r in state.resources()} == {"link", "host-rule"}, state.resources()
+        finally:
+            rt.close(fast=True)
