@@ -7,7 +7,7 @@ VENV := .venv/bin
 E2E := $(VENV)/xmtpd-e2e
 DOCKER_FLAGS := --runtime docker --image-set local
 
-.PHONY: setup e2e e2e-local e2e-docker e2e-full e2e-kubernetes test unit integration lint bench clean-runs
+.PHONY: setup e2e e2e-local e2e-docker e2e-full e2e-kubernetes e2e-kubernetes-trio test unit integration lint bench clean-runs
 
 setup:
 	scripts/setup
@@ -33,6 +33,13 @@ e2e-kubernetes:
 	$(VENV)/pytest -q -m kubernetes tests/integration/kube_cluster
 	$(VENV)/pytest -q -m kubernetes tests/integration/runtime/test_contract.py
 	$(E2E) run --runtime kubernetes --image-set local --suite fast --parallel 2
+
+# What of the kubernetes runtime fits a shorter budget: smoke, a node kill and a partition.
+KUBE_TRIO := smoke,chaos-node-down,chaos-network-partition
+
+e2e-kubernetes-trio:
+	scripts/setup --kubernetes
+	$(E2E) run --runtime kubernetes --image-set local --test $(KUBE_TRIO) --parallel 2
 
 test: setup lint e2e-local e2e-docker
 	$(VENV)/pytest -q tests
