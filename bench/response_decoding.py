@@ -1,6 +1,6 @@
 """Record how often publishes failed on a response that did not decode, from explore records.
 
-usage: python bench/response_decoding.py COMMAND LABEL=DIR [LABEL=DIR ...]
+usage: python bench/response_decoding.py [--note TEXT] COMMAND LABEL=DIR [LABEL=DIR ...]
 
 Each DIR holds ``*/explore-*.json`` records of repeated ``xmtpd-e2e explore`` runs (COMMAND is
 how they were run, recorded as given).  Writes ``bench/results/explore-response-decoding.json``:
@@ -11,8 +11,8 @@ first bytes shown for each.
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -48,13 +48,17 @@ def _label(directory: Path) -> dict[str, Any]:
 
 
 def main() -> None:
-    command = sys.argv[1]
-    results = {}
-    for argument in sys.argv[2:]:
+    parser = argparse.ArgumentParser(description="Count undecodable publish responses in explore records.")
+    parser.add_argument("--note", default="", help="what the numbers mean, recorded with them")
+    parser.add_argument("command", help="how the explore runs were made")
+    parser.add_argument("labelled", nargs="+", metavar="LABEL=DIR")
+    arguments = parser.parse_args()
+    results: dict[str, Any] = {"note": arguments.note} if arguments.note else {}
+    for argument in arguments.labelled:
         label, _, directory = argument.partition("=")
         results[label] = _label(Path(directory))
     print(json.dumps(results, indent=2))
-    save("explore-response-decoding", command, results)
+    save("explore-response-decoding", arguments.command, results)
 
 
 if __name__ == "__main__":
