@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Union
 from urllib.parse import urlsplit
 
-from xmtpd_e2e.errors import E2EError, SetupError
+from xmtpd_e2e.errors import E2EError
 from xmtpd_e2e.faults.controller import Fault, FaultController, Piece
 from xmtpd_e2e.faults.links import (
     CHAIN,
@@ -74,6 +74,7 @@ class EnvironmentFaults:
         ``partition({300})`` isolates node 300 from every other node and gateway.  Established
         sync streams stall (their packets are dropped), as in a real partition.
         """
+        self._require_network_faults()
         named = [[self._participant(ref) for ref in group] for group in groups]
         names = {p.name for group in named for p in group}
         rest = [p for p in self._services() if p.name not in names]
@@ -91,6 +92,7 @@ class EnvironmentFaults:
         200's envelopes while 200 still receives 100's.  ``cut("clients", 100)`` is the client
         path, ``cut(100, "chain")`` and ``cut(100, "database")`` the node's chain and DB paths.
         """
+        self._require_network_faults()
         a, b = self._participant(source), self._participant(destination)
         return self._drop("cut", [cut_flows(a, b)], {"from": a.name, "to": b.name})
 
@@ -106,6 +108,7 @@ class EnvironmentFaults:
             raise E2EError(f"packet loss must be in (0, 100] percent, got {percent}")
         if (on is None) == (between is None):
             raise E2EError("add_packet_loss needs exactly one of on=<participant> or between=(a, b)")
+        self._require_network_faults()
         if on is not None:
             where = self._participant(on)
             targets = [RuleTarget(where, (Flow(),))]
@@ -226,16 +229,15 @@ class EnvironmentFaults:
         if namespace is not None:  # a stopped service's namespace and rules are gone with it
             remove(str(namespace))
 
+    def _require_network_faults(self) -> None:
+        """Refuse at once, with the runtime's reason, where no network fault can act (before
+        participants are resolved: without a network of their own, no flow can name them)."""
+        problem = self._env.runtime.network_faults_unavailable()
+        if problem is not None:
+            raise problem
+
     def _require_namespace(self, where: Participant) -> None:
-        # Services sharing the host's network have a namespace too: the host's own.  Rules there
-        # would hit every process on the machine, so such runtimes get no network faults at all.
-        if self._env.runtime.host_network_address() is None:
-            raise SetupError(
-                f"network faults need every service in its own network namespace; on this runtime "
-                f"they share the host's network ({where.name} included)",
-                "run as root with the ip, iptables, tc and nsenter commands and --local-network "
-                "auto or namespaces (each local service then gets a namespace), or use --runtime docker",
-            )
+        self._require_network_faults()
         if where.namespace() is None:
             raise E2EError(f"{where.name} is not running, so it has no network to fault")
         require_network_tools()

@@ -30,6 +30,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from xmtpd_e2e.errors import SetupError
+
 __all__ = [
     "PostgresAccess",
     "ServiceSpec",
@@ -192,6 +194,19 @@ class Runtime(abc.ABC):
     def reach_host_port(self, port: int) -> tuple[str, int]:
         """Host and port under which services reach ``port`` of the host (Postgres)."""
         return (self.host_gateway, port)
+
+    def network_faults_unavailable(self) -> SetupError | None:
+        """Why network faults (rules and shaping inside services' network namespaces) cannot act
+        here, with the fix, or None when they can.  By default: when services share the host's
+        network, whose rules would hit every process on the machine."""
+        if self.host_network_address() is not None:
+            return None
+        return SetupError(
+            "network faults need every service in its own network namespace; on this runtime they share the "
+            "host's network",
+            "run as root with the ip, iptables, tc and nsenter commands and --local-network auto or namespaces "
+            "(each local service then gets a namespace), or use --runtime docker",
+        )
 
     def host_network_address(self) -> str | None:
         """The host's address on the environment's network, from which services see the

@@ -491,6 +491,19 @@ class KubernetesRuntime(ManagedRuntime):
             return None
         return "127.0.0.1" if self._access == PORT_FORWARD else self.connection.local.api_address
 
+    def network_faults_unavailable(self) -> SetupError | None:
+        """Network faults enter a pod's network namespace from its node's host: only on the
+        framework's own local cluster.  Elsewhere the proxy faults (toxiproxy, a pod) remain."""
+        if self.connection.local is not None:
+            return None
+        return SetupError(
+            "network faults (partition, cut, packet loss, bandwidth limit, duplication, reordering) act inside "
+            "each pod's network namespace, which the framework enters only on its own local cluster; "
+            f"{self.connection.server} is another cluster",
+            "use the proxy faults there (node.add_latency, add_bandwidth_limit, add_connection_reset, add_timeout, "
+            "disconnect), or run on the local cluster (scripts/setup --kubernetes)",
+        )
+
     @property
     def access(self) -> str | None:
         """``pod-ip`` or ``port-forward``; None while ``auto`` has not decided yet."""
