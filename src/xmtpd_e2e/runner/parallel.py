@@ -39,16 +39,7 @@ Progress = Callable[[str, ScenarioInfo, ScenarioResult | None], None]
 def run_in_workers(
     scenarios: Sequence[ScenarioInfo], config: RunConfig, workers: int, modules: Sequence[str], progress: Progress
 ) -> RunResult:
-    state = RunState.create(config.home)
-    result = RunResult(run_id=state.run_id, started_at=time.time())
-    # Longest first: the run ends when its slowest scenario does, so that one should start at once
-    # (results are still reported in catalogue order).
-    pending = sorted(scenarios, key=lambda s: -s.typical_seconds)
     running: dict[subprocess.Popen[bytes], tuple[ScenarioInfo, Path, float]] = {}
-    scratch = state.work_dir / "workers"
-    state.record("directory", str(scratch))
-    scratch.mkdir(parents=True, exist_ok=True)
-    log_dir = scratch
     interrupted: list[int] = []
 
     def forward(signum: int, frame: FrameType | None) -> None:
@@ -57,10 +48,22 @@ def run_in_workers(
             if process.poll() is None:
                 process.send_signal(signum)
 
+    # Signals are forwarded from before the run record exists: an interrupt can then never fall
+    # between creating the record and the block that finishes it.
     previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
-    finished: dict[str, ScenarioResult] = {}
-    relay = WorkerProgressRelay()
+    state: RunState | None = None
     try:
+        state = RunState.create(config.home)
+        result = RunResult(run_id=state.run_id, started_at=time.time())
+        # Longest first: the run ends when its slowest scenario does, so that one should start at
+        # once (results are still reported in catalogue order).
+        pending = sorted(scenarios, key=lambda s: -s.typical_seconds)
+        scratch = state.work_dir / "workers"
+        state.record("directory", str(scratch))
+        scratch.mkdir(parents=True, exist_ok=True)
+        log_dir = scratch
+        finished: dict[str, ScenarioResult] = {}
+        relay = WorkerProgressRelay()
         while pending or running:
             while pending and len(running) < workers and not interrupted:
                 info = pending.pop(0)
@@ -90,14 +93,16 @@ def run_in_workers(
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        logger = logging.getLogger("xmtpd_e2e.runner.parallel")
-        # The workers' scratch directory is this function's own to remove; finish_run then only
-        # warns about what an interrupted or crashed teardown really left.
-        shutil.rmtree(scratch, ignore_errors=True)
-        if not scratch.exists():
-            state.forget("directory", str(scratch))
-        for problem in finish_run(state, logger=logger):
-            logger.error("could not remove: %s", problem)
+        if state is not None:
+            logger = logging.getLogger("xmtpd_e2e.runner.parallel")
+            # The workers' scratch directory is this function's own to remove; finish_run then
+            # only warns about what an interrupted or crashed teardown really left.
+            scratch = state.work_dir / "workers"
+            shutil.rmtree(scratch, ignore_errors=True)
+            if not scratch.exists():
+                state.forget("directory", str(scratch))
+            for problem in finish_run(state, logger=logger):
+                logger.error("could not remove: %s", problem)
     result.scenarios = [finished[s.name] for s in scenarios if s.name in finished]
     result.finished_at = time.time()
     if interrupted:
