@@ -17,10 +17,10 @@ TCP's arithmetic, not on anything xmtpd does (seen once in CI: a gateway publish
 
 from __future__ import annotations
 
-from xmtpd_e2e.api.client_handle import ClientHandle
 from xmtpd_e2e.api.environment import Environment
 from xmtpd_e2e.client.errors import PublishError
 from xmtpd_e2e.runner.scenario import scenario
+from xmtpd_e2e.scenarios._publishing import publish_succeeds
 from xmtpd_e2e.scenarios._topology import standard_cluster
 
 
@@ -45,7 +45,7 @@ def chaos_client_path(env: Environment) -> None:
     env.new_client(200).publish_envelopes(5)
     env.new_client(via_gateway=0).publish_envelopes(5)  # the gateway reaches node 100 through its proxy
     cut.heal()
-    env.require.eventually(lambda: _retry(client), timeout=60, description="the client's retry after healing")
+    env.require.eventually(lambda: publish_succeeds(client), timeout=60, description="the client's retry after healing")
 
     loss = env.faults.add_packet_loss(15, ("clients", "gateway-0"))
     gateway_client = env.new_client(via_gateway=0)
@@ -53,11 +53,3 @@ def chaos_client_path(env: Environment) -> None:
         gateway_client.publish_envelopes(5)
     loss.heal()
     env.wait_for_replication(timeout=120)
-
-
-def _retry(client: ClientHandle) -> bool:
-    try:
-        client.publish_envelopes(5)
-    except PublishError:
-        return False
-    return True

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import time
 
-from xmtpd_e2e.api.client_handle import ClientHandle
 from xmtpd_e2e.api.environment import Environment
 from xmtpd_e2e.client.errors import PublishError
 from xmtpd_e2e.runner.scenario import scenario
+from xmtpd_e2e.scenarios._publishing import publish_succeeds
 from xmtpd_e2e.scenarios._topology import standard_cluster
 
 PAUSE_SECONDS = 30
@@ -60,14 +60,6 @@ def chaos_node_pause(env: Environment) -> None:
         raise AssertionError("publishing to a paused node must time out")
     node_200.resume()
     env.require.eventually(
-        lambda: _retry(client), timeout=60, description="the client's retry to succeed after node 200 resumes"
+        lambda: publish_succeeds(client), timeout=60, description="the client's retry to succeed after node 200 resumes"
     )
     env.wait_for_replication(timeout=120)
-
-
-def _retry(client: ClientHandle) -> bool:
-    try:
-        client.publish_envelopes(5)
-    except PublishError:
-        return False
-    return True
