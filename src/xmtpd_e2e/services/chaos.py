@@ -12,6 +12,7 @@ disabling twice leaves the proxy disabled.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +32,13 @@ proxy through ``RunningService.host_address``, which on docker falls back to the
 address on the environment network for ports that are not published."""
 ALIAS = "toxiproxy"
 TOXIC_SUFFIXES = ("latency", "bandwidth", "reset", "timeout")
+REMOVAL_GRACE_S = 10
+"""How long a toxic removal may take beyond the toxic's own ``timeout`` attribute."""
+SETTLE_AFTER_REMOVAL_S = 0.2
+
+
+class ServiceTimeout(ServiceError):
+    """Toxiproxy's API took longer than the call allows (it may be deadlocked)."""
 
 
 @dataclass(frozen=True)
@@ -126,8 +134,20 @@ class ChaosController:
         self._add_toxic(proxy, "timeout", "timeout", {"timeout": timeout_ms})
 
     def remove_all_toxics(self, proxy: str) -> None:
-        for toxic in self._call("get", f"/proxies/{proxy}/toxics") or []:
-            self._call("delete", f"/proxies/{proxy}/toxics/{toxic['name']}", missing_ok=True)
+        """Remove every toxic on ``proxy``, newest first.
+
+        The order matters.  Toxiproxy chains toxics in the order they were added and removes one
+        by interrupting it and the toxic before it; a toxic that is blocked handing data to the
+        next one cannot be interrupted.  A ``reset_peer`` toxic stops reading while it waits to
+        reset, then never reads again, so removing anything *in front of* it on a busy
+        connection blocks toxiproxy for good (every later API call on the proxy hangs; upstream
+        Shopify/toxiproxy issue 558).  Taken from the end of the chain, each toxic hands its data
+        straight to the connection's writer, and the connections a ``reset_peer`` or ``timeout``
+        toxic ends are closed before the next removal starts.
+        """
+        chain = self.toxics(proxy)
+        for toxic in reversed(chain):
+            self._remove_toxic(proxy, toxic)
         for suffix in TOXIC_SUFFIXES:
             self._close_fault(proxy, suffix)
 
@@ -136,15 +156,54 @@ class ChaosController:
         return list(result) if isinstance(result, list) else []
 
     def _add_toxic(self, proxy: str, suffix: str, kind: str, attributes: dict[str, int]) -> None:
+        """Add a toxic, replacing one of the same kind.
+
+        A toxic is only ever removed from the end of the chain (see :meth:`remove_all_toxics`),
+        so replacing one that has newer toxics after it takes those off first and puts them
+        back, unchanged, after the replacement; their fault windows stay open throughout.
+        """
         name = f"{proxy}_{suffix}"
-        self._call("delete", f"/proxies/{proxy}/toxics/{name}", missing_ok=True)
+        chain = self.toxics(proxy)
+        position = next((i for i, toxic in enumerate(chain) if toxic.get("name") == name), None)
+        newer = chain[position + 1 :] if position is not None else []
+        if position is not None:
+            for toxic in reversed(chain[position:]):
+                self._remove_toxic(proxy, toxic)
+        self._post_toxic(proxy, name, kind, attributes)
+        for toxic in newer:
+            self._post_toxic(proxy, toxic["name"], toxic["type"], dict(toxic.get("attributes") or {}))
+        self._close_fault(proxy, suffix)
+        self._open_fault(proxy, suffix, {"toxic": kind, **attributes})
+
+    def _post_toxic(self, proxy: str, name: str, kind: str, attributes: dict[str, int]) -> None:
         self._call(
             "post",
             f"/proxies/{proxy}/toxics",
             json={"name": name, "type": kind, "stream": "downstream", "toxicity": 1.0, "attributes": attributes},
         )
-        self._close_fault(proxy, suffix)
-        self._open_fault(proxy, suffix, {"toxic": kind, **attributes})
+
+    def _remove_toxic(self, proxy: str, toxic: dict[str, Any]) -> None:
+        """Delete one toxic; it must be the last in the chain (see :meth:`remove_all_toxics`).
+
+        Removing a ``reset_peer`` toxic waits while it sleeps before its reset, so the request
+        may take its whole timeout; past that (plus a grace period) toxiproxy is stuck for good.
+        """
+        name = toxic["name"]
+        attributes = toxic.get("attributes") or {}
+        budget = REMOVAL_GRACE_S + int(attributes.get("timeout", 0)) / 1000
+        try:
+            self._call("delete", f"/proxies/{proxy}/toxics/{name}", missing_ok=True, timeout=budget)
+        except ServiceTimeout as exc:
+            raise ServiceError(
+                f"toxiproxy did not remove toxic {name!r} from proxy {proxy!r} within {budget:.0f} s and "
+                "stopped answering for that proxy: toxiproxy deadlocks when a toxic is removed while data "
+                "is stuck behind it (Shopify/toxiproxy issue 558). The proxy cannot change for the rest of "
+                "this run; run the scenario again, and if it recurs report which toxics were on the proxy."
+            ) from exc
+        # Connections the removal closed (a timeout toxic closes its connections; a reset_peer
+        # may have fired meanwhile) leave toxiproxy's bookkeeping only once the proxy is free.
+        # Let them go before the next removal can find them half-dead.
+        time.sleep(SETTLE_AFTER_REMOVAL_S)
 
     def _open_fault(self, proxy: str, name: str, params: dict[str, Any]) -> None:
         with self._lock:
@@ -156,9 +215,11 @@ class ChaosController:
         if event is not None:
             self.timeline.finish(event)
 
-    def _call(self, method: str, path: str, *, json: Any = None, missing_ok: bool = False) -> Any:
+    def _call(self, method: str, path: str, *, json: Any = None, missing_ok: bool = False, timeout: float = 10) -> Any:
         try:
-            response = self._session.request(method, self._api + path, json=json, timeout=10)
+            response = self._session.request(method, self._api + path, json=json, timeout=timeout)
+        except requests.Timeout as exc:
+            raise ServiceTimeout(f"toxiproxy API {method.upper()} {path} got no answer within {timeout:.0f} s") from exc
         except requests.RequestException as exc:
             raise ServiceError(f"toxiproxy API {method.upper()} {path} failed: {exc}") from exc
         if missing_ok and response.status_code == 404:
