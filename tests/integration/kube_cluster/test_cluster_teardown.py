@@ -2,7 +2,7 @@
 
 Compared before and after: sysctls, iptables chains (both families), nftables tables, mounts,
 top-level cgroups, the fixed directories the kubelet/containerd create, links and network
-namespaces.  If the cluster was up when the test began, it is brought down first and up again
+namespaces.  Bringing it up a second time while it is up changes nothing.  If the cluster was up when the test began, it is brought down first and up again
 at the end.
 """
 
@@ -29,6 +29,7 @@ def test_teardown_restores_the_host() -> None:
     before = snapshot()
     try:
         cluster_up(layout)
+        cluster_up(layout)  # again while up: what runs is left running, CoreDNS's objects stay
         during = snapshot()
         assert cluster_status(layout).up
         assert read_sysctl("vm.overcommit_memory") == "1"  # the kubelet's: teardown must undo it

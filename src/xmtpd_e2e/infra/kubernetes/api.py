@@ -52,15 +52,37 @@ def ready_nodes(api: Any) -> set[str]:
 
 
 def create_objects(api: Any, items: list[dict[str, Any]]) -> None:
-    """Create each object, leaving one that already exists as it is (bring-up is idempotent)."""
+    """Create each object, leaving one that already exists as it is (bring-up is idempotent).
+
+    "Already exists" is not always the answer for an existing object: a Service that asks for a
+    fixed cluster IP is refused with 422 "provided IP is already allocated" when it exists
+    itself, because the IP is allocated before the name is checked.  So any refusal is checked
+    against what the cluster holds.
+    """
     from kubernetes import utils
 
     for item in items:
         try:
             utils.create_from_dict(api, item)  # type: ignore[no-untyped-call]
         except utils.FailToCreateError as error:
-            if not all(getattr(e, "status", None) == 409 for e in error.api_exceptions):
-                raise
+            if all(getattr(e, "status", None) == 409 for e in error.api_exceptions) or _exists(api, item):
+                continue
+            raise
+
+
+def _exists(api: Any, item: dict[str, Any]) -> bool:
+    from kubernetes.dynamic import DynamicClient
+
+    client = DynamicClient(api)  # type: ignore[no-untyped-call]
+    resource = client.resources.get(api_version=item["apiVersion"], kind=item["kind"])
+    metadata = item["metadata"]
+    try:
+        resource.get(name=metadata["name"], namespace=metadata.get("namespace"))
+    except ApiException as error:
+        if error.status == 404:
+            return False
+        raise
+    return True
 
 
 def deployment_available(api: Any, namespace: str, name: str) -> bool:
