@@ -11,11 +11,12 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
-from xmtpd_e2e.errors import SetupError
+from xmtpd_e2e.errors import ServiceError, SetupError
 from xmtpd_e2e.record import Reclaimer, RunState
 
 __all__ = ["Databases", "dsn_with", "check_postgres", "DATABASE_KIND", "DATABASES"]
@@ -24,6 +25,8 @@ DATABASE_KIND = "database"
 
 _MAX_NAME = 32  # xmtpd's limit for XMTPD_DB_NAME_OVERRIDE
 _UNSAFE = re.compile(r"[^a-z0-9_]")
+_DROP_ATTEMPTS = 20
+_DROP_SETTLE_S = 0.1
 
 
 def dsn_with(dsn: str, *, host: str | None = None, database: str | None = None, port: int | None = None) -> str:
@@ -107,8 +110,32 @@ class Databases:
 
 
 def _drop_database(admin_dsn: str, name: str) -> None:
+    """Drop ``name``, including a creation still under way.
+
+    A node creates its own database.  Killed while doing so, it leaves a backend that still runs
+    its ``CREATE DATABASE`` (the server reads a query already sent even after the client died),
+    and a plain ``DROP ... IF EXISTS`` finds nothing yet and lets the creation finish after it.
+    So backends whose query names the database are terminated first (which rolls a creation
+    back), and the drop is repeated until no backend names it and it does not exist.
+    """
     with psycopg.connect(admin_dsn, autocommit=True, connect_timeout=10) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        for _ in range(_DROP_ATTEMPTS):
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE pid <> pg_backend_pid() AND position(%s in query) > 0",
+                (name,),
+            )
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            time.sleep(_DROP_SETTLE_S)
+            busy = conn.execute(
+                "SELECT (SELECT count(*) FROM pg_stat_activity"
+                "        WHERE pid <> pg_backend_pid() AND position(%s in query) > 0)"
+                "     + (SELECT count(*) FROM pg_database WHERE datname = %s)",
+                (name, name),
+            ).fetchone()
+            if busy is not None and busy[0] == 0:
+                return
+    raise ServiceError(f"database {name} kept coming back after {_DROP_ATTEMPTS} drops")
 
 
 def _remove_databases(state: RunState, logger: logging.Logger) -> list[str]:
