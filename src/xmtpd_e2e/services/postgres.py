@@ -119,14 +119,15 @@ def _drop_database(admin_dsn: str, name: str) -> None:
     back), and the drop is repeated until no backend names it and it does not exist.
     """
     with psycopg.connect(admin_dsn, autocommit=True, connect_timeout=10) as conn:
-        for _ in range(_DROP_ATTEMPTS):
+        for attempt in range(_DROP_ATTEMPTS):
+            if attempt:
+                time.sleep(_DROP_SETTLE_S)  # terminated backends leave asynchronously
             conn.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
                 " WHERE pid <> pg_backend_pid() AND position(%s in query) > 0",
                 (name,),
             )
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            time.sleep(_DROP_SETTLE_S)
             busy = conn.execute(
                 "SELECT (SELECT count(*) FROM pg_stat_activity"
                 "        WHERE pid <> pg_backend_pid() AND position(%s in query) > 0)"
