@@ -9,6 +9,7 @@ then the daemons stop, and the host record is replayed backwards.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import ssl
@@ -34,7 +35,14 @@ from xmtpd_e2e.infra.kubernetes.certificates import ensure_certificates
 from xmtpd_e2e.infra.kubernetes.configs import write_configs
 from xmtpd_e2e.infra.kubernetes.coredns import coredns_manifest
 from xmtpd_e2e.infra.kubernetes.layout import CLUSTER_CIDR, SERVICE_CIDR, ClusterLayout, NodeLayout
-from xmtpd_e2e.infra.kubernetes.processes import Daemon, daemon_running, log_tail, start_daemon, stop_daemon
+from xmtpd_e2e.infra.kubernetes.processes import (
+    Daemon,
+    daemon_running,
+    log_tail,
+    start_daemon,
+    stop_daemon,
+    unix_socket_accepts,
+)
 from xmtpd_e2e.infra.kubernetes.versions import KUBERNETES_COMPONENTS, kubernetes_bin_dir
 
 __all__ = ["ClusterStatus", "cluster_up", "cluster_down", "cluster_status", "require_host_tools"]
@@ -270,7 +278,13 @@ def cluster_up(layout: ClusterLayout, say: Say = lambda _m: None) -> None:
         containerd, kubelet, proxy = _node_daemons(node)
         say(f"starting {node.name}" + (f" (network namespace {node.netns})" if node.netns else ""))
         start_daemon(containerd, layout.pid_dir, layout.log_dir)
-        _wait(f"{node.name}'s containerd", node.containerd_socket.exists, 60, layout, containerd.name)
+        _wait(
+            f"{node.name}'s containerd",
+            functools.partial(unix_socket_accepts, node.containerd_socket),
+            60,
+            layout,
+            containerd.name,
+        )
         present = set(cluster_images.node_images(node))
         for archive, reference in archives:
             if reference not in present:

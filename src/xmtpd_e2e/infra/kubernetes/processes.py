@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
@@ -17,7 +18,15 @@ from pathlib import Path
 
 from xmtpd_e2e.errors import SetupError
 
-__all__ = ["Daemon", "start_daemon", "stop_daemon", "daemon_running", "start_time_of", "log_tail"]
+__all__ = [
+    "Daemon",
+    "start_daemon",
+    "stop_daemon",
+    "daemon_running",
+    "start_time_of",
+    "log_tail",
+    "unix_socket_accepts",
+]
 
 
 @dataclass(frozen=True)
@@ -55,6 +64,21 @@ def daemon_running(pid_dir: Path, name: str) -> bool:
         return False
     pid, start_time = record
     return start_time_of(pid) == start_time
+
+
+def unix_socket_accepts(path: Path) -> bool:
+    """Whether a daemon listens on the Unix socket at ``path``.
+
+    The file alone proves nothing: a daemon killed (or a host restarted with ``/run`` kept) leaves
+    its socket file behind, and a client dialling it before the new daemon binds is refused.
+    """
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(2)
+        try:
+            probe.connect(str(path))
+        except OSError:
+            return False
+    return True
 
 
 def log_tail(log_dir: Path, name: str, lines: int = 8) -> str:
