@@ -9,21 +9,17 @@ dialling containerd's stale socket before the new containerd binds it is refused
 from __future__ import annotations
 
 import json
-import logging
 import os
 import signal
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from xmtpd_e2e.config import RunConfig, local_images
 from xmtpd_e2e.infra.kubernetes.cluster import cluster_status, cluster_up
 from xmtpd_e2e.infra.kubernetes.layout import ClusterLayout
 from xmtpd_e2e.infra.kubernetes.processes import start_time_of
-from xmtpd_e2e.runner.cleanup import run_record
-from xmtpd_e2e.runtime.kubernetes.runtime import KubernetesRuntime
 
+from cluster_runtime import local_cluster_runtime
 from runtime.redis_service import redis_call, redis_spec
 
 pytestmark = pytest.mark.kubernetes
@@ -50,18 +46,6 @@ def test_up_after_the_daemons_were_killed(tmp_path: Path) -> None:
     cluster_up(layout)
 
     assert cluster_status(layout).up
-    config = replace(RunConfig(runtime="kubernetes"), images=local_images())
-    with run_record(tmp_path / "home", logger=logging.getLogger("recovery")) as state:
-        runtime = KubernetesRuntime(
-            state,
-            "e1",
-            tmp_path / "logs",
-            logging.getLogger("recovery"),
-            images=config.images,
-            xmtpd_version=config.xmtpd_version,
-        )
-        try:
-            service = runtime.start(redis_spec(runtime, config.images.redis, "after-crash"))
-            assert redis_call(service.host_address(6379), "PING").startswith("+PONG")
-        finally:
-            runtime.close(fast=True)
+    with local_cluster_runtime(tmp_path, "recovery") as (runtime, config):
+        service = runtime.start(redis_spec(runtime, config.images.redis, "after-crash"))
+        assert redis_call(service.host_address(6379), "PING").startswith("+PONG")
