@@ -4,14 +4,17 @@ The loss is real: iptables ``statistic`` rules inside the nodes' namespaces drop
 packets, in each direction, of every sync stream between node 300 and nodes 100 and 200 (both
 the streams node 300 opens and those it serves).  Publishing to every node must not fail, and
 every envelope must reach every node: the scenario waits up to 90 s for that with the loss in
-force (logging how far it got if not), then heals and requires full convergence within 180 s.
+force (logging how far it got if not), then heals and requires full convergence within 600 s.
 
-Why 180 s after healing: with 30 % loss each way a segment and its ack both get through only
+Why so long after healing: with 30 % loss each way a segment and its ack both get through only
 half the time, and TCP doubles its retransmission timer on every miss, up to Linux's ceiling of
-120 s.  A sync stream caught at that ceiling when the loss ends stays silent until its next
-retransmission, up to 120 s later, and xmtpd does not notice a silent stream by itself (on
-docker under load, node 200 once still missed 165 of node 300's envelopes 120 s after healing,
-with no reconnect in its log).
+120 s.  A sync stream crosses four such half-connections (node to proxy and proxy to node, each
+way), and we think HTTP/2 flow control makes them wait on each other (the server sends more
+only after the client's window update has crossed back; not proven).  xmtpd does not notice a
+silent stream by itself, so after healing the stalled hops can stay silent until their next
+retransmissions, one after the other.  Seen in clean-clone runs: node 200 still missed 165 of node 300's envelopes 120 s after
+healing (docker, under load), and 45 of them 180 s after (local), with no reconnect in its log;
+in most runs it converges within seconds.  The wait ends as soon as every node has everything.
 """
 
 from __future__ import annotations
@@ -50,4 +53,4 @@ def chaos_packet_loss(env: Environment) -> None:
         env.log.warning("not converged under loss: %s", lagging)
     for link in links:
         link.heal()
-    env.wait_for_replication(timeout=180)  # nothing lost, once TCP's backed-off retransmissions resume
+    env.wait_for_replication(timeout=600)  # nothing lost, once TCP's backed-off retransmissions resume
