@@ -31,6 +31,10 @@ class PublishedEnvelope:
     payer_envelope_size: int
     retention_days: int
     published_at: float = field(default_factory=time.time)
+    expiry_unixtime: int = 0
+    """As in the publish response.  xmtpd stamps expiry from the clock when it signs, and it signs
+    the response apart from the envelope it stores, so the stored one can expire a second or so
+    later (and then its bytes, ``envelope_hash`` included, differ from the response's)."""
 
     @classmethod
     def from_decoded(cls, decoded: DecodedEnvelope, *, client_name: str, via: str) -> PublishedEnvelope:
@@ -46,6 +50,7 @@ class PublishedEnvelope:
             congestion_fee_picodollars=decoded.congestion_fee_picodollars,
             payer_envelope_size=decoded.payer_envelope_size,
             retention_days=decoded.retention_days,
+            expiry_unixtime=decoded.expiry_unixtime,
         )
 
     @property

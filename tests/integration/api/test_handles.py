@@ -16,15 +16,35 @@ from xmtpd_e2e.polling import wait_until
 from xmtpd_e2e.runtime.base import ServiceState
 
 
+_RESPONSE_FIELDS = (
+    "originator_node_id",
+    "sequence_id",
+    "payer_address",
+    "base_fee_picodollars",
+    "congestion_fee_picodollars",
+    "payer_envelope_size",
+    "retention_days",
+)
+
+
 def test_published_envelope_is_stored_byte_for_byte_on_another_node(any_env: Environment) -> None:
     node_100, node_200 = any_env.add_nodes(2)
     published = any_env.new_client(100).publish_envelopes(3)
     any_env.wait_for_replication()
     for record in published:
-        stored = node_200.observer.envelope_bytes(record.originator_node_id, record.sequence_id)
-        assert stored is not None
-        assert hashlib.sha256(stored).hexdigest() == record.envelope_hash
+        key = (record.originator_node_id, record.sequence_id)
+        original = node_100.observer.envelope_bytes(*key)
+        stored = node_200.observer.envelope_bytes(*key)
+        assert original is not None and stored is not None
+        assert stored == original, f"{key}: node 200's copy differs from node 100's"
+        # The publish response is signed apart from the stored envelope, each with an expiry
+        # taken from the clock at signing: all else agrees, and the stored one expires no earlier.
         decoded = decode_originator_envelope(stored)
+        response = {name: getattr(record, name) for name in _RESPONSE_FIELDS}
+        assert {name: getattr(decoded, name) for name in _RESPONSE_FIELDS} == response, key
+        assert decoded.expiry_unixtime >= record.expiry_unixtime, key
+        if decoded.expiry_unixtime == record.expiry_unixtime:
+            assert hashlib.sha256(stored).hexdigest() == record.envelope_hash, key
         assert decoded.originator_signer == node_100.address
         assert decoded.payer_address == any_env.client(100).payer_address
     api = NodeApi(lambda: node_200.endpoint)
