@@ -12,6 +12,7 @@ import functools
 import itertools
 import json
 import logging
+import os
 import shutil
 import threading
 import time
@@ -34,6 +35,7 @@ from xmtpd_e2e.client.ledger import PublishLedger
 from xmtpd_e2e.config import RunConfig
 from xmtpd_e2e.errors import CheckFailed, E2EError
 from xmtpd_e2e.faults.controller import Fault, FaultController
+from xmtpd_e2e.faults.namespace import has_own_namespace, tcp_sockets
 from xmtpd_e2e.observe.invariants import InvariantReport, check_invariants
 from xmtpd_e2e.observe.observer import NodeObserver
 from xmtpd_e2e.observe.report_schedule import next_firing
@@ -217,6 +219,9 @@ class Environment:
 
         for name, service in self.runtime.services().items():
             write(f"logs/{name}.log", service.logs)
+            namespace = _own_network_namespace(service)
+            if namespace is not None:
+                write(f"sockets/{name}.txt", functools.partial(tcp_sockets, namespace))
         if self._chaos is not None:
             write("toxiproxy.json", self._chaos.proxies)
         for node in self._nodes.values():
@@ -710,3 +715,17 @@ def create_environment(request: EnvironmentRequest) -> Environment:
         work_dir=work_dir,
         logger=logger,
     )
+
+
+def _own_network_namespace(service: RunningService) -> str | None:
+    """The service's network namespace when it has one of its own and this runner may enter it
+    (root); None otherwise, or when the runtime cannot say (an artifact is not worth failing for)."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        namespace = service.network_namespace()
+    except Exception:
+        return None
+    if namespace is None or not has_own_namespace(namespace):
+        return None
+    return str(namespace)

@@ -15,7 +15,14 @@ from collections.abc import Sequence
 
 from xmtpd_e2e.errors import SetupError, ServiceError
 
-__all__ = ["run_in_namespace", "require_network_tools", "NETWORK_TOOLS", "NamespaceGone"]
+__all__ = [
+    "run_in_namespace",
+    "require_network_tools",
+    "has_own_namespace",
+    "tcp_sockets",
+    "NETWORK_TOOLS",
+    "NamespaceGone",
+]
 
 NETWORK_TOOLS = ("nsenter", "iptables-restore", "tc", "ip")
 NEEDS_ROOT = (
@@ -58,3 +65,30 @@ def run_in_namespace(
         detail = (completed.stderr or completed.stdout).strip()
         raise ServiceError(f"{' '.join(argv)} in {namespace} failed (exit {completed.returncode}): {detail}")
     return completed
+
+
+def has_own_namespace(namespace: str | os.PathLike[str]) -> bool:
+    """True when ``namespace`` is not the runner's own network namespace (a service of the
+    local runtime without ``--local-network`` shares the host's, where its sockets are
+    everybody's)."""
+    try:
+        theirs = os.stat(namespace)
+        ours = os.stat("/proc/self/ns/net")
+    except OSError:
+        return False
+    return (theirs.st_dev, theirs.st_ino) != (ours.st_dev, ours.st_ino)
+
+
+def tcp_sockets(namespace: str) -> str:
+    """Every TCP socket of ``namespace`` with the kernel's view of it (``ss -tinoe``).
+
+    Kept with a failed run's artifacts because it is the only record of *why* a stream is
+    silent: a connection waiting on retransmissions shows its timer (``timer:(on,...)``), its
+    ``backoff`` count and ``rto``, one starved by flow control shows bytes queued and none in
+    flight.  Nothing the services log says this.
+    """
+    completed = run_in_namespace(namespace, ["ss", "-tinoe"], check=False)
+    if completed.returncode != 0:
+        detail = (completed.stderr or completed.stdout).strip()
+        return f"ss -tinoe failed (exit {completed.returncode}): {detail}\n"
+    return completed.stdout

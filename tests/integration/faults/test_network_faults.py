@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import subprocess
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from runtime_params import runtime_params
@@ -13,6 +15,7 @@ from netprobe import connects, frozen, udp_delivery
 from xmtpd_e2e.api.environment import Environment
 from xmtpd_e2e.api.node_handle import NodeHandle
 from xmtpd_e2e.errors import SetupError
+from xmtpd_e2e.faults.namespace import tcp_sockets
 from xmtpd_e2e.runtime.base import RunningService
 from xmtpd_e2e.runtime.lifecycle import ManagedService
 
@@ -182,6 +185,24 @@ def test_pause_stops_the_process_and_resume_continues_it(two_nodes: Environment)
     assert gateway_pid is not None and frozen(gateway_pid)
     env.heal()
     assert not frozen(gateway_pid)
+
+
+def test_failure_artifacts_hold_each_services_tcp_sockets(two_nodes: Environment, tmp_path: Path) -> None:
+    """A stalled stream leaves no trace in any log; the kernel's socket state is kept instead."""
+    env = two_nodes
+    address, port = _via_proxy(env, env.node(200))
+    peer = f"{address}:{port}"
+    deadline = time.monotonic() + 120
+    while peer not in tcp_sockets(_namespace(env.node(100))):  # node 100 syncs from node 200 through its proxy
+        assert time.monotonic() < deadline, f"node 100 never connected to {peer}"
+        time.sleep(1)
+    env.collect_artifacts(tmp_path)
+    sockets = (tmp_path / "sockets" / "node-100.txt").read_text()
+    [stream] = [line for line in sockets.splitlines() if peer in line]
+    assert stream.startswith("ESTAB"), stream
+    assert "rto:" in sockets, "the kernel's TCP detail (ss -i) must be there"
+    assert (tmp_path / "sockets" / "node-200.txt").is_file()
+    assert (tmp_path / "sockets" / "gateway-0.txt").is_file()
 
 
 def _database_as_seen_by(env: Environment, node: NodeHandle) -> tuple[str, int]:
