@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import requests
 from recording import save, summarize
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "integration" / "services"))
@@ -53,8 +54,18 @@ def _add(busy: BusyProxy, kind: str) -> None:
 
 
 def _remove_oldest_first(busy: BusyProxy) -> None:
+    """Delete toxics in the order toxiproxy lists them, through its API directly: the framework
+    never removes them in this order, which is the point of the comparison."""
+    service = busy.chaos.service
+    api = service.host_url(service.spec.ports[0])
     for toxic in busy.chaos.toxics(busy.proxy):
-        busy.chaos._call("delete", f"/proxies/{busy.proxy}/toxics/{toxic['name']}", timeout=12)
+        path = f"/proxies/{busy.proxy}/toxics/{toxic['name']}"
+        try:
+            response = requests.delete(api + path, timeout=12)
+        except requests.RequestException as exc:
+            raise ServiceError(f"toxiproxy API DELETE {path} failed: {exc}") from exc
+        if not response.ok:
+            raise ServiceError(f"toxiproxy API DELETE {path}: HTTP {response.status_code} {response.text.strip()}")
 
 
 def _measure(stack: tuple[str, ...], order: str, rounds: int, rng: random.Random) -> dict[str, Any]:

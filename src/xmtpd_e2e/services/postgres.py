@@ -19,7 +19,7 @@ import psycopg
 from xmtpd_e2e.errors import ServiceError, SetupError
 from xmtpd_e2e.record import Reclaimer, RunState
 
-__all__ = ["Databases", "dsn_with", "check_postgres", "DATABASE_KIND", "DATABASES"]
+__all__ = ["Databases", "dsn_with", "check_postgres", "drop_database", "DATABASE_KIND", "DATABASES"]
 
 DATABASE_KIND = "database"
 
@@ -106,10 +106,10 @@ class Databases:
             raise first
 
     def _drop(self, name: str) -> None:
-        _drop_database(self.admin_dsn, name)
+        drop_database(self.admin_dsn, name)
 
 
-def _drop_database(admin_dsn: str, name: str) -> None:
+def drop_database(admin_dsn: str, name: str) -> None:
     """Drop ``name``, including a creation still under way.
 
     A node creates its own database.  Killed while doing so, it leaves a backend that still runs
@@ -143,7 +143,7 @@ def _remove_databases(state: RunState, logger: logging.Logger) -> list[str]:
     problems: list[str] = []
     for resource in state.resources(DATABASE_KIND):
         try:
-            _drop_database(str(resource.details["dsn"]), resource.ident)
+            drop_database(str(resource.details["dsn"]), resource.ident)
             state.forget(DATABASE_KIND, resource.ident)
         except Exception as error:
             problems.append(f"database {resource.ident}: {error}")

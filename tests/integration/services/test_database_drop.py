@@ -18,7 +18,7 @@ import psycopg
 import pytest
 
 from xmtpd_e2e.config import RunConfig
-from xmtpd_e2e.services.postgres import _drop_database, dsn_with
+from xmtpd_e2e.services.postgres import drop_database, dsn_with
 
 ADMIN_DSN = RunConfig().postgres_dsn
 
@@ -69,7 +69,7 @@ def test_a_creation_in_flight_does_not_outlive_the_drop(template: str) -> None:
             assert time.monotonic() < deadline, "CREATE DATABASE never started"
             time.sleep(0.05)
 
-        _drop_database(ADMIN_DSN, name)
+        drop_database(ADMIN_DSN, name)
 
         holder.close()  # the template is free: a creation still alive copies it now
         creator.join(timeout=30)
