@@ -7,6 +7,8 @@ wait for its Deployment, delete workloads), so they do not depend on kubectl.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from kubernetes import client as k8s
@@ -15,7 +17,15 @@ from kubernetes.client.exceptions import ApiException
 
 from xmtpd_e2e.infra.kubernetes.layout import ClusterLayout
 
-__all__ = ["admin_client", "ready_nodes", "node_states", "create_objects", "deployment_available", "delete_workloads"]
+__all__ = [
+    "admin_client",
+    "ready_nodes",
+    "node_states",
+    "reported_ready",
+    "create_objects",
+    "deployment_available",
+    "delete_workloads",
+]
 
 _WORKLOADS = (  # (API class, list-for-all-namespaces, delete-namespaced), controllers first
     ("AppsV1Api", "list_deployment_for_all_namespaces", "delete_namespaced_deployment"),
@@ -39,16 +49,34 @@ def admin_client(layout: ClusterLayout) -> Any:
     return k8s.ApiClient(configuration)
 
 
-def node_states(api: Any) -> dict[str, str]:
+def reported_ready(node: Any, since: datetime | None = None) -> bool:
+    """Whether ``node``'s Ready condition is True, and, given ``since``, reported at or after it.
+
+    A node's status is what its kubelet last wrote: a kubelet killed a moment ago still shows
+    Ready (the node controller marks it unknown only after a grace period of tens of seconds).
+    So after (re)starting a kubelet, only a heartbeat from the new one counts.  Heartbeats carry
+    whole seconds; ``since`` should too.
+    """
+    for condition in node.status.conditions or []:
+        if condition.type == "Ready" and condition.status == "True":
+            heartbeat = condition.last_heartbeat_time
+            return since is None or (heartbeat is not None and heartbeat >= since)
+    return False
+
+
+def node_states(api: Any, since: Mapping[str, datetime] | None = None) -> dict[str, str]:
+    """Each node's name and "Ready" or "NotReady"; a node named in ``since`` is Ready only by a
+    heartbeat from then on (see :func:`reported_ready`)."""
+    since = since or {}
     states = {}
     for node in _api("CoreV1Api", api).list_node(_request_timeout=10).items:
-        ready = any(c.type == "Ready" and c.status == "True" for c in node.status.conditions or [])
-        states[str(node.metadata.name)] = "Ready" if ready else "NotReady"
+        name = str(node.metadata.name)
+        states[name] = "Ready" if reported_ready(node, since.get(name)) else "NotReady"
     return states
 
 
-def ready_nodes(api: Any) -> set[str]:
-    return {name for name, state in node_states(api).items() if state == "Ready"}
+def ready_nodes(api: Any, since: Mapping[str, datetime] | None = None) -> set[str]:
+    return {name for name, state in node_states(api, since).items() if state == "Ready"}
 
 
 def create_objects(api: Any, items: list[dict[str, Any]]) -> None:

@@ -17,8 +17,9 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 from xmtpd_e2e.errors import SetupError
@@ -238,10 +239,10 @@ def _cgroup_roots(node: NodeLayout) -> None:
             (controller / node.cgroup_parent.lstrip("/")).mkdir(parents=True, exist_ok=True)
 
 
-def _nodes_ready(layout: ClusterLayout) -> bool:
+def _nodes_ready(layout: ClusterLayout, kubelets_started: Mapping[str, datetime]) -> bool:
     api = admin_client(layout)
     try:
-        return {node.name for node in layout.nodes} <= ready_nodes(api)
+        return {node.name for node in layout.nodes} <= ready_nodes(api, kubelets_started)
     finally:
         api.close()
 
@@ -274,6 +275,7 @@ def cluster_up(layout: ClusterLayout, say: Say = lambda _m: None) -> None:
     start_daemon(controller_manager, layout.pid_dir, layout.log_dir)
     start_daemon(scheduler, layout.pid_dir, layout.log_dir)
     archives = cluster_images.cluster_image_archives(layout)
+    kubelets_started: dict[str, datetime] = {}  # only their own heartbeats make these nodes Ready
     for node in layout.nodes:
         containerd, kubelet, proxy = _node_daemons(node)
         say(f"starting {node.name}" + (f" (network namespace {node.netns})" if node.netns else ""))
@@ -289,10 +291,18 @@ def cluster_up(layout: ClusterLayout, say: Say = lambda _m: None) -> None:
         for archive, reference in archives:
             if reference not in present:
                 cluster_images.import_archive(node, archive)
+        if not daemon_running(layout.pid_dir, kubelet.name):
+            kubelets_started[node.name] = datetime.now(timezone.utc).replace(microsecond=0)
         start_daemon(kubelet, layout.pid_dir, layout.log_dir)
         start_daemon(proxy, layout.pid_dir, layout.log_dir)
     say("waiting for the nodes to be Ready")
-    _wait("every node to be Ready", lambda: _nodes_ready(layout), 120, layout, f"kubelet-{layout.nodes[-1].name}")
+    _wait(
+        "every node to be Ready",
+        lambda: _nodes_ready(layout, kubelets_started),
+        120,
+        layout,
+        f"kubelet-{layout.nodes[-1].name}",
+    )
     say("starting CoreDNS")
     api = admin_client(layout)
     try:
