@@ -78,7 +78,7 @@ def main() -> None:
         runs.append(_one_run(number, commit, arguments.workdir))
         if not runs[-1]["passed"]:
             break
-    passed_in_a_row = next((i for i, run in enumerate(runs) if not run["passed"]), len(runs))
+    passed_in_a_row = sum(1 for run in runs if run["passed"])  # the count stops at the first failure
     results = {"commit": commit, "session": sitting, "passed_in_a_row": passed_in_a_row, "runs": runs}
     save("make-test-in-a-row", " ".join(["python", "bench/make_test_in_a_row.py", *sys.argv[1:]]), results)
     sys.exit(0 if passed_in_a_row == arguments.runs else 1)

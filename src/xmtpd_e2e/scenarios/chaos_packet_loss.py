@@ -14,7 +14,8 @@ only after the client's window update has crossed back; not proven).  xmtpd does
 silent stream by itself, so after healing the stalled hops can stay silent until their next
 retransmissions, one after the other.  Seen in clean-clone runs: node 200 still missed 165 of
 node 300's envelopes 120 s after healing (docker, under load), and 45 of them 180 s after
-(local), with no reconnect in its log; in most runs it converges within seconds.  The wait ends as soon as every node has everything.
+(local), with no reconnect in its log; in most runs it converges within seconds.  The wait ends
+as soon as every node has everything.
 """
 
 from __future__ import annotations

@@ -37,15 +37,20 @@ def _creation_running(name: str) -> bool:
     return row is not None and row[0] > 0
 
 
+def _force_drop(name: str) -> None:
+    """The test's own clean-up, independent of the drop under test."""
+    with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture
 def template() -> Iterator[str]:
     name = f"e2e_droptest_{os.getpid()}_template"
+    _force_drop(name)
     with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
     yield name
-    with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _force_drop(name)
 
 
 def test_a_creation_in_flight_does_not_outlive_the_drop(template: str) -> None:
@@ -79,5 +84,4 @@ def test_a_creation_in_flight_does_not_outlive_the_drop(template: str) -> None:
     finally:
         holder.close()
         creator.join(timeout=30)
-        with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _force_drop(name)
