@@ -22,6 +22,9 @@ def chaos_partition_deaf_node(env: Environment) -> None:
     env.add_nodes(2)
     env.add_node(env={"XMTPD_SYNC_ENABLE": "false"})
     traffic = env.new_client(100).generate_traffic(duration=120, batch_size=5, interval=0.2)
+    # Node 200 must be replicating before the fault, or it is behind from the start and not
+    # "during" it: on a loaded machine its first sync from node 100 once took over 20 s.
+    env.node(200).wait_for_envelopes(1, timeout=120, client_only=True)
     time.sleep(8)  # node 300 is behind before the fault begins (it never syncs)
     node_100 = env.node(100)
     node_100.disconnect()
