@@ -33,6 +33,7 @@ __all__ = [
     "WorkerProgressRelay",
     "enable_live_status",
     "format_when",
+    "open_waits",
     "QUIET_SECONDS",
     "LOG_EVERY_SECONDS",
 ]
@@ -61,6 +62,17 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
 
 
+_OPEN_WAITS: set[WaitTracker] = set()
+_OPEN_LOCK = threading.Lock()
+
+
+def open_waits() -> list[str]:
+    """What every wait not yet done is waiting for, oldest first: a timeout says where it struck."""
+    with _OPEN_LOCK:
+        trackers = sorted(_OPEN_WAITS, key=lambda t: t.started)
+    return [t.line() for t in trackers]
+
+
 class WaitTracker:
     """One wait as it goes: call :meth:`update` on every poll and :meth:`done` at the end."""
 
@@ -87,6 +99,8 @@ class WaitTracker:
         self._last_logged = 0.0
         self._logged_detail: str | None = None
         self._closed = False
+        with _OPEN_LOCK:
+            _OPEN_WAITS.add(self)
 
     @property
     def elapsed(self) -> float:
@@ -117,6 +131,8 @@ class WaitTracker:
         if self._closed:
             return
         self._closed = True
+        with _OPEN_LOCK:
+            _OPEN_WAITS.discard(self)
         self._progress._finish(self, outcome)
 
     def line(self, now: float | None = None) -> str:

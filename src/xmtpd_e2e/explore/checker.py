@@ -106,6 +106,9 @@ class CheckOptions:
     xmtpd's own bound: a node answers a publish once its envelopes are stored, waiting at most
     30 s.  A loaded machine makes healthy publishes take seconds; a stalled node fails its
     publishes (its statements time out after 10 s), which is a violation whatever it took."""
+    recovery_budgets: Mapping[str, float] = field(default_factory=dict)
+    """Fault kind (or ``*``) -> seconds from a fault's heal to every node holding every envelope
+    acknowledged by then; a slower recovery is a ``slow-recovery`` violation.  Empty: measured only."""
 
 
 def _keys(keys: Iterable[tuple[int, int]]) -> str:

@@ -295,6 +295,8 @@ class Exploration:
     artifacts: list[str] = field(default_factory=list)
     duration_seconds: float = 0.0
     environment: dict[str, Any] = field(default_factory=dict)
+    interrupted_by: str | None = None
+    """The signal that stopped the run (SIGINT, SIGTERM), if one did."""
     load_average: tuple[float, float] = (0.0, 0.0)
     """The machine's 1-minute load average when the run began and ended: latencies and liveness
     verdicts mean little on a machine far beyond its cores."""
@@ -354,6 +356,7 @@ def explore_once(
     outcome.load_average = (round(load_before, 1), round(os.getloadavg()[0], 1))
     scenario_result = result.scenarios[0]
     # A signal during teardown leaves a FAIL as it was; exploring must still stop there.
+    outcome.interrupted_by = runner.guard.interrupted
     outcome.status = "INTERRUPTED" if runner.guard.interrupted else scenario_result.status.value
     outcome.error = scenario_result.error if outcome.verdict is None or outcome.status != "FAIL" else None
     if outcome.status == "INTERRUPTED" and not outcome.error:

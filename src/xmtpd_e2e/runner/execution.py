@@ -21,6 +21,7 @@ from xmtpd_e2e.errors import CheckFailed, Interrupted, ScenarioTimeout, SetupErr
 from xmtpd_e2e.logs import scenario_log_file
 from xmtpd_e2e.report.logs import cap_log
 from xmtpd_e2e.runner.lifecycle import EnvironmentFactory, EnvironmentRequest, ManagedEnvironment
+from xmtpd_e2e.runner.requirements import unmet_requirement
 from xmtpd_e2e.runner.results import RunResult, ScenarioResult, Status
 from xmtpd_e2e.runner.scenario import ScenarioInfo
 from xmtpd_e2e.runner.signals import FastTeardown, SignalGuard
@@ -60,11 +61,12 @@ class Runner:
                     break
                 if self.progress:
                     self.progress("start", info, None)
-                outcome = self.run_one(info)
+                refusal = unmet_requirement(info.name, info.requires, self.config)
+                outcome = self.run_one(info) if refusal is None else self._refused(info, refusal)
                 result.scenarios.append(outcome)
                 if self.progress:
                     self.progress("finish", info, outcome)
-                if outcome.status is Status.SETUP_ERROR:
+                if outcome.status is Status.SETUP_ERROR and refusal is None:
                     break
         finally:
             result.finished_at = time.time()
@@ -75,6 +77,14 @@ class Runner:
             done = {s.name for s in result.scenarios}
             result.mark_not_run([s.name for s in scenarios if s.name not in done], result.finished_at)
         return result
+
+    def _refused(self, info: ScenarioInfo, refusal: SetupError) -> ScenarioResult:
+        """A scenario whose requirement this run cannot meet: a SETUP_ERROR saying why, without
+        an environment; the scenarios after it still run."""
+        self.log.error("%s refused: %s", info.name, refusal)
+        return ScenarioResult(
+            info.name, Status.SETUP_ERROR, 0.0, time.time(), error=str(refusal), typical_seconds=info.typical_seconds
+        )
 
     def _sweep(self) -> None:
         """An interrupt can land while an environment is half-built (before the runner holds
@@ -121,8 +131,8 @@ class Runner:
                         logger.info("invariants not checked: %s", info.invariants_skipped)
             except SetupError as error:
                 self._record(outcome, Status.SETUP_ERROR, error, logger, keep_traceback=False)
-            except ScenarioTimeout as error:
-                self._record(outcome, Status.TIMEOUT, error, logger)
+            except ScenarioTimeout as error:  # its message says where: no traceback on the terminal
+                self._record(outcome, Status.TIMEOUT, error, logger, keep_traceback=False)
             except Interrupted as error:
                 self._record(outcome, Status.INTERRUPTED, error, logger, keep_traceback=False)
             except AssertionError as error:  # CheckFailed included

@@ -12,9 +12,11 @@ import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from types import FrameType
 
 from xmtpd_e2e.errors import Interrupted, ScenarioTimeout
+from xmtpd_e2e.progress import open_waits
 
 __all__ = ["SignalGuard", "FastTeardown"]
 
@@ -60,10 +62,20 @@ class SignalGuard:
                 signal.setitimer(signal.ITIMER_REAL, 0)
             self._phase = previous
 
+    def _timeout_message(self, frame: FrameType | None) -> str:
+        """Which phase, which line and which waits the timeout struck: enough to tell a slow
+        bring-up from a hung check without a traceback."""
+        where = (
+            f", at {Path(frame.f_code.co_filename).name}:{frame.f_lineno} in {frame.f_code.co_name}" if frame else ""
+        )
+        waits = open_waits()
+        waiting = "; " + "; ".join(waits) if waits else "; no framework wait was in progress"
+        return f"the scenario ran past its {self._timeout:.0f}s timeout during {self._phase}{where}{waiting}"
+
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         if signum == signal.SIGALRM:
             if self._phase in ("setup", "scenario", "invariants"):
-                raise ScenarioTimeout(f"the scenario ran past its {self._timeout:.0f}s timeout")
+                raise ScenarioTimeout(self._timeout_message(frame))
             return
         name = signal.Signals(signum).name
         if self._phase == "teardown":
