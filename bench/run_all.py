@@ -2,6 +2,10 @@
 
 The machine should otherwise be idle: these are wall-clock measurements.  Each benchmark can
 also be run on its own (see its docstring).  ``--quick`` uses fewer repetitions.
+
+The comparison with upstream's framework runs last, always: without an upstream binary it
+refuses, and when upstream fails it says why; either way the summary is still written and then
+``make bench`` fails, so a missing comparison is never mistaken for a measured one.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ def main() -> None:
         help="also run bench/scale.py (clusters of up to 50 nodes: long, loads the machine)",
     )
     args = parser.parse_args()
+    comparison = 0
     if not args.summary_only:
         repeat = "2" if args.quick else "5"
         run("chain_operations.py", "--repeat", repeat)
@@ -46,17 +51,14 @@ def main() -> None:
             run("suite.py", "--runtime", runtime, "--parallel", "1,2", "--repeat", "1")
             if args.scale:
                 run("scale.py", "--runtime", runtime, "--sizes", "3,10,25,50")
-        if args.upstream_bin:
-            run(
-                "upstream_comparison.py",
-                "--upstream-bin",
-                str(args.upstream_bin),
-                "--repeat",
-                "1" if args.quick else "3",
-            )
-        else:
-            print("upstream comparison skipped: pass --upstream-bin (or XMTPD_E2E_UPSTREAM_BIN) to include it")
+        upstream = ["--upstream-bin", str(args.upstream_bin)] if args.upstream_bin else []
+        command = [sys.executable, str(BENCH / "upstream_comparison.py"), *upstream, "--repeat", "3"]
+        print("$", " ".join(command[1:]), flush=True)
+        comparison = subprocess.run(command, check=False).returncode
     print(f"summary: {write_summary()}")
+    if not args.summary_only and comparison != 0:
+        print(f"make bench FAILED: the upstream comparison exited {comparison} (its reason is above)", file=sys.stderr)
+        sys.exit(comparison)
 
 
 if __name__ == "__main__":
