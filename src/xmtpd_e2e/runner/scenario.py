@@ -46,6 +46,9 @@ class ScenarioInfo:
     timeout_seconds: float | None = None
     """The scenario's own time budget; the runner uses it unless ``--timeout`` is given."""
     module: str = ""
+    requires: tuple[str, ...] = ()
+    """Services beyond the base cluster it needs (``runner.requirements``); the runner refuses it,
+    saying why and how to fix it, in a run that cannot provide them."""
 
     def run(self, env: Environment) -> None:
         self.func(env)
@@ -94,11 +97,17 @@ def scenario(
     skip_invariants: str | None = None,
     timeout_seconds: float | None = None,
     registry: Registry | None = None,
+    requires: tuple[str, ...] = (),
 ) -> Callable[[Callable[[Environment], None]], ScenarioInfo]:
     """Register the decorated function as a scenario (see module docstring)."""
+    from xmtpd_e2e.runner.requirements import KNOWN_REQUIREMENTS
+
     unknown = set(suites) - set(SUITES)
     if unknown:
         raise ValueError(f"unknown suite(s) {sorted(unknown)}; known: {SUITES}")
+    unknown = set(requires) - set(KNOWN_REQUIREMENTS)
+    if unknown:
+        raise ValueError(f"unknown requirement(s) {sorted(unknown)}; known: {KNOWN_REQUIREMENTS}")
 
     def register(func: Callable[[Environment], None]) -> ScenarioInfo:
         info = ScenarioInfo(
@@ -110,6 +119,7 @@ def scenario(
             invariants_skipped=skip_invariants,
             timeout_seconds=timeout_seconds,
             module=func.__module__,
+            requires=tuple(requires),
         )
         return (registry if registry is not None else REGISTRY).add(info)
 
