@@ -19,7 +19,13 @@ Properties (each violation names its kind, the node and the envelopes or operati
 * ``fault-error`` -- (added by the executor) a fault could not be injected or healed, e.g. a
   killed node that does not come back;
 * ``liveness`` -- a publish to a healthy target (no fault on it for ``grace`` seconds before and
-  during the request) failed or took longer than ``slow_seconds``.
+  during the request) failed or took longer than ``slow_seconds``;
+* ``read-*`` -- what readers saw (lost, gap, duplicate, order, mismatch, going back, unseen), see
+  :mod:`xmtpd_e2e.explore.read_checker`;
+* ``fee-mismatch`` -- a payer's usage, settled fees and chain debit differ, see
+  :mod:`xmtpd_e2e.explore.fee_checker`;
+* ``slow-recovery`` -- after a fault healed, the cluster took longer than its kind's budget to
+  hold every acknowledged envelope everywhere, see :mod:`xmtpd_e2e.explore.recovery`.
 """
 
 from __future__ import annotations
@@ -32,6 +38,9 @@ from typing import Any
 
 from xmtpd_e2e.explore.final_state import FinalState, NodeState
 from xmtpd_e2e.explore.history import History, Operation
+from xmtpd_e2e.explore.fee_checker import check_fees
+from xmtpd_e2e.explore.read_checker import READ_VIOLATION_KINDS, check_reads
+from xmtpd_e2e.explore.violation import Violation
 from xmtpd_e2e.timeline import TimelineEvent
 
 __all__ = ["Violation", "Verdict", "CheckOptions", "check", "VIOLATION_KINDS"]
@@ -48,23 +57,11 @@ VIOLATION_KINDS = (
     "staged-leftover",
     "liveness",
     "fault-error",
+    *READ_VIOLATION_KINDS,
+    "fee-mismatch",
+    "slow-recovery",
 )
 _LISTED = 10
-
-
-@dataclass(frozen=True)
-class Violation:
-    kind: str
-    message: str
-    node: int | None = None
-    details: Mapping[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "node": self.node, "message": self.message, "details": dict(self.details)}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Violation:
-        return cls(str(data["kind"]), str(data["message"]), data.get("node"), dict(data.get("details", {})))
 
 
 @dataclass
@@ -426,6 +423,9 @@ def check(history: History, final: FinalState, options: CheckOptions | None = No
                 )
             )
     violations += _liveness(history, options)
+    read_violations, read_stats = check_reads(history, final)
+    violations += read_violations
+    violations += check_fees(final.fees)
     latencies = sorted(op.latency for op in history.operations if op.latency is not None)
     stats: dict[str, Any] = {
         "operations": history.counts(),
@@ -434,5 +434,6 @@ def check(history: History, final: FinalState, options: CheckOptions | None = No
         "faults": sum(1 for e in history.events if e.kind == "fault"),
         "publish_latency_p50": round(latencies[len(latencies) // 2], 3) if latencies else None,
         "publish_latency_max": round(latencies[-1], 3) if latencies else None,
+        **read_stats,
     }
     return Verdict(violations, stats, notes)

@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from xmtpd_e2e.explore.fee_checker import PayerFees
+
 if TYPE_CHECKING:
     from xmtpd_e2e.observe.observer import NodeObserver
 
@@ -84,14 +86,21 @@ class NodeState:
 class FinalState:
     nodes: dict[int, NodeState]
     read_at: float
+    fees: list[PayerFees] = field(default_factory=list)
+    """Per payer: usage, settled fees and chain debit -- when the run settled payer reports."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"read_at": round(self.read_at, 4), "nodes": [n.to_dict() for n in self.nodes.values()]}
+        return {
+            "read_at": round(self.read_at, 4),
+            "nodes": [n.to_dict() for n in self.nodes.values()],
+            "fees": [f.to_list() for f in self.fees],
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FinalState:
         nodes = [NodeState.from_dict(n) for n in data["nodes"]]
-        return cls({n.node_id: n for n in nodes}, float(data["read_at"]))
+        fees = [PayerFees.from_list(row) for row in data.get("fees", [])]
+        return cls({n.node_id: n for n in nodes}, float(data["read_at"]), fees)
 
 
 def read_node_state(node_id: int, observer: NodeObserver, *, running: bool, canonical: bool) -> NodeState:

@@ -1,6 +1,6 @@
 """The history of one exploration: every client operation and every timed event.
 
-An operation is one publish request: invoked at a time, then completed as
+A publish operation is one publish request: invoked at a time, then completed as
 
 * ``ok`` -- acknowledged; the node returned a (originator, sequence id) for every envelope;
 * ``fail`` -- refused for sure (the node validated and rejected it; nothing can be stored);
@@ -8,7 +8,12 @@ An operation is one publish request: invoked at a time, then completed as
   error): the envelopes may or may not be stored, but never twice.
 
 Each envelope is identified by its topic, which the client draws at random per envelope, so it can
-be found in the nodes' databases whatever happened to the request.  Events (faults, service
+be found in the nodes' databases whatever happened to the request.
+
+A read (:class:`Read`) is one ``QueryEnvelopes`` call or one subscription stream: the node, the
+cursor and filter it asked with, when it was invoked and completed, and every envelope delivered
+(when, originator, sequence id, topic, digest of the payer envelope).  A stream is one long read
+whose deliveries arrive over time.  Events (faults, service
 actions, phases) come from the environment's timeline (:mod:`xmtpd_e2e.timeline`) with their start and end times.
 """
 
@@ -23,7 +28,16 @@ from typing import Any
 
 from xmtpd_e2e.timeline import TimelineEvent
 
-__all__ = ["Operation", "History", "HistoryRecorder", "OUTCOMES", "DEFINITE_FAILURE_CODES"]
+__all__ = [
+    "Operation",
+    "Read",
+    "Delivery",
+    "READ_KINDS",
+    "History",
+    "HistoryRecorder",
+    "OUTCOMES",
+    "DEFINITE_FAILURE_CODES",
+]
 
 OUTCOMES = ("ok", "fail", "unknown")
 
@@ -93,6 +107,78 @@ class Operation:
         )
 
 
+READ_KINDS = ("query-originators", "query-topics", "subscribe")
+
+Delivery = tuple[float, int, int, str, str]
+"""(time received, originator, sequence id, hex topic, digest of the payer envelope bytes)."""
+
+
+@dataclass
+class Read:
+    """One query or one subscription stream by a reader (see module docstring)."""
+
+    id: int
+    process: str
+    """The reader: one query loop or one subscriber, with one filter for its whole life."""
+    node: str
+    kind: str
+    """One of :data:`READ_KINDS`."""
+    invoke: float
+    cursor: dict[int, int]
+    """The ``last_seen`` sent: originator -> sequence id already had (absent: from the start)."""
+    originators: list[int] = field(default_factory=list)
+    """Filter by originator (empty: not filtered by originator)."""
+    topics: list[str] = field(default_factory=list)
+    """Filter by hex topic (empty: not filtered by topic)."""
+    limit: int = 0
+    """Page size asked for (0: no limit -- a stream)."""
+    complete: float | None = None
+    outcome: str | None = None
+    deliveries: list[Delivery] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def exhaustive(self) -> bool:
+        """Whether it returned everything the node had past its cursor (a page cut short by its
+        limit did not)."""
+        return self.outcome == "ok" and (self.limit == 0 or len(self.deliveries) < self.limit)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "process": self.process,
+            "node": self.node,
+            "kind": self.kind,
+            "invoke": round(self.invoke, 4),
+            "complete": None if self.complete is None else round(self.complete, 4),
+            "outcome": self.outcome,
+            "cursor": {str(o): s for o, s in self.cursor.items()},
+            "originators": self.originators,
+            "topics": self.topics,
+            "limit": self.limit,
+            "deliveries": [[round(at, 4), o, s, t, d] for at, o, s, t, d in self.deliveries],
+            "error": self.error,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Read:
+        return cls(
+            id=int(data["id"]),
+            process=str(data["process"]),
+            node=str(data["node"]),
+            kind=str(data["kind"]),
+            invoke=float(data["invoke"]),
+            cursor={int(o): int(s) for o, s in data.get("cursor", {}).items()},
+            originators=[int(o) for o in data.get("originators", [])],
+            topics=list(data.get("topics", [])),
+            limit=int(data.get("limit", 0)),
+            complete=None if data.get("complete") is None else float(data["complete"]),
+            outcome=data.get("outcome"),
+            deliveries=[(float(at), int(o), int(s), str(t), str(d)) for at, o, s, t, d in data.get("deliveries", [])],
+            error=data.get("error"),
+        )
+
+
 @dataclass
 class History:
     operations: list[Operation]
@@ -103,6 +189,8 @@ class History:
     workload_ended_at: float
     healed_at: float
     """When every fault had been undone and every node was running again."""
+    reads: list[Read] = field(default_factory=list)
+    """Queries and subscription streams, in invocation order."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -110,6 +198,7 @@ class History:
             "workload_ended_at": round(self.workload_ended_at, 4),
             "healed_at": round(self.healed_at, 4),
             "operations": [op.to_dict() for op in self.operations],
+            "reads": [r.to_dict() for r in self.reads],
             "events": [e.to_dict() for e in self.events],
         }
 
@@ -121,6 +210,7 @@ class History:
             started_at=float(data["started_at"]),
             workload_ended_at=float(data["workload_ended_at"]),
             healed_at=float(data["healed_at"]),
+            reads=[Read.from_dict(r) for r in data.get("reads", [])],
         )
 
     def counts(self) -> dict[str, int]:
@@ -134,12 +224,14 @@ class History:
 
 
 class HistoryRecorder:
-    """Thread-safe recording of operations by publisher threads."""
+    """Thread-safe recording of operations by publisher threads and of reads by reader threads."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._operations: list[Operation] = []
+        self._read_ids = itertools.count(1)
+        self._reads: list[Read] = []
 
     def invoke(self, process: str, target: str, topics: Sequence[str]) -> Operation:
         with self._lock:
@@ -160,3 +252,20 @@ class HistoryRecorder:
     def operations(self) -> list[Operation]:
         with self._lock:
             return list(self._operations)
+
+    # -- reads ---------------------------------------------------------------------------------
+    def begin_read(self, read: Read) -> Read:
+        """Record a read as invoked now; its deliveries are appended by its reader thread."""
+        with self._lock:
+            read.id = next(self._read_ids)
+            read.invoke = time.time()
+            self._reads.append(read)
+        return read
+
+    def end_read(self, read: Read, outcome: str, error: str | None = None) -> None:
+        with self._lock:
+            read.complete, read.outcome, read.error = time.time(), outcome, error
+
+    def reads(self) -> list[Read]:
+        with self._lock:
+            return list(self._reads)
