@@ -101,6 +101,13 @@ class RunConfig:
     images: Images = UPSTREAM_IMAGES
     xmtpd_bin: Path | None = None
     gateway_bin: Path | None = None
+    mls_validation_bin: Path | None = None
+    """libxmtp's ``mls-validation-service`` (local runtime; on docker and kubernetes the input of
+    the image built from it).  None: ``$XMTPD_E2E_MLS_VALIDATION_BIN``, ``$XMTPD_E2E_HOME/bin``,
+    then PATH (see ``xmtpd_e2e.infra.validation``)."""
+    mls_validation_image: str | None = None
+    """An image of the validation service for docker and kubernetes (upstream's is
+    ``ghcr.io/xmtp/mls-validation-service``); None: the image built from the binary."""
     postgres_dsn: str = "postgres://postgres:xmtp@127.0.0.1:8765/postgres?sslmode=disable"
     home: Path = field(default_factory=default_home)
     artifacts_dir: Path = Path("artifacts")
@@ -135,7 +142,7 @@ class RunConfig:
             raise ValueError(f"unknown run settings: {', '.join(sorted(unknown))}")
         values: dict[str, Any] = dict(data)
         values["images"] = Images(**data["images"]) if "images" in data else UPSTREAM_IMAGES
-        for key in ("xmtpd_bin", "gateway_bin", "home", "artifacts_dir"):
+        for key in ("xmtpd_bin", "gateway_bin", "mls_validation_bin", "home", "artifacts_dir"):
             if values.get(key) is not None:
                 values[key] = Path(values[key])
         return cls(**values)

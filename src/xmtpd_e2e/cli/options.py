@@ -7,12 +7,13 @@ names the variable, so a stray export is easy to find.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 from click.core import ParameterSource
 
-__all__ = ["env_name", "option", "choice_option"]
+__all__ = ["env_name", "option", "choice_option", "validation_options"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -36,3 +37,20 @@ def choice_option(flag: str, choices: Sequence[str], default: str, help: str) ->
         return value
 
     return option(flag, default=default, callback=validate, help=f"{help} [{'|'.join(choices)}]")
+
+
+def validation_options(func: F) -> F:
+    """``--mls-validation-bin`` and ``--mls-validation-image``: where the MLS validation service
+    comes from (checked when the run's settings are built, see ``cli.run_settings``)."""
+    func = option(
+        "--mls-validation-image",
+        default=None,
+        help="MLS validation service image (docker, kubernetes), e.g. ghcr.io/xmtp/mls-validation-service:<tag>",
+    )(func)
+    return option(
+        "--mls-validation-bin",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=None,
+        help="libxmtp's mls-validation-service binary (local runtime; docker/kubernetes build an image from "
+        "it); default: $XMTPD_E2E_HOME/bin or PATH",
+    )(func)

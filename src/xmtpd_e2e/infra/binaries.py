@@ -16,11 +16,36 @@ from xmtpd_e2e.config import RunConfig, default_home
 from xmtpd_e2e.versions import ANVIL_VERSION, TOXIPROXY_VERSION, XMTPD_VERSION
 from xmtpd_e2e.errors import SetupError
 
-__all__ = ["resolve_binary", "binary_resolver", "binary_candidates", "KNOWN_BINARIES", "xmtpd_bin_dir"]
+__all__ = [
+    "resolve_binary",
+    "binary_resolver",
+    "binary_candidates",
+    "KNOWN_BINARIES",
+    "xmtpd_bin_dir",
+    "VALIDATION_BIN_VARIABLE",
+    "VALIDATION_BIN_HINT",
+]
 
-KNOWN_BINARIES = ("replication", "gateway", "xmtpd-cli", "toxiproxy-server", "toxiproxy-cli", "anvil", "redis-server")
+KNOWN_BINARIES = (
+    "replication",
+    "gateway",
+    "xmtpd-cli",
+    "toxiproxy-server",
+    "toxiproxy-cli",
+    "anvil",
+    "redis-server",
+    "mls-validation-service",
+)
+VALIDATION_BIN_VARIABLE = "XMTPD_E2E_MLS_VALIDATION_BIN"
+"""Where libxmtp's ``mls-validation-service`` is when ``--mls-validation-bin`` is not given."""
 _INSTALL_HINT = (
     "run `xmtpd-e2e infra install` (installs every component into $XMTPD_E2E_HOME, default ~/.cache/xmtpd-e2e)"
+)
+
+
+VALIDATION_BIN_HINT = (
+    f"pass --mls-validation-bin PATH or set {VALIDATION_BIN_VARIABLE} to a build of libxmtp's "
+    "mls-validation-service (apps/mls_validation_service), or put it in $XMTPD_E2E_HOME/bin or on PATH"
 )
 
 
@@ -38,7 +63,22 @@ def binary_candidates(name: str, version: str, home: Path) -> list[Path]:
     if name == "redis-server":
         found = shutil.which("redis-server")
         return [Path(found)] if found else [Path("/usr/bin/redis-server")]
+    if name == "mls-validation-service":
+        return _validation_candidates(home)
     raise SetupError(f"unknown executable {name!r}", f"known executables: {', '.join(KNOWN_BINARIES)}")
+
+
+def _validation_candidates(home: Path) -> list[Path]:
+    """libxmtp builds it, nobody packages it: the variable, then the framework's bin folder, then PATH."""
+    candidates = []
+    configured = os.environ.get(VALIDATION_BIN_VARIABLE)
+    if configured:
+        candidates.append(Path(configured))
+    candidates.append(home / "bin" / "mls-validation-service")
+    found = shutil.which("mls-validation-service")
+    if found:
+        candidates.append(Path(found))
+    return candidates
 
 
 def resolve_binary(
@@ -58,12 +98,15 @@ def resolve_binary(
         "gateway": f"the xmtpd gateway binary {version}",
         "xmtpd-cli": f"xmtpd-cli {version}",
         "anvil": f"anvil {ANVIL_VERSION}",
+        "mls-validation-service": "libxmtp's mls-validation-service",
     }.get(name, name)
     fix = _INSTALL_HINT
     if name in ("replication", "gateway"):
         fix += f"; or pass --{'xmtpd' if name == 'replication' else 'gateway'}-bin with your own build"
     if name == "redis-server":
         fix = "install Debian's redis-server (`xmtpd-e2e infra install` does it when run as root)"
+    if name == "mls-validation-service":
+        fix = VALIDATION_BIN_HINT
     raise SetupError(
         f"{what} is not installed (looked in {', '.join(map(str, binary_candidates(name, version, home or default_home())))})",
         fix,
@@ -73,7 +116,11 @@ def resolve_binary(
 def binary_resolver(config: RunConfig) -> Callable[[str], Path]:
     """How the local runtime finds executables for a run: the run's xmtpd version and the
     user's own node/gateway builds, if given."""
-    overrides = {"replication": config.xmtpd_bin, "gateway": config.gateway_bin}
+    overrides = {
+        "replication": config.xmtpd_bin,
+        "gateway": config.gateway_bin,
+        "mls-validation-service": config.mls_validation_bin,
+    }
 
     def resolve(name: str) -> Path:
         return resolve_binary(name, version=config.xmtpd_version, override=overrides.get(name))

@@ -12,7 +12,7 @@ from xmtpd_e2e.services.chain import ChainEndpoints
 from xmtpd_e2e.services.postgres import dsn_with
 from xmtpd_e2e.services.xmtpd_env import chain_env, merge_env
 
-__all__ = ["NodeConfig", "node_spec", "NODE_API_PORT", "READY_LOG", "accepts_connections"]
+__all__ = ["NodeConfig", "node_spec", "NODE_API_PORT", "READY_LOG", "NO_VALIDATION_SERVICE", "accepts_connections"]
 
 NODE_API_PORT = 5050
 READY_LOG = "started api server"
@@ -29,9 +29,12 @@ _DEFAULTS = {
     "XMTPD_PAYER_REPORT_ATTESTATION_WORKER_POLL_INTERVAL": "10s",
     "XMTPD_PAYER_REPORT_EXPIRY_SELF_PERIOD": "5m",
     "XMTPD_PAYER_REPORT_EXPIRY_OTHERS_PERIOD": "5m",
-    # No MLS validation service runs: group messages never call it and the client is lazy.
-    "XMTPD_MLS_VALIDATION_GRPC_ADDRESS": "http://127.0.0.1:1",
 }
+
+NO_VALIDATION_SERVICE = "http://127.0.0.1:1"
+"""The validation address of nodes in an environment without the service: nothing answers there.
+Envelopes that need validation (key packages, identity updates) then fail; the framework's own
+group-message envelopes never ask for it, and xmtpd's client connects lazily, so nodes start."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,8 @@ class NodeConfig:
     db_name: str
     version: str
     env_overrides: Mapping[str, str] = field(default_factory=dict)
+    mls_validation_url: str = NO_VALIDATION_SERVICE
+    """The environment's MLS validation service (``services.validation``), if it has one."""
 
 
 def accepts_connections(service: RunningService) -> bool:
@@ -54,7 +59,12 @@ def accepts_connections(service: RunningService) -> bool:
 def node_spec(runtime: Runtime, config: NodeConfig, chain: ChainEndpoints, admin_dsn: str) -> ServiceSpec:
     db_host, db_port = runtime.reach_host_port(urlsplit(admin_dsn).port or 5432)
     port = runtime.listen_port(config.alias, NODE_API_PORT)
-    defaults = {**_DEFAULTS, **chain_env(chain), "VERSION": config.version}
+    defaults = {
+        **_DEFAULTS,
+        **chain_env(chain),
+        "VERSION": config.version,
+        "XMTPD_MLS_VALIDATION_GRPC_ADDRESS": config.mls_validation_url,
+    }
     enforced = {
         "XMTPD_API_PORT": str(port),
         "XMTPD_SIGNER_PRIVATE_KEY": config.signer_private_key,

@@ -44,3 +44,14 @@ def test_log_settings_artifacts_and_timeout(tmp_path: Path, monkeypatch: pytest.
     assert (config.scenario_timeout, config.timeout_given) == (RunConfig.scenario_timeout, False)
     timed = _config(tmp_path, timeout=42.0)
     assert (timed.scenario_timeout, timed.timeout_given) == (42.0, True)
+
+
+def test_a_validation_binary_that_cannot_run_ends_the_command_with_the_fix(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        _config(tmp_path, mls_validation_bin=tmp_path / "nowhere")
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "MLS validation service binary" in err and "does not exist" in err and "--mls-validation-bin" in err
+    assert "Traceback" not in err
