@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import TYPE_CHECKING
 
 from xmtpd_e2e.api.service_faults import ServiceFaults
@@ -92,10 +93,11 @@ class GatewayHandle(PayerOperations, ServiceFaults):
 
     def start(self) -> None:
         self._log.info("starting %s", self._alias)
+        launched_at = time.time()  # a fault not in force after the restart has a gap from here
         with self._timeline.span("service", "start", (self._alias,)):
             self._service.start()
         if self._faults is not None:
-            self._faults.service_restarted(self._alias)
+            self._faults.service_restarted(self._alias, launched_at)
 
     def state(self) -> ServiceState:
         return self._service.state()
@@ -106,21 +108,3 @@ class GatewayHandle(PayerOperations, ServiceFaults):
 
     def logs(self) -> str:
         return self._service.logs()
-
-    # -- chaos on the client -> gateway path ---------------------------------------------------
-    def add_latency(self, latency_ms: int, jitter_ms: int = 0) -> None:
-        """Delay what flows back out of this service's proxy by ``latency_ms`` +- ``jitter_ms``
-        (toxiproxy: per service, not per link; the kernel here has no netem)."""
-        self._chaos.add_latency(self._proxy.name, latency_ms, jitter_ms)
-
-    def add_bandwidth_limit(self, kb_per_second: int) -> None:
-        self._chaos.add_bandwidth_limit(self._proxy.name, kb_per_second)
-
-    def add_connection_reset(self, timeout_ms: int) -> None:
-        self._chaos.add_connection_reset(self._proxy.name, timeout_ms)
-
-    def add_timeout(self, timeout_ms: int) -> None:
-        self._chaos.add_timeout(self._proxy.name, timeout_ms)
-
-    def remove_all_toxics(self) -> None:
-        self._chaos.remove_all_toxics(self._proxy.name)

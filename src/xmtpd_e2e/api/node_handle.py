@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
@@ -120,10 +121,11 @@ class NodeHandle(ServiceFaults):
     def start(self) -> None:
         """Start a stopped node again: same identity, key and database; waits until ready."""
         self._log.info("starting %s", self._alias)
+        launched_at = time.time()  # a fault not in force after the restart has a gap from here
         with self._timeline.span("service", "start", (self._alias,)):
             self._service.start()
         if self._faults is not None:
-            self._faults.service_restarted(self._alias)
+            self._faults.service_restarted(self._alias, launched_at)
 
     def state(self) -> ServiceState:
         return self._service.state()
@@ -161,32 +163,6 @@ class NodeHandle(ServiceFaults):
 
     def withdraw_fees(self) -> int:
         return self._chain.withdraw_from_distribution_manager(self._key, self._id)
-
-    # -- chaos (on this node's proxy: affects how others reach it) ----------------------------
-    def add_latency(self, latency_ms: int, jitter_ms: int = 0) -> None:
-        """Delay what flows back out of this service's proxy by ``latency_ms`` +- ``jitter_ms``
-        (toxiproxy: per service, not per link; the kernel here has no netem)."""
-        self._chaos.add_latency(self._proxy.name, latency_ms, jitter_ms)
-
-    def add_bandwidth_limit(self, kb_per_second: int) -> None:
-        self._chaos.add_bandwidth_limit(self._proxy.name, kb_per_second)
-
-    def add_connection_reset(self, timeout_ms: int) -> None:
-        self._chaos.add_connection_reset(self._proxy.name, timeout_ms)
-
-    def add_timeout(self, timeout_ms: int) -> None:
-        """Black-hole traffic to this node; close after ``timeout_ms`` (0 = never)."""
-        self._chaos.add_timeout(self._proxy.name, timeout_ms)
-
-    def remove_all_toxics(self) -> None:
-        self._chaos.remove_all_toxics(self._proxy.name)
-
-    def disconnect(self) -> None:
-        """Partition: peers and gateways can no longer reach this node (proxy disabled)."""
-        self._chaos.set_enabled(self._proxy.name, False)
-
-    def reconnect(self) -> None:
-        self._chaos.set_enabled(self._proxy.name, True)
 
     # -- database observation -----------------------------------------------------------------
     def get_envelope_count(self, *, client_only: bool = False) -> int:

@@ -1,26 +1,36 @@
-"""The faults the explorer may draw: one registry entry per kind.
+"""The faults the explorer may draw: the fault registry's kinds, seen from a schedule.
 
-An entry says how to draw its parameters from the schedule's random generator (pure, so the same
-seed gives the same schedule) and how to apply it to a live environment, returning the action
-that heals it.  Adding a fault kind to the explorer is adding one :func:`register` call here.
+Every entry is a kind of :mod:`xmtpd_e2e.faults.registry` that acts on one node: its parameters
+are drawn from the schedule's random generator (pure, so the same seed gives the same schedule)
+and it is applied through ``env.faults.apply``, so each one is a Fault on the timeline that
+``env.heal()`` also ends.
+
+A seed's plan does not depend on the machine: :func:`default_kinds` is every explorable kind,
+sorted by name, whatever the runner's privileges or the registry's order.  Whether the runtime
+can apply a planned kind is asked of the runtime when the run starts
+(:func:`left_out_on`): those it cannot are skipped and recorded with the reason, never swapped for
+others (which would change every later draw).
 """
 
 from __future__ import annotations
 
-import os
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from xmtpd_e2e.faults import registry
 
 if TYPE_CHECKING:
     from xmtpd_e2e.api.environment import Environment
     from xmtpd_e2e.api.node_handle import NodeHandle
-    from xmtpd_e2e.faults.controller import Fault
 
-__all__ = ["FaultKind", "FAULT_KINDS", "register", "fault_kind", "node_of", "default_kinds"]
+__all__ = ["FaultKind", "FAULT_KINDS", "register", "fault_kind", "node_of", "default_kinds", "left_out_on"]
 
 Heal = Callable[[], None]
+
+LEGACY_NAMES = {"loss": "packet-loss"}
+"""Names older schedules used for kinds now named as the registry names them."""
 
 
 @dataclass(frozen=True)
@@ -34,17 +44,40 @@ class FaultKind:
     """Inject the fault on the target (a node alias) and return what heals it."""
     stops_service: bool = False
     """The target is down while the fault lasts (its publishes fail by design)."""
-    needs_root: bool = False
-    """Acts inside network namespaces with iptables/tc: drawn by default only when run as root."""
 
 
-FAULT_KINDS: dict[str, FaultKind] = {}
+class _Registered(Mapping[str, FaultKind]):
+    """The registry's explorable kinds, sorted by name, plus any :func:`register`-ed here."""
+
+    def __init__(self) -> None:
+        self._extra: dict[str, FaultKind] = {}
+
+    def _all(self) -> dict[str, FaultKind]:
+        found = {k.name: _from_registry(k) for k in registry.kinds() if k.explore and "node" in k.roles}
+        found.update(self._extra)
+        return {name: found[name] for name in sorted(found)}
+
+    def __getitem__(self, name: str) -> FaultKind:
+        return self._all()[LEGACY_NAMES.get(name, name)]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and LEGACY_NAMES.get(name, name) in self._all()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
+FAULT_KINDS = _Registered()
 
 
 def register(kind: FaultKind) -> FaultKind:
+    """Add an explorer-only kind (a test's); real faults belong in the fault registry."""
     if kind.name in FAULT_KINDS:
         raise ValueError(f"fault kind {kind.name!r} is registered twice")
-    FAULT_KINDS[kind.name] = kind
+    FAULT_KINDS._extra[kind.name] = kind
     return kind
 
 
@@ -56,9 +89,23 @@ def fault_kind(name: str) -> FaultKind:
 
 
 def default_kinds() -> list[str]:
-    """Kinds drawn when none are named: all of them, less those needing root when not root."""
-    as_root = os.geteuid() == 0
-    return [name for name, kind in FAULT_KINDS.items() if as_root or not kind.needs_root]
+    """Kinds drawn when none are named: every explorable kind, sorted (see module docstring)."""
+    return list(FAULT_KINDS)
+
+
+def left_out_on(env: Environment, names: Sequence[str]) -> dict[str, str]:
+    """Of ``names``, the kinds ``env``'s runtime cannot apply, each with the runtime's reason."""
+    capabilities = env.faults.capabilities()
+    left_out: dict[str, str] = {}
+    for name in sorted(set(names)):
+        canonical = LEGACY_NAMES.get(name, name)
+        try:
+            reason = registry.kind(canonical).unavailable(capabilities)
+        except registry.UnknownFaultKind:
+            continue  # an explorer-only kind
+        if reason is not None:
+            left_out[name] = reason
+    return left_out
 
 
 def node_of(env: Environment, alias: str) -> NodeHandle:
@@ -66,146 +113,26 @@ def node_of(env: Environment, alias: str) -> NodeHandle:
     return env.node(int(alias.removeprefix("node-")))
 
 
-def _no_params(rng: random.Random, target: str, aliases: Sequence[str]) -> dict[str, Any]:
-    return {}
-
-
-def _stopped(kill: bool) -> Callable[[Environment, str, Mapping[str, Any]], Heal]:
+def _from_registry(kind: registry.FaultKind) -> FaultKind:
     def apply(env: Environment, target: str, params: Mapping[str, Any]) -> Heal:
-        node = node_of(env, target)
-        node.stop(kill=kill)
-        return node.start
+        if kind.name == "bandwidth" and "kb_per_second" in params:  # drawn when it meant toxiproxy's
+            legacy = {"on": target, "kilobytes_per_second": params["kb_per_second"]}
+            return env.faults.apply("proxy-bandwidth", **legacy).heal
+        return env.faults.apply(kind.name, **_arguments(kind, target, params)).heal
 
-    return apply
-
-
-def _toxic(
-    add: Callable[[NodeHandle, Mapping[str, Any]], None],
-) -> Callable[[Environment, str, Mapping[str, Any]], Heal]:
-    def apply(env: Environment, target: str, params: Mapping[str, Any]) -> Heal:
-        node = node_of(env, target)
-        add(node, params)
-        return node.remove_all_toxics
-
-    return apply
+    return FaultKind(kind.name, kind.description, kind.draw, apply, stops_service=kind.stops_service)
 
 
-def _disconnect(env: Environment, target: str, params: Mapping[str, Any]) -> Heal:
-    node = node_of(env, target)
-    node.disconnect()
-    return node.reconnect
-
-
-register(
-    FaultKind(
-        "kill",
-        "SIGKILL the node, restart it on its data when the fault ends",
-        _no_params,
-        _stopped(kill=True),
-        stops_service=True,
-    )
-)
-register(
-    FaultKind(
-        "stop",
-        "stop the node gracefully, start it again when the fault ends",
-        _no_params,
-        _stopped(kill=False),
-        stops_service=True,
-    )
-)
-register(
-    FaultKind(
-        "latency",
-        "toxiproxy latency on what the node's proxy sends (peers, gateways)",
-        lambda rng, target, aliases: {"latency_ms": rng.choice((200, 500, 1000, 2000))},
-        _toxic(lambda node, p: node.add_latency(int(p["latency_ms"]))),
-    )
-)
-register(
-    FaultKind(
-        "bandwidth",
-        "toxiproxy bandwidth limit on the node's proxy",
-        lambda rng, target, aliases: {"kb_per_second": rng.choice((1, 5, 20, 100))},
-        _toxic(lambda node, p: node.add_bandwidth_limit(int(p["kb_per_second"]))),
-    )
-)
-register(
-    FaultKind(
-        "reset",
-        "toxiproxy resets TCP connections through the node's proxy",
-        lambda rng, target, aliases: {"timeout_ms": rng.choice((0, 100, 1000))},
-        _toxic(lambda node, p: node.add_connection_reset(int(p["timeout_ms"]))),
-    )
-)
-register(
-    FaultKind(
-        "timeout",
-        "toxiproxy black-holes traffic through the node's proxy",
-        lambda rng, target, aliases: {"timeout_ms": rng.choice((0, 2000))},
-        _toxic(lambda node, p: node.add_timeout(int(p["timeout_ms"]))),
-    )
-)
-register(
-    FaultKind("disconnect", "the node's proxy is disabled: peers and gateways cannot reach it", _no_params, _disconnect)
-)
-
-
-def _fault_api(
-    apply: Callable[[Environment, str, Mapping[str, Any]], Fault],
-) -> Callable[[Environment, str, Mapping[str, Any]], Heal]:
-    """A fault from the environment's fault API: the returned Fault heals itself."""
-
-    def run(env: Environment, target: str, params: Mapping[str, Any]) -> Heal:
-        return apply(env, target, params).heal
-
-    return run
-
-
-def _other_node(rng: random.Random, target: str, aliases: Sequence[str]) -> dict[str, Any]:
-    others = [alias for alias in aliases if alias != target]
-    return {"peer": rng.choice(others)} if others else {}
-
-
-def _cut(env: Environment, target: str, params: Mapping[str, Any]) -> Fault:
-    peer = params.get("peer")
-    # A one-node cluster has no peer: cut the node's chain path instead.
-    return env.cut(node_of(env, target).id, node_of(env, str(peer)).id if peer else "chain")
-
-
-register(
-    FaultKind(
-        "pause",
-        "SIGSTOP the node (docker pause): hung, not dead; resumed when the fault ends",
-        _no_params,
-        _fault_api(lambda env, target, p: node_of(env, target).pause()),
-        stops_service=True,
-    )
-)
-register(
-    FaultKind(
-        "partition",
-        "two-way partition: the node and every other node and gateway drop each other's packets",
-        _no_params,
-        _fault_api(lambda env, target, p: env.partition({node_of(env, target).id})),
-        needs_root=True,
-    )
-)
-register(
-    FaultKind(
-        "cut",
-        "one-way cut: the node cannot reach one peer, the peer still reaches it",
-        _other_node,
-        _fault_api(_cut),
-        needs_root=True,
-    )
-)
-register(
-    FaultKind(
-        "loss",
-        "random packet loss on every packet of the node's interface (iptables statistic)",
-        lambda rng, target, aliases: {"percent": rng.choice((10, 30, 50))},
-        _fault_api(lambda env, target, p: node_of(env, target).add_packet_loss(float(p["percent"]))),
-        needs_root=True,
-    )
-)
+def _arguments(kind: registry.FaultKind, target: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """The kind's arguments from a schedule's params, filling in what schedules drawn before the
+    registry left implicit (the target, a cut's ``peer``)."""
+    arguments = dict(params)
+    names = {param.name for param in kind.params}
+    if "on" in names:
+        arguments.setdefault("on", target)
+    if kind.name == "partition":
+        arguments.setdefault("groups", [[target]])
+    if kind.name == "cut":
+        arguments.setdefault("source", target)
+        arguments.setdefault("destination", arguments.pop("peer", None) or "chain")
+    return arguments

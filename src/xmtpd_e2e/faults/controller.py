@@ -1,10 +1,18 @@
 """Active faults of one environment: each applied, recorded on the timeline, and healed once.
 
-A fault is a list of *pieces* (a chain of iptables rules in one namespace, a qdisc, a paused
-process), each knowing how to undo itself.  Applying a fault either installs every piece or, if
-one fails, undoes those already installed and raises: a half-applied partition would be a
-different experiment from the one the scenario asked for.  Healing undoes every piece, even if
-one of them fails, and closes the fault's timeline span.
+A fault is a list of *pieces* (a chain of iptables rules in one namespace, a qdisc, a toxic on a
+proxy, a paused process), each knowing how to undo itself.  Applying a fault either installs
+every piece or, if one fails, undoes those already installed and raises: a half-applied
+partition would be a different experiment from the one the scenario asked for.  Healing undoes
+every piece, even if one of them fails, and closes the fault's timeline span.
+
+Across a restart of the service a piece acts on, a piece either outlives it (held outside the
+process: a toxic, rules in a namespace that outlives the process) or ends with it (a pause).
+After each restart the controller checks that every piece meant to outlive it is still in
+place; one that is not is installed again, and the stretch from the start until then is
+recorded as a *gap* of the fault (``params["gaps"]`` of its timeline span: ``[start, end]``
+pairs, ``end`` None while still open).  The report draws gaps as breaks in the fault's bar, so
+it shows when the fault was really in force.
 """
 
 from __future__ import annotations
@@ -12,10 +20,12 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from xmtpd_e2e.faults.registry import Restart
 from xmtpd_e2e.timeline import Timeline, TimelineEvent
 
 __all__ = ["Fault", "FaultController", "Piece"]
@@ -29,9 +39,11 @@ class Piece:
     install: Callable[[], None]
     remove: Callable[[], None]
     where: str = ""
-    """The service whose namespace or process the piece acts on."""
-    survives_restart: bool = True
-    """False for a pause: a restarted process is not stopped any more."""
+    """The service whose namespace, proxy or process the piece acts on."""
+    restart: Restart = Restart.OUTLIVES
+    present: Callable[[], bool] | None = None
+    """Whether the piece is in force right now (checked after a restart of ``where``); None:
+    it cannot be lost (a toxic on a proxy that did not restart)."""
 
 
 @dataclass
@@ -46,12 +58,20 @@ class Fault:
     _pieces: list[Piece] = field(default_factory=list)
     _event: TimelineEvent | None = None
     healed: bool = False
+    label: str = ""
 
     def heal(self) -> None:
         self._controller.heal(self)
 
     def describe(self) -> list[str]:
         return [piece.describe for piece in self._pieces]
+
+    @property
+    def gaps(self) -> list[list[float | None]]:
+        """Stretches when the fault was not in force (see module docstring)."""
+        if self._event is None:
+            return []
+        return [list(gap) for gap in self._event.params.get("gaps", [])]
 
 
 class FaultController:
@@ -75,26 +95,31 @@ class FaultController:
         pieces: Sequence[Piece],
         *,
         fault_id: int | None = None,
+        label: str = "",
     ) -> Fault:
-        fault = Fault(fault_id or self.next_id(), name, tuple(targets), dict(params), self)
+        fault = Fault(fault_id or self.next_id(), name, tuple(targets), dict(params), self, label=label)
         installed: list[Piece] = []
         try:
             for piece in pieces:
                 piece.install()
                 installed.append(piece)
         except BaseException:
-            for piece in reversed(installed):
-                try:
-                    piece.remove()
-                except Exception as error:  # keep undoing the rest
-                    self._log.warning("undoing %s failed: %s", piece.describe, error)
+            self._undo(installed)
             raise
         fault._pieces = installed
-        fault._event = self._timeline.begin("fault", name, fault.targets, fault_id=fault.id, **fault.params)
+        recorded = {**fault.params, **({"label": label} if label else {})}
+        fault._event = self._timeline.begin("fault", name, fault.targets, fault_id=fault.id, **recorded)
         with self._lock:
             self._active[fault.id] = fault
         self._log.info("fault %s on %s %s", name, ", ".join(fault.targets), fault.params or "")
         return fault
+
+    def _undo(self, installed: Sequence[Piece]) -> None:
+        for piece in reversed(installed):
+            try:
+                piece.remove()
+            except Exception as error:  # keep undoing the rest
+                self._log.warning("undoing %s failed: %s", piece.describe, error)
 
     def heal(self, fault: Fault) -> None:
         with self._lock:
@@ -109,27 +134,55 @@ class FaultController:
             except Exception as error:
                 errors.append(error)
         if fault._event is not None:
+            self._close_gap(fault)
             self._timeline.finish(fault._event)
         self._log.info("healed %s on %s", fault.name, ", ".join(fault.targets))
         if errors:
             raise errors[0]
 
-    def service_restarted(self, service: str) -> None:
-        """Carry active faults over a restart of ``service``.
+    def service_restarted(self, service: str, launched_at: float | None = None) -> None:
+        """Carry active faults over a restart of ``service`` (launched at ``launched_at``).
 
-        A container that restarts gets a fresh network namespace, without the rules: they are
-        installed again.  A pause of it ends (the new process runs), and so does its fault.
+        A fault with a piece that ends with the process (a pause) ends.  Every other piece is
+        checked: one no longer in place is installed again and the fault gets a gap from the
+        launch until now; if installing fails the gap stays open and the error is logged (the
+        fault is still healed normally).
         """
         for fault in self.active():
             pieces = [p for p in fault._pieces if p.where == service]
             if not pieces:
                 continue
-            if not all(p.survives_restart for p in pieces):
+            if any(p.restart is Restart.ENDS for p in pieces):
                 self.heal(fault)
                 continue
-            for piece in pieces:
-                piece.install()
-            self._log.info("%s restarted: %s re-applied", service, fault.name)
+            lost = [p for p in pieces if p.present is not None and not p.present()]
+            if not lost:
+                continue
+            began = launched_at if launched_at is not None else time.time()
+            self._open_gap(fault, began)
+            try:
+                for piece in lost:
+                    piece.install()
+            except Exception as error:
+                self._log.error(
+                    "%s restarted: re-applying %s failed, it is not in force: %s", service, fault.name, error
+                )
+                continue
+            self._close_gap(fault)
+            self._log.warning("%s restarted without %s in force: re-applied (a gap in the fault)", service, fault.name)
+
+    def _open_gap(self, fault: Fault, start: float) -> None:
+        if fault._event is not None:
+            with self._lock:
+                fault._event.params.setdefault("gaps", []).append([round(start, 3), None])
+
+    def _close_gap(self, fault: Fault) -> None:
+        if fault._event is None:
+            return
+        with self._lock:
+            for gap in fault._event.params.get("gaps", []):
+                if gap[1] is None:
+                    gap[1] = round(time.time(), 3)
 
     def active(self, name: str | None = None) -> list[Fault]:
         with self._lock:

@@ -26,11 +26,12 @@ from pathlib import Path
 from xmtpd_e2e.errors import E2EError
 from xmtpd_e2e.faults.netfilter import Flow
 
-__all__ = ["Participant", "RuleTarget", "cut_flows", "partition_flows", "CLIENTS", "CHAIN", "DATABASE"]
+__all__ = ["Participant", "RuleTarget", "cut_flows", "partition_flows", "CLIENTS", "CHAIN", "DATABASE", "VALIDATION"]
 
 CLIENTS = "clients"
 CHAIN = "chain"
 DATABASE = "database"
+VALIDATION = "validation"
 
 
 @dataclass(frozen=True)

@@ -118,6 +118,17 @@ class DropRules:
         self.remove(namespace)
         run_in_namespace(namespace, ["iptables-restore", "--noflush", "--wait"], stdin=self.install_script())
 
+    def present(self, namespace: str) -> bool:
+        """Whether the chains are installed in ``namespace`` (a restarted container's new
+        namespace has none)."""
+        try:
+            found = run_in_namespace(
+                namespace, ["iptables", "--wait", "-C", "INPUT", "-j", self.chains[0]], check=False
+            )
+        except NamespaceGone:
+            return False
+        return found.returncode == 0
+
     def remove(self, namespace: str) -> None:
         """Remove the chain; nothing to do when the namespace (and so its rules) is gone."""
         try:

@@ -4,26 +4,24 @@ Bandwidth: a token bucket (``tbf``) on the interface's egress, and the same on i
 redirecting incoming packets to an ``ifb`` device (the ingress qdisc cannot queue, an ifb's
 egress can).  Both are built into this kernel.
 
-Latency, jitter, duplication, reordering and corruption need ``sch_netem``, which this kernel
-lacks (``tc`` answers "Specified qdisc kind is unknown").  :func:`apply_netem` tries it and turns
-that answer into a :class:`FaultUnavailable` naming the missing piece; on a kernel with netem the
-same call works.  Latency and jitter are offered through toxiproxy instead.
+Duplication and reordering need ``sch_netem``, which some kernels lack (``tc`` answers
+"Specified qdisc kind is unknown"; this project's machines among them).  The ``netem``
+capability probes for it before a kind needing it is applied or drawn; :class:`NetemQdisc` still
+turns that answer into a :class:`FaultUnavailable` naming the missing piece.  Latency and jitter
+are offered through toxiproxy.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from xmtpd_e2e.errors import SetupError, ServiceError
+from xmtpd_e2e.errors import ServiceError
 from xmtpd_e2e.faults.namespace import NamespaceGone, run_in_namespace
+from xmtpd_e2e.faults.registry import FaultUnavailable
 
 __all__ = ["BandwidthLimit", "NetemQdisc", "FaultUnavailable", "interface_with_address"]
 
 IFB_DEVICE = "xe2e-ifb"
-
-
-class FaultUnavailable(SetupError):
-    """The fault needs something this kernel or runtime does not offer."""
 
 
 def interface_with_address(namespace: str, address: str | None) -> str:
@@ -41,6 +39,15 @@ def interface_with_address(namespace: str, address: str | None) -> str:
     if address is None and candidates:
         return candidates[0]
     raise ServiceError(f"no interface with address {address} in {namespace}:\n{listing}")
+
+
+def _qdiscs(namespace: str, interface: str) -> str:
+    """``tc qdisc show`` of ``interface`` (empty when the namespace or interface is gone)."""
+    try:
+        shown = run_in_namespace(namespace, ["tc", "qdisc", "show", "dev", interface], check=False)
+    except NamespaceGone:
+        return ""
+    return shown.stdout if shown.returncode == 0 else ""
 
 
 @dataclass(frozen=True)
@@ -106,6 +113,9 @@ class BandwidthLimit:
         for step in steps:
             run_in_namespace(namespace, step)
 
+    def present(self, namespace: str) -> bool:
+        return "tbf" in _qdiscs(namespace, self.interface)
+
     def remove(self, namespace: str) -> None:
         try:
             for step in (
@@ -144,6 +154,9 @@ class NetemQdisc:
                 "remove the other fault first",
             )
         raise ServiceError(f"{' '.join(command)} failed: {result.stderr.strip()}")
+
+    def present(self, namespace: str) -> bool:
+        return "netem" in _qdiscs(namespace, self.interface)
 
     def remove(self, namespace: str) -> None:
         try:

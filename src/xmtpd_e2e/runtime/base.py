@@ -130,6 +130,11 @@ class RunningService(abc.ABC):
         (``/proc/<pid>/ns/net`` of its main process), while it runs; None when not running or
         when the runtime cannot give one."""
 
+    def fault_namespace(self) -> Path | None:
+        """The network namespace that holds faults on this service: one that outlives its process
+        (and so the rules in it) where the runtime keeps one, else the running process's."""
+        return self.network_namespace()
+
     def network_address(self) -> str | None:
         """Its IP address on the environment's own network (``None`` when services share the
         host's network, or it is not running)."""
@@ -194,6 +199,10 @@ class Runtime(abc.ABC):
     def reach_host_port(self, port: int) -> tuple[str, int]:
         """Host and port under which services reach ``port`` of the host (Postgres)."""
         return (self.host_gateway, port)
+
+    def pause_unavailable(self) -> SetupError | None:
+        """Why services cannot be paused (SIGSTOP, the cgroup freezer) here, or None when they can."""
+        return None
 
     def network_faults_unavailable(self) -> SetupError | None:
         """Why network faults (rules and shaping inside services' network namespaces) cannot act

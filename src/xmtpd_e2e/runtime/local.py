@@ -91,6 +91,10 @@ class LocalService(ManagedService):
             return self._namespace if self.main_pid() is not None else None
         return super().network_namespace()
 
+    def fault_namespace(self) -> Path | None:
+        """The service's named namespace: it outlives the process, with its rules."""
+        return self._namespace if self._namespace is not None else self.network_namespace()
+
     def _launch_description(self) -> str:
         return " ".join(self.argv)
 

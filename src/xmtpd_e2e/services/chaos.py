@@ -20,7 +20,7 @@ import requests
 
 from xmtpd_e2e.errors import ServiceError
 from xmtpd_e2e.runtime.base import RunningService, Runtime, ServiceSpec
-from xmtpd_e2e.timeline import Timeline, TimelineEvent
+from xmtpd_e2e.timeline import Timeline
 
 __all__ = ["ChaosController", "ProxyInfo", "start_toxiproxy", "TOXIPROXY_API_PORT", "TOXIC_SUFFIXES"]
 
@@ -75,14 +75,13 @@ def start_toxiproxy(runtime: Runtime, image: str, timeline: Timeline | None = No
 class ChaosController:
     """Creates one proxy per node/gateway and adds or removes toxics on it.
 
-    Every toxic and every disabled proxy is a fault window on the timeline (target: the proxy's
-    name, which is the alias of the node or gateway behind it), from when it is added until it
-    is removed or replaced.
+    This is toxiproxy's mechanism only: the fault kinds of :mod:`xmtpd_e2e.faults.kinds.proxy`
+    drive it through the environment's fault controller, which records each toxic and each
+    disabled proxy on the timeline and heals them with ``env.heal()``.
     """
 
     def __init__(self, runtime: Runtime, service: RunningService, timeline: Timeline | None = None) -> None:
         self.timeline = timeline or Timeline()
-        self._open_faults: dict[tuple[str, str], TimelineEvent] = {}
         self._runtime = runtime
         self.service = service
         self._api = service.host_url(service.spec.ports[0])
@@ -109,10 +108,10 @@ class ChaosController:
     def set_enabled(self, proxy: str, enabled: bool) -> None:
         """Enable or disable (close listener and connections = partition) a proxy; idempotent."""
         self._call("post", f"/proxies/{proxy}", json={"enabled": enabled})
-        if enabled:
-            self._close_fault(proxy, "disconnect")
-        elif (proxy, "disconnect") not in self._open_faults:
-            self._open_fault(proxy, "disconnect", {})
+
+    def is_enabled(self, proxy: str) -> bool:
+        result = self._call("get", f"/proxies/{proxy}")
+        return bool(result.get("enabled", True)) if isinstance(result, dict) else True
 
     def proxies(self) -> dict[str, Any]:
         """Every proxy with its toxics, as toxiproxy reports them (for artifacts)."""
@@ -121,17 +120,17 @@ class ChaosController:
 
     # -- toxics --------------------------------------------------------------------------
     def add_latency(self, proxy: str, latency_ms: int, jitter_ms: int = 0) -> None:
-        self._add_toxic(proxy, "latency", "latency", {"latency": latency_ms, "jitter": jitter_ms})
+        self.add_toxic(proxy, "latency", "latency", {"latency": latency_ms, "jitter": jitter_ms})
 
     def add_bandwidth_limit(self, proxy: str, rate_kb_per_s: int) -> None:
-        self._add_toxic(proxy, "bandwidth", "bandwidth", {"rate": rate_kb_per_s})
+        self.add_toxic(proxy, "bandwidth", "bandwidth", {"rate": rate_kb_per_s})
 
     def add_connection_reset(self, proxy: str, timeout_ms: int) -> None:
-        self._add_toxic(proxy, "reset", "reset_peer", {"timeout": timeout_ms})
+        self.add_toxic(proxy, "reset", "reset_peer", {"timeout": timeout_ms})
 
     def add_timeout(self, proxy: str, timeout_ms: int) -> None:
         """Stop all data; close after ``timeout_ms`` (0 = hold the connection forever)."""
-        self._add_toxic(proxy, "timeout", "timeout", {"timeout": timeout_ms})
+        self.add_toxic(proxy, "timeout", "timeout", {"timeout": timeout_ms})
 
     def remove_all_toxics(self, proxy: str) -> None:
         """Remove every toxic on ``proxy``, newest first.
@@ -148,32 +147,36 @@ class ChaosController:
         chain = self.toxics(proxy)
         for toxic in reversed(chain):
             self._remove_toxic(proxy, toxic)
-        for suffix in TOXIC_SUFFIXES:
-            self._close_fault(proxy, suffix)
+
+    def remove_toxic(self, proxy: str, suffix: str) -> None:
+        """Remove the toxic ``suffix`` (``latency`` ...) of ``proxy``, only from the end of the
+        chain (see :meth:`remove_all_toxics`): newer toxics come off first and go back after."""
+        name = f"{proxy}_{suffix}"
+        chain = self.toxics(proxy)
+        position = next((i for i, toxic in enumerate(chain) if toxic.get("name") == name), None)
+        if position is None:
+            return
+        for toxic in reversed(chain[position:]):
+            self._remove_toxic(proxy, toxic)
+        for toxic in chain[position + 1 :]:
+            self._post_toxic(proxy, toxic["name"], toxic["type"], dict(toxic.get("attributes") or {}))
+
+    def has_toxic(self, proxy: str, suffix: str) -> bool:
+        return any(toxic.get("name") == f"{proxy}_{suffix}" for toxic in self.toxics(proxy))
 
     def toxics(self, proxy: str) -> list[dict[str, Any]]:
         result = self._call("get", f"/proxies/{proxy}/toxics")
         return list(result) if isinstance(result, list) else []
 
-    def _add_toxic(self, proxy: str, suffix: str, kind: str, attributes: dict[str, int]) -> None:
+    def add_toxic(self, proxy: str, suffix: str, kind: str, attributes: dict[str, int]) -> None:
         """Add a toxic, replacing one of the same kind.
 
         A toxic is only ever removed from the end of the chain (see :meth:`remove_all_toxics`),
         so replacing one that has newer toxics after it takes those off first and puts them
-        back, unchanged, after the replacement; their fault windows stay open throughout.
+        back, unchanged; the replacement goes last.
         """
-        name = f"{proxy}_{suffix}"
-        chain = self.toxics(proxy)
-        position = next((i for i, toxic in enumerate(chain) if toxic.get("name") == name), None)
-        newer = chain[position + 1 :] if position is not None else []
-        if position is not None:
-            for toxic in reversed(chain[position:]):
-                self._remove_toxic(proxy, toxic)
-        self._post_toxic(proxy, name, kind, attributes)
-        for toxic in newer:
-            self._post_toxic(proxy, toxic["name"], toxic["type"], dict(toxic.get("attributes") or {}))
-        self._close_fault(proxy, suffix)
-        self._open_fault(proxy, suffix, {"toxic": kind, **attributes})
+        self.remove_toxic(proxy, suffix)
+        self._post_toxic(proxy, f"{proxy}_{suffix}", kind, attributes)
 
     def _post_toxic(self, proxy: str, name: str, kind: str, attributes: dict[str, int]) -> None:
         self._call(
@@ -204,16 +207,6 @@ class ChaosController:
         # may have fired meanwhile) leave toxiproxy's bookkeeping only once the proxy is free.
         # Let them go before the next removal can find them half-dead.
         time.sleep(SETTLE_AFTER_REMOVAL_S)
-
-    def _open_fault(self, proxy: str, name: str, params: dict[str, Any]) -> None:
-        with self._lock:
-            self._open_faults[(proxy, name)] = self.timeline.begin("fault", name, (proxy,), via="toxiproxy", **params)
-
-    def _close_fault(self, proxy: str, name: str) -> None:
-        with self._lock:
-            event = self._open_faults.pop((proxy, name), None)
-        if event is not None:
-            self.timeline.finish(event)
 
     def _call(self, method: str, path: str, *, json: Any = None, missing_ok: bool = False, timeout: float = 10) -> Any:
         try:

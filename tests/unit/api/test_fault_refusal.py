@@ -23,7 +23,12 @@ def _faults() -> EnvironmentFaults:
     def unknown(*_args: Any) -> Any:
         raise AssertionError("participants must not be resolved when no network fault can act")
 
-    runtime = SimpleNamespace(network_faults_unavailable=lambda: REMOTE, host_network_address=lambda: None)
+    runtime = SimpleNamespace(
+        name="kubernetes",
+        network_faults_unavailable=lambda: REMOTE,
+        pause_unavailable=lambda: None,
+        host_network_address=lambda: None,
+    )
     env: Any = SimpleNamespace(runtime=runtime, node=unknown, nodes=unknown, gateways=unknown)
     return EnvironmentFaults(env, FaultController(Timeline(), logging.getLogger("test")))
 
@@ -42,5 +47,6 @@ def test_the_runtimes_reason_comes_before_any_participant_lookup(make_fault: Any
     faults = _faults()
     with pytest.raises(SetupError) as refused:
         make_fault(faults)
-    assert refused.value is REMOTE
+    assert REMOTE.problem in str(refused.value) and "kubernetes runtime" in str(refused.value)
+    assert "latency" in refused.value.fix, "the refusal names the faults that remain"
     assert not faults.controller.active()

@@ -5,6 +5,7 @@ import logging
 import pytest
 
 from xmtpd_e2e.faults.controller import FaultController, Piece
+from xmtpd_e2e.faults.registry import Restart
 from xmtpd_e2e.timeline import Timeline
 
 
@@ -59,3 +60,48 @@ def test_heal_all_heals_newest_first_and_keeps_going() -> None:
     with pytest.raises(RuntimeError):
         controller.heal_all()
     assert order == [3, 1] and not controller.active()
+
+
+def test_a_restart_that_lost_a_piece_reinstalls_it_and_records_the_gap() -> None:
+    timeline = Timeline()
+    controller = FaultController(timeline, logging.getLogger("test"))
+    installed = {"rules": False}
+
+    def install() -> None:
+        installed["rules"] = True
+
+    piece = Piece("rules", install, lambda: None, "node-300", present=lambda: installed["rules"])
+    fault = controller.apply("partition", ("node-300",), {}, [piece])
+    controller.service_restarted("node-300", launched_at=1.0)
+    assert fault.gaps == [], "rules still in place: no gap"
+    installed["rules"] = False  # a new namespace without them
+    controller.service_restarted("node-300", launched_at=2.0)
+    [[start, end]] = fault.gaps
+    assert start == 2.0 and end is not None and end >= start and installed["rules"]
+
+
+def test_a_failed_reinstall_leaves_the_gap_open_until_healed() -> None:
+    controller = FaultController(Timeline(), logging.getLogger("test"))
+    attempts: list[int] = []
+
+    def install() -> None:
+        attempts.append(1)
+        if len(attempts) > 1:
+            raise RuntimeError("namespace gone")
+
+    fault = controller.apply(
+        "cut", ("node-300",), {}, [Piece("r", install, lambda: None, "node-300", present=lambda: False)]
+    )
+    controller.service_restarted("node-300", launched_at=5.0)
+    assert fault.gaps == [[5.0, None]]
+    fault.heal()
+    assert fault.gaps[0][1] is not None
+
+
+def test_a_pause_ends_with_a_restart() -> None:
+    controller = FaultController(Timeline(), logging.getLogger("test"))
+    fault = controller.apply(
+        "pause", ("node-100",), {}, [Piece("p", lambda: None, lambda: None, "node-100", restart=Restart.ENDS)]
+    )
+    controller.service_restarted("node-100")
+    assert fault.healed and not controller.active()

@@ -491,6 +491,15 @@ class KubernetesRuntime(ManagedRuntime):
             return None
         return "127.0.0.1" if self._access == PORT_FORWARD else self.connection.local.api_address
 
+    def pause_unavailable(self) -> SetupError | None:
+        """A pause signals the container's processes from its node's host: only on the local cluster."""
+        if self.connection.local is not None:
+            return None
+        return SetupError(
+            f"pausing a service needs the framework's local cluster; {self.connection.server} is another cluster",
+            "use kill/stop or the proxy faults there, or run on the local cluster (scripts/setup --kubernetes)",
+        )
+
     def network_faults_unavailable(self) -> SetupError | None:
         """Network faults enter a pod's network namespace from its node's host: only on the
         framework's own local cluster.  Elsewhere the proxy faults (toxiproxy, a pod) remain."""
