@@ -14,6 +14,7 @@ __all__ = [
     "CONTRACTS_VERSION",
     "REDIS_VERSION",
     "LOCAL_IMAGE_REVISION",
+    "XMTP_BINDINGS_VERSION",
 ]
 
 XMTPD_VERSION = "v1.2.0"
@@ -28,6 +29,10 @@ REDIS_VERSION = "7"
 LOCAL_IMAGE_REVISION = "r2"
 """Part of every local image tag: raised whenever what the images hold changes, so a rebuilt
 image never replaces one that running tests still use under the same tag."""
+
+XMTP_BINDINGS_VERSION = "0.1.8"
+"""PyPI ``xmtp-bindings``: libxmtp v1.10.0's uniffi bindings, the real users' client (wheels for
+CPython 3.11 on x86_64 Linux only)."""
 
 
 if __name__ == "__main__":

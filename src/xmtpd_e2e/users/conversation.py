@@ -1,0 +1,86 @@
+"""A DM or group as one user's client sees it: send, sync, read, members, epoch."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+__all__ = ["Conversation", "Message"]
+
+if TYPE_CHECKING:
+    from xmtpd_e2e.users.user import User
+
+
+@dataclass(frozen=True)
+class Message:
+    """One application message in a user's local database."""
+
+    id: str
+    sender_inbox: str
+    sender: str
+    text: str
+    sent_at: float
+
+
+class Conversation:
+    def __init__(self, user: User, handle: Any) -> None:
+        self._user = user
+        self._handle = handle
+        self.id: str = bytes(handle.id()).hex()
+
+    def __repr__(self) -> str:
+        return f"Conversation({self.id[:8]} of {self._user.name})"
+
+    @property
+    def user(self) -> User:
+        return self._user
+
+    def send(self, text: str) -> str:
+        """Send a text message; returns its id (hex).  Publishing goes through the gateway."""
+        handle = self._handle
+        message_id: bytes = self._user.call("send", lambda: handle.send_text(text), conversation=self.id, text=text)
+        return message_id.hex()
+
+    def sync(self) -> None:
+        """Fetch and process what the node has for this conversation, recording new messages."""
+        handle = self._handle
+        self._user.call("sync", handle.sync, conversation=self.id)
+        self._user.record_new_messages(self, how="sync")
+
+    def messages(self) -> list[Message]:
+        """Every text message in this user's local database, oldest first (no network)."""
+        return self._user.local_messages(self._handle)
+
+    def members(self) -> list[str]:
+        """Member inbox ids as this user's client knows them."""
+        handle = self._handle
+        members: list[Any] = self._user.call("list_members", handle.list_members, conversation=self.id)
+        return sorted(str(m.inbox_id) for m in members)
+
+    def epoch(self) -> int:
+        """The MLS epoch this user's client is at."""
+        handle = self._handle
+        info: Any = self._user.call("debug_info", handle.conversation_debug_info, conversation=self.id)
+        return int(info.epoch)
+
+    def is_active(self) -> bool:
+        """False once this user was removed and its client processed the removal."""
+        return bool(self._handle.is_active())
+
+    def add_members(self, users: Sequence[User]) -> None:
+        inboxes = [u.inbox_id for u in users]
+        handle = self._handle
+        self._user.call(
+            "add_members", lambda: handle.add_members(inboxes), conversation=self.id, members=[u.name for u in users]
+        )
+
+    def remove_members(self, users: Sequence[User]) -> None:
+        inboxes = [u.inbox_id for u in users]
+        handle = self._handle
+        self._user.call(
+            "remove_members",
+            lambda: handle.remove_members(inboxes),
+            conversation=self.id,
+            members=[u.name for u in users],
+        )
