@@ -29,6 +29,7 @@ from xmtpd_e2e.api.gateway_handle import GatewayHandle
 from xmtpd_e2e.api.node_handle import NodeHandle
 from xmtpd_e2e.api.require import Require
 from xmtpd_e2e.api.starter_threads import StarterThreads
+from xmtpd_e2e.api.validation_handle import ValidationHandle, missing_validation, validation_starter
 from xmtpd_e2e.chain.client import Chain, RateOptions
 from xmtpd_e2e.chain.keys import Key, KeyManager
 from xmtpd_e2e.client.ledger import PublishLedger
@@ -47,9 +48,10 @@ from xmtpd_e2e.runtime.registry import RuntimeRequest, create_runtime
 from xmtpd_e2e.services.chain import ChainEndpoints, start_chain
 from xmtpd_e2e.services.chaos import ChaosController, start_toxiproxy
 from xmtpd_e2e.services.gateway import GATEWAY_API_PORT, GatewayConfig, gateway_spec
-from xmtpd_e2e.services.node import NODE_API_PORT, NodeConfig, node_spec
+from xmtpd_e2e.services.node import NO_VALIDATION_SERVICE, NODE_API_PORT, NodeConfig, node_spec
 from xmtpd_e2e.services.postgres import Databases, check_postgres, dsn_with
 from xmtpd_e2e.services.redis import RedisEndpoints, start_redis
+from xmtpd_e2e.services.validation import ValidationEndpoints
 from xmtpd_e2e.timeline import Timeline
 
 if TYPE_CHECKING:
@@ -103,6 +105,7 @@ class Environment:
         self._last_invariants: InvariantReport | None = None
         self._chain_endpoints: ChainEndpoints | None = None
         self._redis: RedisEndpoints | None = None
+        self._validation: ValidationHandle | None = None
         self._chaos: ChaosController | None = None
         self._chain: Chain | None = None
         self._keys: KeyManager | None = None
@@ -124,13 +127,22 @@ class Environment:
                 self._postgres.admin_dsn, self.run_state, self.env_id, disposable=self._postgres.disposable
             )
             images = self.config.images
-            chain, chaos, redis = self._starters.run_all(
+            start_validation = validation_starter(self.config, self.runtime, self.log)
+            chain, chaos, redis, validation = self._starters.run_all(
                 [
                     lambda: start_chain(self.runtime, images.chain),
                     lambda: start_toxiproxy(self.runtime, images.toxiproxy, self.timeline),
                     lambda: start_redis(self.runtime, images.redis),
+                    start_validation,
                 ]
             )
+            if validation is not None:
+                self._validation = ValidationHandle(
+                    cast(ValidationEndpoints, validation),
+                    faults=self.faults,
+                    logger=self.log.getChild("validation"),
+                    timeline=self.timeline,
+                )
             self._chain_endpoints = cast(ChainEndpoints, chain)
             self._chaos = cast(ChaosController, chaos)
             self._redis = cast(RedisEndpoints, redis)
@@ -382,6 +394,7 @@ class Environment:
             db_name=db_name,
             version=self.config.xmtpd_version,
             env_overrides=env,
+            mls_validation_url=self._validation.internal_url if self._validation else NO_VALIDATION_SERVICE,
         )
         spec = node_spec(self.runtime, config, self._require(self._chain_endpoints), self._postgres.service_dsn)
         service = self.runtime.start(spec)
@@ -646,6 +659,19 @@ class Environment:
     def chaos_service(self) -> RunningService:
         """The toxiproxy service every node's and gateway's proxy lives in."""
         return self._require(self._chaos).service
+
+    @property
+    def validation(self) -> ValidationHandle:
+        """The MLS validation service every node is given; raises, saying how to configure one,
+        in an environment without it."""
+        if self._validation is None:
+            raise missing_validation(self.config, self.runtime)
+        return self._validation
+
+    @property
+    def has_validation(self) -> bool:
+        """Whether this environment runs the MLS validation service."""
+        return self._validation is not None
 
     @property
     def chain_service(self) -> RunningService:

@@ -13,7 +13,7 @@ import click
 from rich.console import Console
 
 from xmtpd_e2e.cli.errors import fail_setup
-from xmtpd_e2e.cli.options import choice_option, option
+from xmtpd_e2e.cli.options import choice_option, option, validation_options
 from xmtpd_e2e.config import AUTO_RUNTIME, KUBE_ACCESS, LOCAL_NETWORKS, RunConfig, XMTPD_VERSION, default_home
 from xmtpd_e2e.errors import SetupError
 from xmtpd_e2e.logs import LEVELS, configure_logging
@@ -112,6 +112,7 @@ def list_command(output_format: str, suite: str | None, scenario_modules: tuple[
 @option("--chain-image", default=None, help="anvil + XMTP contracts image (docker runtime)")
 @option("--xmtpd-bin", type=click.Path(path_type=Path), default=None, help="node binary (local runtime)")
 @option("--gateway-bin", type=click.Path(path_type=Path), default=None, help="gateway binary (local runtime)")
+@validation_options
 @option(
     "--xmtpd-version", default=XMTPD_VERSION, show_default=True, help="xmtpd version (installed binaries, VERSION env)"
 )
@@ -163,6 +164,8 @@ def run_command(
     chain_image: str | None,
     xmtpd_bin: Path | None,
     gateway_bin: Path | None,
+    mls_validation_bin: Path | None,
+    mls_validation_image: str | None,
     xmtpd_version: str,
     output_format: str,
     output_file: Path | None,
@@ -202,6 +205,8 @@ def run_command(
         keep_logs_for_report=html_path is not None,
         kube_context=kube_context,
         kube_access=kube_access,
+        mls_validation_bin=mls_validation_bin,
+        mls_validation_image=mls_validation_image,
     )
     _warn_about_leftovers(config)
     from xmtpd_e2e.progress import enable_live_status

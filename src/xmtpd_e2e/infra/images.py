@@ -24,7 +24,15 @@ from xmtpd_e2e.config import Images, local_images
 from xmtpd_e2e.errors import SetupError
 from xmtpd_e2e.infra.binaries import resolve_binary
 
-__all__ = ["ImageRecipe", "recipes", "build_images", "shared_libraries", "INPUT_HASH_LABEL"]
+__all__ = [
+    "ImageRecipe",
+    "recipes",
+    "build_images",
+    "build_validation_image",
+    "validation_recipe",
+    "shared_libraries",
+    "INPUT_HASH_LABEL",
+]
 
 INPUT_HASH_LABEL = "xmtpd-e2e.inputs"
 
@@ -38,11 +46,15 @@ class ImageRecipe:
     """Path in the image of the program (the service's logical executable)."""
     env: dict[str, str] = field(default_factory=dict)
     dirs: Sequence[str] = ("/tmp",)
+    cmd: Sequence[str] = ()
+    """Default arguments, for an image run by hand (the framework always passes its own)."""
 
     def dockerfile(self) -> str:
         lines = ["FROM scratch", "COPY rootfs/ /"]
         lines += [f"ENV {k}={v}" for k, v in self.env.items()]
         lines.append(f"ENTRYPOINT {json.dumps([self.entrypoint])}")
+        if self.cmd:
+            lines.append(f"CMD {json.dumps(list(self.cmd))}")
         return "\n".join(lines) + "\n"
 
     def input_hash(self) -> str:
@@ -102,8 +114,38 @@ def recipes(
     ]
 
 
-def build_images(version: str, *, force: bool = False, log: Callable[[str], None] = print) -> list[str]:
-    """Build every local image whose inputs changed; returns the tags built."""
+def validation_recipe(binary: Path) -> ImageRecipe:
+    """libxmtp's MLS validation service (glibc-linked: its libraries come along), serving like
+    upstream's image when run without arguments."""
+    from xmtpd_e2e.infra.validation import LOCAL_VALIDATION_IMAGE
+    from xmtpd_e2e.services.validation import GRPC_PORT, HEALTH_PORT
+
+    return ImageRecipe(
+        LOCAL_VALIDATION_IMAGE,
+        _with_libraries("/usr/local/bin/mls-validation-service", binary),
+        "/usr/local/bin/mls-validation-service",
+        env={"RUST_LOG": "info"},
+        cmd=("--port", str(GRPC_PORT), "--health-check-port", str(HEALTH_PORT)),
+    )
+
+
+def build_validation_image(binary: Path, *, log: Callable[[str], None] = lambda _line: None) -> str:
+    """Build the validation service's image from ``binary`` unless it is up to date; its tag."""
+    recipe = validation_recipe(binary)
+    _build([recipe], force=False, log=log)
+    return recipe.tag
+
+
+def build_images(
+    version: str, *, force: bool = False, log: Callable[[str], None] = print, validation_bin: Path | None = None
+) -> list[str]:
+    """Build every local image whose inputs changed (the validation service's too when its binary
+    is given); returns the tags built."""
+    extra = [validation_recipe(validation_bin)] if validation_bin is not None else []
+    return _build([*recipes(version), *extra], force=force, log=log)
+
+
+def _build(wanted_recipes: Sequence[ImageRecipe], *, force: bool, log: Callable[[str], None]) -> list[str]:
     import docker
     from docker.errors import DockerException, ImageNotFound
 
@@ -115,7 +157,7 @@ def build_images(version: str, *, force: bool = False, log: Callable[[str], None
             f"no Docker engine answers ({error})", "run `xmtpd-e2e infra up --docker` (or `xmtpd-e2e infra install`)"
         ) from error
     built = []
-    for recipe in recipes(version):
+    for recipe in wanted_recipes:
         wanted = recipe.input_hash()
         try:
             existing = client.images.get(recipe.tag)
