@@ -86,6 +86,13 @@ class FollowingChannel:
             return decode_response(data, response_type, method=method, address=self.address)
         raise AssertionError("unreachable")
 
+    def server_stream(self, method: str, request: Any, timeout: float | None = None) -> Any:
+        """Open a server stream; the call iterates the raw response messages (decode each with
+        :func:`decode_response`) and ``cancel()`` ends it.  Not retried: a stream that fails is
+        the reader's to reopen from its cursor."""
+        call = self._current().unary_stream(method, request_serializer=lambda m: m.SerializeToString())
+        return call(request, timeout=timeout)
+
     def close(self) -> None:
         with self._lock:
             if self._channel is not None:

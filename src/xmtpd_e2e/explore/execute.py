@@ -20,12 +20,14 @@ from typing import TYPE_CHECKING, Any
 
 from xmtpd_e2e.client.envelopes import group_message_envelope
 from xmtpd_e2e.client.errors import PublishError
-from xmtpd_e2e.errors import CheckFailed
+from xmtpd_e2e.errors import CheckFailed, WaitTimeout
 from xmtpd_e2e.explore.checker import CheckOptions, Verdict, Violation, check
 from xmtpd_e2e.explore.fault_kinds import fault_kind
 from xmtpd_e2e.explore.final_state import FinalState, read_node_state
 from xmtpd_e2e.explore.history import History, HistoryRecorder
+from xmtpd_e2e.explore.readers import ReaderThread
 from xmtpd_e2e.explore.schedule import FaultSpec, PublisherSpec, Schedule
+from xmtpd_e2e.polling import wait_until
 
 if TYPE_CHECKING:
     from xmtpd_e2e.api.client_handle import ClientHandle
@@ -104,6 +106,55 @@ def _build_cluster(env: Environment, schedule: Schedule) -> None:
         env.add_nodes(count, env=overrides or None)
     for _ in range(schedule.cluster.gateways):
         env.add_gateway()
+
+
+def _start_readers(env: Environment, schedule: Schedule, recorder: HistoryRecorder) -> list[ReaderThread]:
+    from xmtpd_e2e.client.reader import EnvelopeReader
+
+    nodes = {n.alias: n for n in env.nodes()}
+    originators = sorted(n.id for n in nodes.values())
+
+    def acknowledged_topics() -> list[str]:
+        return [t for op in recorder.operations() if op.outcome == "ok" for t in op.topics]
+
+    threads = []
+    for spec in schedule.readers:
+        node = nodes[spec.target]
+        reader = EnvelopeReader(lambda node=node: node.endpoint)  # type: ignore[misc]
+        threads.append(ReaderThread(spec, reader, recorder, originators, acknowledged_topics))
+    for thread in threads:
+        thread.start()
+    return threads
+
+
+def _wait_for_readers(readers: list[ReaderThread], recorder: HistoryRecorder, timeout: float) -> float | None:
+    """Seconds until every reader had seen every acknowledged envelope it reads (None: not
+    within ``timeout``); then every reader stops."""
+    began = time.monotonic()
+    acknowledged = {
+        k: t for op in recorder.operations() if op.outcome == "ok" for t, k in zip(op.topics, op.keys, strict=False)
+    }
+    caught_up: float | None = None
+    try:
+        if readers:
+            wait_until(
+                lambda: sum(not r.caught_up(acknowledged) for r in readers),
+                lambda behind: behind == 0,
+                timeout=timeout,
+                description="every reader to have read every acknowledged envelope",
+                max_interval=0.5,
+                detail=lambda behind: f"{behind} of {len(readers)} reader(s) behind",
+            )
+            caught_up = time.monotonic() - began
+    except WaitTimeout:
+        pass
+    finally:
+        for reader in readers:
+            reader.stop()
+        for reader in readers:
+            reader.join(5.0)
+            reader.reader.close()
+    return caught_up
 
 
 # -- faults ------------------------------------------------------------------------------------------
@@ -224,12 +275,16 @@ def execute_schedule(
         for spec in schedule.publishers
     ]
     workload = env.timeline.begin("phase", "explore-workload", (), seed=schedule.seed)
+    readers: list[ReaderThread] = []
     try:
+        readers = _start_readers(env, schedule, recorder)
         for thread in threads:
             thread.start()
         _run_faults(nemesis, schedule, t0)
     except BaseException:
         stop.set()  # interrupted or timed out: teardown follows, nothing to heal or wait for
+        for reader in readers:
+            reader.stop()
         raise
     stop.set()
     drain_deadline = time.monotonic() + options.drain_timeout
@@ -251,8 +306,11 @@ def execute_schedule(
         _outcome_counts(operations),
         "converged" if converged else f"not converged within {options.convergence_timeout:g}s",
     )
+    with env.timeline.span("phase", "explore-readers-catch-up"):
+        readers_caught_up = _wait_for_readers(readers, recorder, options.convergence_timeout)
+    log.info("readers caught up: %s", "no readers" if not readers else readers_caught_up)
     final = _final_state(env)
-    history = History(operations, env.timeline.events(), t0, workload_ended, healed)
+    history = History(operations, env.timeline.events(), t0, workload_ended, healed, recorder.reads())
     return history, final, nemesis.errors
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from xmtpd_e2e.explore.fault_kinds import default_kinds, fault_kind
+from xmtpd_e2e.explore.readers import READER_KINDS, ReaderSpec
 
 __all__ = [
     "NodeSpec",
@@ -103,6 +104,8 @@ class Schedule:
     payers: int
     publishers: tuple[PublisherSpec, ...]
     faults: tuple[FaultSpec, ...]
+    readers: tuple[ReaderSpec, ...] = ()
+    """Readers of the nodes (queries and streams); a record without them replays without them."""
 
     # -- JSON --------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -128,6 +131,7 @@ class Schedule:
                 {"kind": f.kind, "target": f.target, "start": f.start, "duration": f.duration, "params": dict(f.params)}
                 for f in self.faults
             ],
+            "readers": [r.to_dict() for r in self.readers],
         }
 
     @classmethod
@@ -157,16 +161,18 @@ class Schedule:
                 )
                 for f in data["faults"]
             ),
+            readers=tuple(ReaderSpec.from_dict(dict(r)) for r in data.get("readers", [])),
         )
 
     # -- describing ----------------------------------------------------------------------------
-    def size(self) -> tuple[int, int, int, int, float]:
+    def size(self) -> tuple[int, int, int, int, int, float]:
         """What shrinking minimises, most important first."""
         envelopes = sum(p.batch_size * len(p.windows) for p in self.publishers)
         return (
             len(self.faults),
             len(self.cluster.nodes) + self.cluster.gateways,
             len(self.publishers),
+            len(self.readers),
             envelopes,
             self.duration,
         )
@@ -186,6 +192,8 @@ class Schedule:
                 for w in p.windows
             )
             lines.append(f"publisher {p.name} -> {p.target}, batches of {p.batch_size}: {spans}")
+        for r in self.readers:
+            lines.append(f"reader {r.name} ({r.kind}) <- {r.target}")
         for f in self.faults:
             params = " ".join(f"{k}={v}" for k, v in f.params.items())
             lines.append(f"fault {f.kind} on {f.target} at {f.start:g}s for {f.duration:g}s {params}".rstrip())
@@ -209,12 +217,17 @@ class Schedule:
             replace(p, target=renamed.get(p.target, p.target)) for p in self.publishers if p.target != removed
         )
         faults = tuple(replace(f, target=renamed.get(f.target, f.target)) for f in self.faults if f.target != removed)
+        readers = tuple(replace(r, target=renamed.get(r.target, r.target)) for r in self.readers if r.target != removed)
         return replace(
             self,
             cluster=replace(self.cluster, nodes=nodes[:index] + nodes[index + 1 :]),
             publishers=publishers,
             faults=faults,
+            readers=readers,
         )
+
+    def without_reader(self, index: int) -> Schedule:
+        return replace(self, readers=self.readers[:index] + self.readers[index + 1 :])
 
     def without_gateways(self) -> Schedule:
         return replace(
@@ -260,6 +273,8 @@ class GenerationOptions:
     node_env: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     """Node alias -> environment overrides."""
     faults_per_minute: float = 3.0
+    readers: int | None = None
+    """Readers of the nodes, or drawn from 1..3 (0: publishes only, as before reads were recorded)."""
 
 
 def _node_count(rng: random.Random, options: GenerationOptions) -> int:
@@ -365,5 +380,16 @@ def generate(seed: int, options: GenerationOptions) -> Schedule:
         for i, target in enumerate(targets)
     )
     faults = _draw_faults(rng, options, aliases)
-    schedule = Schedule(seed, duration, ClusterSpec(nodes, gateways), payers, publishers, faults)
+    readers = _draw_readers(random.Random(f"{seed}/readers"), options, aliases)
+    schedule = Schedule(seed, duration, ClusterSpec(nodes, gateways), payers, publishers, faults, readers)
     return replace(schedule, payers=schedule.uses_payers())
+
+
+def _draw_readers(rng: random.Random, options: GenerationOptions, aliases: Sequence[str]) -> tuple[ReaderSpec, ...]:
+    """Readers come from their own generator (seeded from the seed), so adding them left every
+    earlier seed's cluster, workload and faults as they were."""
+    count = options.readers if options.readers is not None else rng.randint(1, 3)
+    return tuple(
+        ReaderSpec(f"r{i}", rng.choice(list(aliases)), rng.choice(READER_KINDS), rng.choice((0.2, 0.5, 1.0)))
+        for i in range(count)
+    )

@@ -60,6 +60,10 @@ def candidates(schedule: Schedule) -> Iterator[tuple[str, Schedule]]:
     if len(schedule.cluster.nodes) > 1:
         for i in reversed(range(len(schedule.cluster.nodes))):
             yield f"drop {node_alias(i)}", schedule.without_node(i)
+    if len(schedule.readers) > 1:
+        yield "drop every reader", replace(schedule, readers=())
+    for i in reversed(range(len(schedule.readers))):
+        yield f"drop reader {schedule.readers[i].name}", schedule.without_reader(i)
     if len(schedule.publishers) > 1:
         for i in reversed(range(len(schedule.publishers))):
             yield f"drop publisher {schedule.publishers[i].name}", schedule.without_publisher(i)

@@ -48,3 +48,21 @@ def test_a_node_with_sync_disabled_is_named_as_missing_envelopes(local_env: Envi
     _, _, verdict = run_schedule(local_env, broken, execution=ExecutionOptions(convergence_timeout=5))
     missing = [v for v in verdict.violations if v.kind == "missing"]
     assert [v.node for v in missing] == [200], verdict.violations
+
+
+def test_readers_of_every_kind_are_recorded_through_a_kill_and_checked(local_env: Environment) -> None:
+    readers = [
+        {"name": "r0", "target": "node-100", "kind": "pages", "interval": 0.5},
+        {"name": "r1", "target": "node-200", "kind": "stream"},
+        {"name": "r2", "target": "node-100", "kind": "topics", "interval": 0.5},
+    ]
+    history, _, verdict = run_schedule(local_env, plan(readers=readers))
+    kinds = {r.kind for r in history.reads}
+    assert kinds == {"query-originators", "query-topics", "subscribe"}, kinds
+    assert all(r.outcome is not None for r in history.reads)
+    streams = [r for r in history.reads if r.kind == "subscribe"]
+    # node-200 was killed: its stream broke and was reopened from its cursor.
+    assert len(streams) >= 2 and streams[-1].cursor, [(s.outcome, s.error) for s in streams]
+    lag = verdict.stats["reader_lag_seconds"]
+    assert set(lag) == {"r0", "r1", "r2"} and lag["r1"]["100"]["count"] > 0
+    assert not {k for k in verdict.kinds() if k.startswith("read-")}, verdict.violations

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
+from xmtpd_e2e.explore.readers import READER_KINDS
 from xmtpd_e2e.explore.schedule import QUIET_TAIL, GenerationOptions, Schedule, generate
 
 
@@ -104,3 +106,20 @@ def test_describe_names_every_publisher_and_fault() -> None:
     text = "\n".join(schedule.describe())
     assert all(p.name in text for p in schedule.publishers)
     assert text.count("fault ") == len(schedule.faults)
+
+
+def test_readers_are_drawn_apart_so_the_rest_of_a_seeds_plan_is_unchanged() -> None:
+    with_readers = generate(21, GenerationOptions(duration=60))
+    without = generate(21, GenerationOptions(duration=60, readers=0))
+    assert with_readers.readers and not without.readers
+    assert replace(with_readers, readers=()) == without
+    assert Schedule.from_dict(with_readers.to_dict()) == with_readers
+    assert {r.kind for s in range(30) for r in generate(s, GenerationOptions()).readers} == set(READER_KINDS)
+
+
+def test_dropping_a_reader_or_its_node_makes_a_smaller_plan() -> None:
+    schedule = generate(4, GenerationOptions(duration=60, nodes=3, readers=3))
+    assert schedule.without_reader(0).size() < schedule.size()
+    target = schedule.readers[0].target
+    index = schedule.cluster.aliases.index(target)
+    assert all(r.target in schedule.without_node(index).cluster.aliases for r in schedule.without_node(index).readers)

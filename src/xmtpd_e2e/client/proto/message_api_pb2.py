@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from xmtpd_e2e.client.proto import envelopes_pb2 as xmtpd__e2e_dot_client_dot_proto_dot_envelopes__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(xmtpd_e2e/client/proto/message_api.proto\x12\x17xmtp.xmtpv4.message_api\x1a&xmtpd_e2e/client/proto/envelopes.proto\"o\n\x0e\x45nvelopesQuery\x12\x0e\n\x06topics\x18\x01 \x03(\x0c\x12\x1b\n\x13originator_node_ids\x18\x02 \x03(\r\x12\x30\n\tlast_seen\x18\x03 \x01(\x0b\x32\x1d.xmtp.xmtpv4.envelopes.Cursor\"^\n\x15QueryEnvelopesRequest\x12\x36\n\x05query\x18\x01 \x01(\x0b\x32\'.xmtp.xmtpv4.message_api.EnvelopesQuery\x12\r\n\x05limit\x18\x02 \x01(\r\"V\n\x16QueryEnvelopesResponse\x12<\n\tenvelopes\x18\x01 \x03(\x0b\x32).xmtp.xmtpv4.envelopes.OriginatorEnvelope\"]\n\x1cPublishPayerEnvelopesRequest\x12=\n\x0fpayer_envelopes\x18\x01 \x03(\x0b\x32$.xmtp.xmtpv4.envelopes.PayerEnvelope\"h\n\x1dPublishPayerEnvelopesResponse\x12G\n\x14originator_envelopes\x18\x01 \x03(\x0b\x32).xmtp.xmtpv4.envelopes.OriginatorEnvelopeb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(xmtpd_e2e/client/proto/message_api.proto\x12\x17xmtp.xmtpv4.message_api\x1a&xmtpd_e2e/client/proto/envelopes.proto\"o\n\x0e\x45nvelopesQuery\x12\x0e\n\x06topics\x18\x01 \x03(\x0c\x12\x1b\n\x13originator_node_ids\x18\x02 \x03(\r\x12\x30\n\tlast_seen\x18\x03 \x01(\x0b\x32\x1d.xmtp.xmtpv4.envelopes.Cursor\"^\n\x15QueryEnvelopesRequest\x12\x36\n\x05query\x18\x01 \x01(\x0b\x32\'.xmtp.xmtpv4.message_api.EnvelopesQuery\x12\r\n\x05limit\x18\x02 \x01(\r\"V\n\x16QueryEnvelopesResponse\x12<\n\tenvelopes\x18\x01 \x03(\x0b\x32).xmtp.xmtpv4.envelopes.OriginatorEnvelope\"]\n\x1cPublishPayerEnvelopesRequest\x12=\n\x0fpayer_envelopes\x18\x01 \x03(\x0b\x32$.xmtp.xmtpv4.envelopes.PayerEnvelope\"h\n\x1dPublishPayerEnvelopesResponse\x12G\n\x14originator_envelopes\x18\x01 \x03(\x0b\x32).xmtp.xmtpv4.envelopes.OriginatorEnvelope\"S\n\x19SubscribeEnvelopesRequest\x12\x36\n\x05query\x18\x01 \x01(\x0b\x32\'.xmtp.xmtpv4.message_api.EnvelopesQuery\"Z\n\x1aSubscribeEnvelopesResponse\x12<\n\tenvelopes\x18\x01 \x03(\x0b\x32).xmtp.xmtpv4.envelopes.OriginatorEnvelopeb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -42,4 +42,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PUBLISHPAYERENVELOPESREQUEST']._serialized_end=499
   _globals['_PUBLISHPAYERENVELOPESRESPONSE']._serialized_start=501
   _globals['_PUBLISHPAYERENVELOPESRESPONSE']._serialized_end=605
+  _globals['_SUBSCRIBEENVELOPESREQUEST']._serialized_start=607
+  _globals['_SUBSCRIBEENVELOPESREQUEST']._serialized_end=690
+  _globals['_SUBSCRIBEENVELOPESRESPONSE']._serialized_start=692
+  _globals['_SUBSCRIBEENVELOPESRESPONSE']._serialized_end=782
 # @@protoc_insertion_point(module_scope)

@@ -42,3 +42,15 @@ class PublishPayerEnvelopesResponse(_message.Message):
     ORIGINATOR_ENVELOPES_FIELD_NUMBER: _ClassVar[int]
     originator_envelopes: _containers.RepeatedCompositeFieldContainer[_envelopes_pb2.OriginatorEnvelope]
     def __init__(self, originator_envelopes: _Optional[_Iterable[_Union[_envelopes_pb2.OriginatorEnvelope, _Mapping]]] = ...) -> None: ...
+
+class SubscribeEnvelopesRequest(_message.Message):
+    __slots__ = ("query",)
+    QUERY_FIELD_NUMBER: _ClassVar[int]
+    query: EnvelopesQuery
+    def __init__(self, query: _Optional[_Union[EnvelopesQuery, _Mapping]] = ...) -> None: ...
+
+class SubscribeEnvelopesResponse(_message.Message):
+    __slots__ = ("envelopes",)
+    ENVELOPES_FIELD_NUMBER: _ClassVar[int]
+    envelopes: _containers.RepeatedCompositeFieldContainer[_envelopes_pb2.OriginatorEnvelope]
+    def __init__(self, envelopes: _Optional[_Iterable[_Union[_envelopes_pb2.OriginatorEnvelope, _Mapping]]] = ...) -> None: ...
