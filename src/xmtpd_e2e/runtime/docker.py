@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import docker
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
@@ -21,7 +22,7 @@ from docker.models.containers import Container
 
 from xmtpd_e2e.errors import ServiceError, SetupError
 from xmtpd_e2e.record import Reclaimer, RunState
-from xmtpd_e2e.runtime import labels
+from xmtpd_e2e.runtime import docker_netns, labels
 from xmtpd_e2e.runtime.base import ServiceSpec, ServiceState
 from xmtpd_e2e.runtime.lifecycle import ManagedRuntime, ManagedService
 from xmtpd_e2e.runtime.registry import DOCKER, LOCAL
@@ -79,9 +80,14 @@ class DockerService(ManagedService):
 
     runtime: DockerRuntime
 
-    def __init__(self, runtime: DockerRuntime, spec: ServiceSpec, container: Container) -> None:
+    def __init__(
+        self, runtime: DockerRuntime, spec: ServiceSpec, container: Container, holder: Container | None = None
+    ) -> None:
         super().__init__(runtime, spec)
         self._container = container
+        self._holder = holder
+        """The container whose network this one joins (see :mod:`.docker_netns`), if any."""
+        self._network_owner = holder or container
         self._ports: dict[int, tuple[str, int]] = {}
         self._pump: _LogPump | None = None
 
@@ -95,8 +101,8 @@ class DockerService(ManagedService):
         Linux host routes to -- so a service can open any number of ports after it started."""
         with self._lock:
             if port not in self._ports:
-                self._container.reload()
-                settings = self._container.attrs["NetworkSettings"]
+                self._network_owner.reload()
+                settings = self._network_owner.attrs["NetworkSettings"]
                 if port in self.spec.ports:
                     bindings = (settings["Ports"] or {}).get(f"{port}/tcp")
                     if not bindings:
@@ -116,6 +122,8 @@ class DockerService(ManagedService):
 
     def _launch(self) -> None:
         self._ports.clear()  # published host ports are chosen anew at every start
+        if self._holder is not None:
+            docker_netns.ensure_running(self._holder)
         since = time.time()  # fractional: a restart within the same second must not copy old output again
         self._container.start()
         self._pump = _LogPump(self._container, self.log_path, since)
@@ -157,10 +165,10 @@ class DockerService(ManagedService):
 
     def network_address(self) -> str | None:
         try:
-            self._container.reload()
+            self._network_owner.reload()
         except NotFound:
             return None
-        network = self._container.attrs["NetworkSettings"]["Networks"].get(self.runtime.network_name) or {}
+        network = self._network_owner.attrs["NetworkSettings"]["Networks"].get(self.runtime.network_name) or {}
         return str(network.get("IPAddress") or "") or None
 
     def main_pid(self) -> int | None:
@@ -171,6 +179,12 @@ class DockerService(ManagedService):
         pid = int(self._container.attrs["State"].get("Pid") or 0)
         return pid if pid > 0 else None
 
+    def fault_namespace(self) -> Path | None:
+        """The holder's namespace: it outlives this container's restarts, with its rules."""
+        if self._holder is not None:
+            return docker_netns.namespace_of(self._holder)
+        return self.network_namespace()
+
     def _discard(self, fast: bool) -> None:
         try:
             self.runtime.client.api.remove_container(self.container_name, force=True)
@@ -179,6 +193,9 @@ class DockerService(ManagedService):
         except DockerException as error:
             raise ServiceError(f"removing {self.container_name} failed: {error}") from error
         self.runtime.run_state.forget(CONTAINER_KIND, self.container_name)
+        if self._holder is not None:
+            docker_netns.remove_holder(self._holder)
+            self.runtime.run_state.forget(CONTAINER_KIND, str(self._holder.name))
 
 
 class DockerRuntime(ManagedRuntime):
@@ -198,6 +215,9 @@ class DockerRuntime(ManagedRuntime):
         self.network_name = f"xmtpd-e2e-{self.run_id}-{env_id}"
         self._labels = labels.labels_for(self.run_id, env_id, self.network_name)
         self._images_checked: set[str] = set()
+        self._holder_image: str | None = None
+        """toxiproxy's image, once its service was created: nodes and gateways created after it
+        get a network holder (:mod:`.docker_netns`)."""
         run_state.record(NETWORK_KIND, self.network_name)
         self._network = self.client.networks.create(self.network_name, driver="bridge", labels=self._labels)
 
@@ -223,28 +243,57 @@ class DockerRuntime(ManagedRuntime):
         configs = self._network.attrs.get("IPAM", {}).get("Config") or [{}]
         return str(configs[0].get("Gateway") or "") or None
 
+    def _network_settings(self, spec: ServiceSpec) -> dict[str, Any]:
+        """Where a service's container sits: its own place on the environment network."""
+        return {
+            "ports": {f"{port}/tcp": ("127.0.0.1", None) for port in spec.ports},
+            "extra_hosts": {"host.docker.internal": "host-gateway"},
+            "network": self.network_name,
+            "networking_config": {self.network_name: self.client.api.create_endpoint_config(aliases=[spec.name])},
+        }
+
     def _create(self, spec: ServiceSpec) -> DockerService:
+        if spec.role == "chaos":
+            self._holder_image = spec.image
         self._ensure_image(spec.image)
         name = f"{self.network_name}-{spec.name}"
+        holder = None
+        network = self._network_settings(spec)
+        if spec.role in docker_netns.HOLDER_ROLES and self._holder_image is not None:
+            holder = self._create_container(
+                docker_netns.holder_name(name), spec, {**docker_netns.holder_options(self._holder_image), **network}
+            )
+            network = {"network_mode": f"container:{holder.name}"}
+        try:
+            container = self._create_container(
+                name,
+                spec,
+                {
+                    "image": spec.image,
+                    "command": list(spec.command[1:]) or None,  # the image's entrypoint is the program
+                    "environment": dict(spec.env),
+                    "volumes": {str(path): {"bind": self.file_path(path), "mode": "ro"} for path in spec.files},
+                    "detach": True,
+                    **network,
+                },
+            )
+        except BaseException:
+            if holder is not None:
+                docker_netns.remove_holder(holder)
+                self.run_state.forget(CONTAINER_KIND, str(holder.name))
+            raise
+        return DockerService(self, spec, container, holder)
+
+    def _create_container(self, name: str, spec: ServiceSpec, options: dict[str, Any]) -> Container:
+        """Record and create one container of ``spec`` (the service's, or its network holder)."""
         self.run_state.record(CONTAINER_KIND, name, env=self.env_id, service=spec.name)
         try:
-            container = self.client.containers.create(
-                spec.image,
-                command=list(spec.command[1:]) or None,  # the image's entrypoint is the program
-                name=name,
-                environment=dict(spec.env),
-                labels={**self._labels, labels.SERVICE: spec.name, labels.ROLE: spec.role},
-                ports={f"{port}/tcp": ("127.0.0.1", None) for port in spec.ports},
-                extra_hosts={"host.docker.internal": "host-gateway"},
-                volumes={str(path): {"bind": self.file_path(path), "mode": "ro"} for path in spec.files},
-                network=self.network_name,
-                networking_config={self.network_name: self.client.api.create_endpoint_config(aliases=[spec.name])},
-                detach=True,
+            return self.client.containers.create(
+                name=name, labels={**self._labels, labels.SERVICE: spec.name, labels.ROLE: spec.role}, **options
             )
         except DockerException as error:
             self.run_state.forget(CONTAINER_KIND, name)
-            raise ServiceError(f"creating the {spec.name} container from {spec.image} failed: {error}") from error
-        return DockerService(self, spec, container)
+            raise ServiceError(f"creating the {name} container from {options['image']} failed: {error}") from error
 
     def _release(self) -> None:
         try:
