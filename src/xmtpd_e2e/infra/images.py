@@ -117,14 +117,14 @@ def recipes(
 def validation_recipe(binary: Path) -> ImageRecipe:
     """libxmtp's MLS validation service (glibc-linked: its libraries come along), serving like
     upstream's image when run without arguments."""
-    from xmtpd_e2e.infra.validation import LOCAL_VALIDATION_IMAGE
+    from xmtpd_e2e.infra.validation import local_validation_image
     from xmtpd_e2e.services.validation import GRPC_PORT, HEALTH_PORT
 
     return ImageRecipe(
-        LOCAL_VALIDATION_IMAGE,
+        local_validation_image(binary),
         _with_libraries("/usr/local/bin/mls-validation-service", binary),
         "/usr/local/bin/mls-validation-service",
-        env={"RUST_LOG": "info"},
+        env={"RUST_LOG": "info", "NO_COLOR": "1"},  # tracing colours its output unless told not to
         cmd=("--port", str(GRPC_PORT), "--health-check-port", str(HEALTH_PORT)),
     )
 

@@ -13,6 +13,7 @@ once, never a silent fall-back to running without it.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from xmtpd_e2e.versions import LOCAL_IMAGE_REVISION
 __all__ = [
     "VALIDATION_PROGRAM",
     "UPSTREAM_VALIDATION_IMAGE",
-    "LOCAL_VALIDATION_IMAGE",
+    "local_validation_image",
     "ValidationSource",
     "check_validation_bin",
     "find_validation_bin",
@@ -36,8 +37,13 @@ __all__ = [
 
 VALIDATION_PROGRAM = "mls-validation-service"
 UPSTREAM_VALIDATION_IMAGE = "ghcr.io/xmtp/mls-validation-service"
-LOCAL_VALIDATION_IMAGE = f"{LOCAL_IMAGE_PREFIX}/mls-validation-service:local-{LOCAL_IMAGE_REVISION}"
-"""The image built from the binary (its content hash is a label, so a new binary rebuilds it)."""
+
+
+def local_validation_image(binary: Path) -> str:
+    """The tag of the image built from ``binary``: named by the binary's content, so runs with
+    different builds (or a test's impostor) never replace each other's image."""
+    digest = hashlib.sha256(binary.read_bytes()).hexdigest()[:12]
+    return f"{LOCAL_IMAGE_PREFIX}/mls-validation-service:{digest}-{LOCAL_IMAGE_REVISION}"
 
 
 @dataclass(frozen=True)
@@ -48,11 +54,8 @@ class ValidationSource:
     """The executable (the local runtime runs it; image runtimes build :attr:`image` from it)."""
     image: str | None
     """The image docker and kubernetes run (None on the local runtime)."""
-
-    @property
-    def builds_image(self) -> bool:
-        """True when :attr:`image` is the framework's own, built from :attr:`binary`."""
-        return self.image == LOCAL_VALIDATION_IMAGE
+    builds_image: bool = False
+    """True when :attr:`image` is the framework's own, built from :attr:`binary`."""
 
 
 def check_validation_bin(path: Path, origin: str) -> Path:
@@ -89,7 +92,9 @@ def validation_source(config: RunConfig, *, runs_images: bool) -> ValidationSour
         return ValidationSource(binary, config.mls_validation_image)
     if binary is None:
         return None
-    return ValidationSource(binary, LOCAL_VALIDATION_IMAGE if runs_images else None)
+    if not runs_images:
+        return ValidationSource(binary, None)
+    return ValidationSource(binary, local_validation_image(binary), builds_image=True)
 
 
 def validation_unavailable(config: RunConfig, *, runs_images: bool) -> SetupError | None:

@@ -55,7 +55,7 @@ def validation_spec(runtime: Runtime, image: str) -> ServiceSpec:
         role="validation",
         image=image,
         command=(PROGRAM, "--port", str(grpc_port), "--health-check-port", str(health_port)),
-        env={"RUST_LOG": "info"},
+        env={"RUST_LOG": "info", "NO_COLOR": "1"},  # tracing colours its output unless told not to
         ports=(grpc_port, health_port),
         ready_check=is_healthy,
         ready_timeout=_READY_TIMEOUT,

@@ -11,7 +11,7 @@ from xmtpd_e2e.config import RunConfig
 from xmtpd_e2e.errors import SetupError
 from xmtpd_e2e.infra.binaries import VALIDATION_BIN_VARIABLE
 from xmtpd_e2e.infra.validation import (
-    LOCAL_VALIDATION_IMAGE,
+    local_validation_image,
     check_validation_bin,
     find_validation_bin,
     validation_source,
@@ -84,7 +84,10 @@ def test_image_runtimes_build_from_the_binary_unless_an_image_is_given(bare: Run
     local = validation_source(with_bin, runs_images=False)
     assert local is not None and (local.binary, local.image) == (binary, None)
     built = validation_source(with_bin, runs_images=True)
-    assert built is not None and built.image == LOCAL_VALIDATION_IMAGE and built.builds_image
+    assert built is not None and built.image == local_validation_image(binary) and built.builds_image
+    other = _executable(tmp_path / "other" / "mls-validation-service")
+    other.write_text("#!/bin/sh\nexit 1\n")
+    assert local_validation_image(other) != built.image  # another build never replaces this image
     given = RunConfig(home=bare.home, mls_validation_image="ghcr.io/xmtp/mls-validation-service:main")
     upstream = validation_source(given, runs_images=True)
     assert upstream is not None and upstream.image == given.mls_validation_image and not upstream.builds_image

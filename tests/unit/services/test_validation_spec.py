@@ -60,3 +60,13 @@ def test_nodes_get_the_services_address_or_one_nothing_answers_on() -> None:
     assert _node_env()["XMTPD_MLS_VALIDATION_GRPC_ADDRESS"] == NO_VALIDATION_SERVICE
     given = _node_env(mls_validation_url="http://127.0.0.1:40051")
     assert given["XMTPD_MLS_VALIDATION_GRPC_ADDRESS"] == "http://127.0.0.1:40051"
+
+
+def test_its_log_lines_are_uncoloured_and_land_on_the_reports_clock() -> None:
+    from xmtpd_e2e.report.logs import parse_log
+
+    spec = validation_spec(_Loopback(), "img")
+    assert spec.env["NO_COLOR"] == "1"  # else every line starts with escape codes
+    line = "2026-12-06T22:54:00.526589Z  INFO mls_validation_service: Starting health check on port 50052"
+    (parsed,) = parse_log("mls-validation", line)
+    assert parsed.level.upper().startswith("INFO") and parsed.time is not None
