@@ -109,11 +109,15 @@ def down() -> None:
 @click.option("--xmtpd-version", default=XMTPD_VERSION, show_default=True, envvar="XMTPD_E2E_XMTPD_VERSION")
 @click.option("--force", is_flag=True, help="rebuild even when the inputs did not change")
 def build_images_command(xmtpd_version: str, force: bool) -> None:
-    """Build the local images (no registry needed) from the installed binaries."""
+    """Build the local images (no registry needed) from the installed binaries, and the MLS
+    validation service's when its binary is found (XMTPD_E2E_MLS_VALIDATION_BIN, $XMTPD_E2E_HOME/bin, PATH)."""
+    from xmtpd_e2e.config import RunConfig
     from xmtpd_e2e.infra.images import build_images
+    from xmtpd_e2e.infra.validation import find_validation_bin
 
     try:
-        build_images(xmtpd_version, force=force, log=lambda line: console.print(line))
+        validation_bin = find_validation_bin(RunConfig())
+        build_images(xmtpd_version, force=force, log=lambda line: console.print(line), validation_bin=validation_bin)
     except SetupError as error:
         fail_setup(error)
     console.print("select them with `xmtpd-e2e run --runtime docker --image-set local`")
@@ -131,7 +135,8 @@ def status(xmtpd_version: str) -> None:
         try:
             table.add_row(name, "installed", str(resolve_binary(name, version=xmtpd_version)))
         except SetupError as error:
-            table.add_row(name, "[red]missing[/]", error.fix)
+            optional = name == "mls-validation-service"  # libxmtp's; only scenarios with real users need it
+            table.add_row(name, "[yellow]not configured[/]" if optional else "[red]missing[/]", error.fix)
     table.add_row(
         "postgres :8765", "running" if PostgresCluster.default().accepts_connections() else "[red]down[/]", ""
     )
