@@ -15,11 +15,15 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from xmtpd_e2e.config import AUTO_RUNTIME, RunConfig
 from xmtpd_e2e.errors import SetupError
 from xmtpd_e2e.record import Reclaimer, RunState
 from xmtpd_e2e.runtime.base import Runtime
+
+if TYPE_CHECKING:
+    from xmtpd_e2e.infra.images import ImageRecipe
 
 __all__ = [
     "RuntimeRequest",
@@ -176,7 +180,20 @@ def _create_kubernetes(request: RuntimeRequest) -> Runtime:
         access=config.kube_access,
         images=config.images,
         xmtpd_version=config.xmtpd_version,
+        extra_images=_validation_image(config),
     )
+
+
+def _validation_image(config: RunConfig) -> list[ImageRecipe]:
+    """The MLS validation service's image when the run builds it from a binary (loaded into the
+    local cluster with the others)."""
+    from xmtpd_e2e.infra.images import validation_recipe
+    from xmtpd_e2e.infra.validation import validation_source
+
+    source = validation_source(config, runs_images=True)
+    if source is None or not source.builds_image or source.binary is None:
+        return []
+    return [validation_recipe(source.binary)]
 
 
 def _kubernetes_unavailable() -> SetupError | None:

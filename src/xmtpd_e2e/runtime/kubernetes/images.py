@@ -127,19 +127,21 @@ def load_images(
     *,
     baked_files: Mapping[str, Sequence[Path]] | None = None,
     say: Callable[[str], None] = lambda _m: None,
+    extra: Sequence[ImageRecipe] = (),
 ) -> list[str]:
     """Import the images named by ``tags`` into every node of the local cluster (each once per
     content); returns their fully qualified references.  ``baked_files`` adds host files to an
     image (by tag) under ``file_path``: anvil's state, 1.8 MB, over a ConfigMap's limit, goes into
     the chain image.  Tags that are neither a local recipe nor Postgres must already be on the
-    nodes or pullable."""
+    nodes or pullable.  ``extra`` are recipes beyond the local image set (the MLS validation
+    service's, built from the binary the run was given); their tags are loaded too."""
     baked_files = baked_files or {}
     layout = layout or ClusterLayout.default()
     cache = kubernetes_home() / "images"
     cache.mkdir(parents=True, exist_ok=True)
     with (cache / ".lock").open("w") as lock:  # parallel workers load the same images
         fcntl.flock(lock, fcntl.LOCK_EX)
-        return _load(set(tags), xmtpd_version, layout, cache, baked_files, say)
+        return _load({*tags, *(r.tag for r in extra)}, xmtpd_version, layout, cache, baked_files, say, extra)
 
 
 def _load(
@@ -149,9 +151,10 @@ def _load(
     cache: Path,
     baked_files: Mapping[str, Sequence[Path]],
     say: Callable[[str], None],
+    extra: Sequence[ImageRecipe] = (),
 ) -> list[str]:
-    known: dict[str, tuple[ImageRecipe, int]] = {}
-    if wanted - {POSTGRES_IMAGE}:
+    known: dict[str, tuple[ImageRecipe, int]] = {recipe.tag: (recipe, 0) for recipe in extra}
+    if wanted - {POSTGRES_IMAGE} - set(known):
         for recipe in recipes(xmtpd_version):
             if recipe.tag in wanted:
                 baked = {file_path(path): path for path in baked_files.get(recipe.tag, ())}

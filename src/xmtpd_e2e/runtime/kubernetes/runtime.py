@@ -18,8 +18,9 @@ import shutil
 import signal
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kubernetes.client.exceptions import ApiException
 
@@ -48,6 +49,9 @@ from xmtpd_e2e.runtime.kubernetes.port_forward import PodPortForward
 from xmtpd_e2e.runtime.lifecycle import ManagedRuntime, ManagedService
 from xmtpd_e2e.runtime.processes import wait_until_stopped
 from xmtpd_e2e.runtime.registry import KUBERNETES
+
+if TYPE_CHECKING:
+    from xmtpd_e2e.infra.images import ImageRecipe
 
 __all__ = ["KubernetesRuntime", "KubernetesService", "SCHEDULING_ALLOWANCE"]
 
@@ -342,6 +346,7 @@ class KubernetesRuntime(ManagedRuntime):
         access: str = AUTO,
         images: Images | None = None,
         xmtpd_version: str | None = None,
+        extra_images: Sequence[ImageRecipe] = (),
     ) -> None:
         super().__init__(run_state, env_id, log_dir, logger)
         if access not in KUBE_ACCESS:
@@ -366,6 +371,7 @@ class KubernetesRuntime(ManagedRuntime):
                 self.connection.local,
                 baked_files={images.chain: [anvil_state_path()]},
                 say=lambda message: self.log.info("%s", message),
+                extra=extra_images,
             )
             self.pull_policy = "Never"  # imported images; nothing can be pulled
         volumes = self.connection.local.root / "volumes" / self.namespace if self.connection.local else None
