@@ -125,3 +125,39 @@ def test_on_the_hosts_loopback_too(tmp_path: Path) -> None:
         node = env.add_node()
         rejection = _rejection(env, node.id)
         assert KEY_PACKAGE_REJECTED in rejection, rejection
+
+
+def _stalls(env: Environment, node_id: int) -> str:
+    """A key-package publish whose validation never gets an answer: the request times out."""
+    client = env.new_client(node_id, name=f"stall-{node_id}-{len(env.clients())}", publish_timeout=5)
+    with pytest.raises(PublishError) as raised:
+        client.publish_client_envelopes([bogus_key_package_envelope()])
+    return str(raised.value)
+
+
+def _validated_again(env: Environment, node_id: int) -> None:
+    env.require.eventually(
+        lambda: _rejection(env, node_id),
+        accept=lambda text: KEY_PACKAGE_REJECTED in text,
+        timeout=60,
+        description=f"node {node_id} validating key packages again",
+        swallow=(AssertionError,),
+    )
+
+
+@pytest.mark.parametrize("runtime", runtime_params())
+def test_cut_from_validation_and_paused_validation(tmp_path: Path, runtime: str) -> None:
+    config = replace(integration_config(tmp_path, runtime), mls_validation_bin=_validation_bin())
+    with started_environment(config, tmp_path, "validation-faults") as env:
+        cut_off, other = env.add_nodes(2)
+        fault = env.cut(cut_off.id, "validation")
+        stalled = _stalls(env, cut_off.id)
+        assert "DEADLINE_EXCEEDED" in stalled or "could not validate key package" in stalled, stalled
+        assert KEY_PACKAGE_REJECTED in _rejection(env, other.id)  # only node 100's path is cut
+        fault.heal()
+        _validated_again(env, cut_off.id)
+        env.validation.pause()
+        stalled = _stalls(env, other.id)
+        assert "DEADLINE_EXCEEDED" in stalled or "could not validate key package" in stalled, stalled
+        env.validation.resume()
+        _validated_again(env, other.id)
