@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 
-__all__ = ["connects", "udp_delivery", "process_state", "frozen"]
+__all__ = ["connects", "udp_delivery", "udp_out_of", "process_state", "frozen"]
 
 _CONNECT = """
 import socket, sys
@@ -99,3 +99,36 @@ def frozen(pid: int) -> bool:
                 except OSError:
                     continue
     return False
+
+
+_SEND = """
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(int(sys.argv[3])):
+    s.sendto(str(i).encode(), (sys.argv[1], int(sys.argv[2])))
+    time.sleep(0.0005)
+"""
+
+
+def udp_out_of(namespace: str, address: str, port: int, count: int = 1000) -> list[int]:
+    """The sequence numbers a receiver on the host (bound to ``address``) gets of ``count``
+    numbered UDP datagrams sent from inside ``namespace``, in arrival order: more than ``count``
+    when packets are duplicated, out of order when they are reordered."""
+    receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    receiver.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    receiver.bind((address, port))
+    receiver.settimeout(3)
+    try:
+        sender = subprocess.Popen(
+            ["nsenter", f"--net={namespace}", sys.executable, "-c", _SEND, address, str(port), str(count)]
+        )
+        arrived: list[int] = []
+        try:
+            while True:
+                arrived.append(int(receiver.recv(64)))
+        except socket.timeout:
+            pass
+        sender.wait(timeout=30)
+        return arrived
+    finally:
+        receiver.close()

@@ -11,10 +11,11 @@ import pytest
 from runtime_params import runtime_params
 
 from integration_environments import integration_config, started_environment
-from netprobe import connects, frozen, udp_delivery
+from netprobe import connects, frozen, udp_delivery, udp_out_of
 from xmtpd_e2e.api.environment import Environment
 from xmtpd_e2e.api.node_handle import NodeHandle
 from xmtpd_e2e.errors import SetupError
+from xmtpd_e2e.faults.capabilities import kernel_lacks_netem
 from xmtpd_e2e.faults.namespace import tcp_sockets
 from xmtpd_e2e.runtime.base import RunningService
 from xmtpd_e2e.runtime.lifecycle import ManagedService
@@ -161,10 +162,31 @@ def test_bandwidth_limit_installs_and_heals(two_nodes: Environment) -> None:
     assert "tbf" not in qdiscs
 
 
-def test_duplication_is_reported_unavailable_without_netem(two_nodes: Environment) -> None:
-    with pytest.raises(SetupError, match="not available on this kernel"):
-        two_nodes.node(200).add_duplication(5)
-    assert not two_nodes.timeline.active("fault")
+def test_duplication_and_reordering_act_where_the_kernel_has_netem_else_are_refused(two_nodes: Environment) -> None:
+    """What the kernel offers decides: netem present, both are applied and observed (more
+    datagrams arrive than were sent; some arrive out of order); absent, the clear refusal."""
+    env = two_nodes
+    node = env.node(200)
+    missing = kernel_lacks_netem()
+    if missing is not None:
+        for apply in (lambda: node.add_duplication(5), lambda: node.add_reordering(25)):
+            with pytest.raises(SetupError, match="netem"):
+                apply()
+        assert not env.timeline.active("fault")
+        return
+    host = env.runtime.host_network_address()
+    assert host is not None
+    with_duplicates = node.add_duplication(50)
+    try:
+        assert len(udp_out_of(_namespace(node), host, 47201, count=600)) > 700
+    finally:
+        with_duplicates.heal()
+    reordered = node.add_reordering(50, delay_ms=20)
+    try:
+        arrived = udp_out_of(_namespace(node), host, 47202, count=600)
+        assert any(a > b for a, b in zip(arrived, arrived[1:], strict=False)), "no datagram arrived out of order"
+    finally:
+        reordered.heal()
 
 
 def test_pause_stops_the_process_and_resume_continues_it(two_nodes: Environment) -> None:

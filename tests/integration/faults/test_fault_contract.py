@@ -1,0 +1,199 @@
+"""The contract every fault kind of the registry keeps, on local and docker.
+
+For each kind: before, no effect; applied, the effect is observed from outside the service (a
+probe in another namespace, the host, /proc, toxiproxy); its target killed and started again
+while the fault is in force, the effect holds from the first moment after the start and the
+fault has no gap; healed, the effect is gone.  A kind that ends with a restart (a pause) or is
+the restart (kill, stop) checks that instead.  A kind the runtime or kernel cannot apply is
+refused with the capability's reason and leaves nothing behind.  A new kind adds its entry to
+``CONTRACTS``; a kind without one fails :func:`test_every_kind_has_a_contract`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from netprobe import connects, frozen, udp_delivery, udp_out_of
+from runtime_params import runtime_params
+
+from integration_environments import integration_config, started_environment
+from xmtpd_e2e.api.environment import Environment
+from xmtpd_e2e.api.node_handle import NodeHandle
+from xmtpd_e2e.faults.registry import FaultUnavailable, Restart, kind, kinds
+from xmtpd_e2e.runtime.base import ServiceState
+from xmtpd_e2e.runtime.lifecycle import ManagedService
+
+TARGET = "node-200"
+_PORTS = itertools.count(47100)
+"""A fresh UDP port per probe: a late datagram of one probe never counts for the next."""
+
+
+@dataclass(frozen=True)
+class Contract:
+    params: Callable[[Environment], dict[str, Any]]
+    effect: Callable[[Environment], bool]
+    """True while the fault acts, observed from outside the target."""
+
+
+def _node(env: Environment) -> NodeHandle:
+    return env.node(200)
+
+
+def _namespace(node: NodeHandle) -> str:
+    namespace = node.service.network_namespace()
+    assert namespace is not None, f"{node.alias} is not running"
+    return str(namespace)
+
+
+def _proxy_of(env: Environment, node: NodeHandle) -> tuple[str, int]:
+    toxiproxy = env.chaos_service.network_address()
+    assert toxiproxy is not None
+    return toxiproxy, int(node.proxy.internal_address.rsplit(":", 1)[1])
+
+
+def _peer_reaches_target(env: Environment) -> bool:
+    return connects(_namespace(env.node(100)), *_proxy_of(env, _node(env)))
+
+
+def _target_reaches_peer(env: Environment) -> bool:
+    return connects(_namespace(_node(env)), *_proxy_of(env, env.node(100)))
+
+
+def _delivery(env: Environment) -> float:
+    node = _node(env)
+    address = node.service.network_address()
+    assert address is not None
+    return udp_delivery(_namespace(node), address, next(_PORTS), count=600)
+
+
+def _out_of_target(env: Environment) -> list[int]:
+    host = env.runtime.host_network_address()
+    assert host is not None
+    return udp_out_of(_namespace(_node(env)), host, next(_PORTS), count=600)
+
+
+def _reordered(env: Environment) -> bool:
+    arrived = _out_of_target(env)
+    return any(a > b for a, b in zip(arrived, arrived[1:], strict=False))
+
+
+def _qdisc(env: Environment, name: str) -> bool:
+    shown = subprocess.run(
+        ["nsenter", f"--net={_namespace(_node(env))}", "tc", "qdisc", "show"], capture_output=True, text=True
+    )
+    return name in shown.stdout
+
+
+def _through_proxy(env: Environment, *, timeout: float = 4.0) -> tuple[str, float]:
+    """Open a connection to the target's proxy from the host and send an HTTP/2 preface: what
+    came back (``data``, ``closed``, ``reset``, ``refused``, ``silent``) and after how long."""
+    host, port = env.node(200).chaos.host_address(_node(env).proxy)
+    began = time.monotonic()
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as connection:
+            connection.settimeout(timeout)
+            connection.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes.fromhex("000000040000000000"))
+            data = connection.recv(16)
+            outcome = "data" if data else "closed"
+    except ConnectionRefusedError:
+        outcome = "refused"
+    except ConnectionResetError:
+        outcome = "reset"
+    except (socket.timeout, TimeoutError):
+        outcome = "silent"
+    return outcome, time.monotonic() - began
+
+
+def _pid(env: Environment) -> int:
+    service = _node(env).service
+    assert isinstance(service, ManagedService)
+    pid = service.main_pid()
+    assert pid is not None
+    return pid
+
+
+CONTRACTS: dict[str, Contract] = {
+    "partition": Contract(
+        lambda env: {"groups": [[TARGET]]}, lambda env: not _peer_reaches_target(env) and not _target_reaches_peer(env)
+    ),
+    "cut": Contract(
+        lambda env: {"source": TARGET, "destination": "node-100"},
+        lambda env: not _target_reaches_peer(env) and _peer_reaches_target(env),
+    ),
+    "packet-loss": Contract(lambda env: {"on": TARGET, "percent": 30}, lambda env: _delivery(env) < 0.85),
+    "bandwidth": Contract(lambda env: {"on": TARGET, "kilobytes_per_second": 64}, lambda env: _qdisc(env, "tbf")),
+    "duplication": Contract(
+        lambda env: {"on": TARGET, "percent": 50}, lambda env: len(_out_of_target(env)) > 600 * 1.2
+    ),
+    "reordering": Contract(
+        lambda env: {"on": TARGET, "percent": 50, "delay_ms": 20},
+        _reordered,
+    ),
+    "pause": Contract(lambda env: {"on": TARGET}, lambda env: frozen(_pid(env))),
+    "kill": Contract(lambda env: {"on": TARGET}, lambda env: _node(env).state() is not ServiceState.RUNNING),
+    "stop": Contract(lambda env: {"on": TARGET}, lambda env: _node(env).state() is not ServiceState.RUNNING),
+    "latency": Contract(lambda env: {"on": TARGET, "latency_ms": 1500}, lambda env: _through_proxy(env)[1] >= 1.4),
+    "proxy-bandwidth": Contract(
+        lambda env: {"on": TARGET, "kilobytes_per_second": 1},
+        lambda env: any(t["type"] == "bandwidth" for t in env.node(200).chaos.toxics(_node(env).proxy.name)),
+    ),
+    "reset": Contract(
+        lambda env: {"on": TARGET, "timeout_ms": 0}, lambda env: _through_proxy(env)[0] in ("reset", "closed")
+    ),
+    "timeout": Contract(
+        lambda env: {"on": TARGET, "timeout_ms": 0}, lambda env: _through_proxy(env, timeout=3)[0] == "silent"
+    ),
+    "disconnect": Contract(
+        lambda env: {"on": TARGET}, lambda env: _through_proxy(env)[0] in ("refused", "closed", "reset")
+    ),
+}
+
+
+def test_every_kind_has_a_contract() -> None:
+    missing = sorted({k.name for k in kinds()} - set(CONTRACTS))
+    assert not missing, f"fault kinds without a contract entry here: {missing}"
+
+
+@pytest.fixture(scope="module", params=runtime_params())
+def cluster(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Environment]:
+    tmp_path = tmp_path_factory.mktemp(f"contract-{request.param}")
+    with started_environment(integration_config(tmp_path, request.param), tmp_path, f"contract-{request.param}") as env:
+        env.add_nodes(2)
+        yield env
+
+
+@pytest.mark.parametrize("name", sorted(CONTRACTS))
+def test_the_kind_keeps_its_contract(cluster: Environment, name: str) -> None:
+    env, chosen, contract = cluster, kind(name), CONTRACTS[name]
+    reason = chosen.unavailable(env.faults.capabilities())
+    if reason is not None:
+        with pytest.raises(FaultUnavailable, match="cannot act"):
+            env.faults.apply(name, **contract.params(env))
+        assert not env.faults.controller.active() and not env.timeline.active("fault")
+        return
+    assert not contract.effect(env), f"{name}: the effect shows before the fault"
+    fault = env.faults.apply(name, **contract.params(env))
+    try:
+        assert contract.effect(env), f"{name}: no effect observed"
+        if chosen.restart is Restart.OUTLIVES:
+            node = _node(env)
+            node.stop(kill=True)
+            node.start()
+            assert contract.effect(env), f"{name}: not in force right after {TARGET} restarted"
+            assert fault.gaps == [], f"{name}: a gap after the restart: {fault.gaps}"
+    finally:
+        fault.heal()
+    assert not contract.effect(env), f"{name}: the effect outlived the heal"
+    assert not env.timeline.active("fault")
+    if name == "pause":  # a pause ends with a restart of its service
+        again = env.faults.apply(name, **contract.params(env))
+        _node(env).stop(kill=True)
+        _node(env).start()
+        assert again.healed and not frozen(_pid(env))
