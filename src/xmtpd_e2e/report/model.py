@@ -110,7 +110,34 @@ class ScenarioView:
         return [e for e in self.events if e.kind == "fault"]
 
     def fault_label(self, event: TimelineEvent) -> str:
+        """``partition {node-300} | {node-100, node-200}`` where the fault recorded how to name
+        its parts (its ``label``), else the kind and every service it acts on."""
+        label = event.params.get("label")
+        if label:
+            return f"{event.name} {label}"
         return f"{event.name} {', '.join(event.targets)}".strip()
+
+    def in_force(self, event: TimelineEvent, end: float | None = None) -> list[tuple[float, float]]:
+        """The stretches a fault was really in force: its span less its recorded gaps (a restart
+        before it was applied again, a failed re-application; ``params["gaps"]``)."""
+        stop = event.end if event.end is not None else (self.end if end is None else end)
+        held: list[tuple[float, float]] = []
+        cursor = event.start
+        for gap in sorted(event.params.get("gaps") or [], key=lambda g: float(g[0])):
+            gap_start = max(float(gap[0]), cursor)
+            gap_end = stop if gap[1] is None else min(float(gap[1]), stop)
+            if gap_start > cursor:
+                held.append((cursor, gap_start))
+            cursor = max(cursor, gap_end)
+        if cursor < stop:
+            held.append((cursor, stop))
+        return held
+
+    @property
+    def sampled(self) -> bool:
+        """Whether any node was sampled enough to draw a line (twice): a scenario shorter than
+        two sampling intervals may not be, and then nothing is known about its lag."""
+        return any(len(series.times) >= 2 for series in self.series.values())
 
     def down_windows(self) -> list[tuple[str, float, float]]:
         """(service, from, to) while a service was stopped or killed, from its service events."""

@@ -94,7 +94,9 @@ def _summary_table(run: RunView, base: Path) -> str:
 def _headline(view: ScenarioView) -> str:
     findings = view.fell_behind()
     items = [f'<li class="behind">{_esc(f.sentence(_clock))}</li>' for f in findings[:6]]
-    if not findings and view.series:
+    if not findings and view.series and not view.sampled:
+        items.append("<li>no samples: no node was sampled during this scenario, so its replication lag is unknown</li>")
+    elif not findings and view.series:
         items.append("<li>every node kept up: no sampled replication lag</li>")
     faults = view.faults()
     if faults:

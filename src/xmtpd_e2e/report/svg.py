@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from xmtpd_e2e.report.model import ScenarioView
@@ -206,243 +207,307 @@ def scenario_timeline(view: ScenarioView, colors: dict[str, str]) -> str:
     and ``data-left``/``data-right`` (their x in viewBox units) so the page's script can turn
     a click into a moment in the logs.
     """
-    t0, t1 = view.start, view.end
-    if t1 - t0 < 1:
-        t1 = t0 + 1
-    width = PLOT_RIGHT - PLOT_LEFT
-    per_second = width / (t1 - t0)
+    drawing = _TimelineDrawing(view, colors)
+    drawing.axis()
+    drawing.span_bars([e for e in view.events if e.kind == "phase"], "phases", _PHASE_STYLE, lambda e: e.name)
+    drawing.faults_top = drawing.y
+    drawing.fault_bars()
+    drawing.service_lanes()
+    drawing.waits()
+    drawing.checks()
+    drawing.node_charts()
+    drawing.publishing()
+    return drawing.finish()
 
-    def x(moment: float) -> float:
-        return PLOT_LEFT + (min(max(moment, t0), t1) - t0) * per_second
 
-    svg = Svg(TIMELINE_WIDTH)
-    y = 4.0
-    # -- axis ---------------------------------------------------------------------------------
-    step = _time_step(t1 - t0)
-    first_tick = math.ceil(t0 / step) * step
-    axis_y = y + 14
-    tick = first_tick
-    while tick <= t1 + 1e-6:
-        svg.text(x(tick), axis_y, _clock(tick), size=10, fill="#555", anchor="middle")
-        tick += step
-    y = axis_y + 6
-    top_of_lanes = y
-    fault_bands: list[TimelineEvent] = view.faults()
-    end_of: Callable[[TimelineEvent], float] = lambda e: e.end if e.end is not None else t1  # noqa: E731
-    min_label_gap = 2 / per_second
+@dataclass(frozen=True)
+class _BarStyle:
+    fill: str
+    opacity: float
+    text_fill: str
+    cls: str
 
-    def lane_label(text: str, y_top: float, height: float, *, weight: str = "normal") -> None:
-        svg.text(PLOT_LEFT - 8, y_top + height / 2 + 4, text, size=11, anchor="end", weight=weight)
+
+_PHASE_STYLE = _BarStyle("#9aa7b8", 0.55, "#112", "phase")
+_FAULT_STYLE = _BarStyle(_FAULT, 0.75, "#fff", "fault")
+_WAIT_STYLE = _BarStyle("#6baed6", 0.6, "#012", "wait")
+
+
+class _TimelineDrawing:
+    """One scenario's timeline, drawn lane by lane from the top (``y`` is the next free row)."""
+
+    def __init__(self, view: ScenarioView, colors: dict[str, str]) -> None:
+        self.view, self.colors = view, colors
+        self.t0, self.t1 = view.start, max(view.end, view.start + 1)
+        self.width = PLOT_RIGHT - PLOT_LEFT
+        self.per_second = self.width / (self.t1 - self.t0)
+        self.svg = Svg(TIMELINE_WIDTH)
+        self.y = 4.0
+        self.top_of_lanes = self.y
+        self.faults_top = self.y
+
+    def x(self, moment: float) -> float:
+        return PLOT_LEFT + (min(max(moment, self.t0), self.t1) - self.t0) * self.per_second
+
+    def end_of(self, event: TimelineEvent) -> float:
+        return event.end if event.end is not None else self.t1
+
+    def lane_label(self, text: str, y_top: float, height: float, *, weight: str = "normal") -> None:
+        self.svg.text(PLOT_LEFT - 8, y_top + height / 2 + 4, text, size=11, anchor="end", weight=weight)
+
+    def axis(self) -> None:
+        step = _time_step(self.t1 - self.t0)
+        axis_y = self.y + 14
+        tick = math.ceil(self.t0 / step) * step
+        while tick <= self.t1 + 1e-6:
+            self.svg.text(self.x(tick), axis_y, _clock(tick), size=10, fill="#555", anchor="middle")
+            tick += step
+        self.y = axis_y + 6
+        self.top_of_lanes = self.y
 
     def span_bars(
+        self,
         events: list[TimelineEvent],
         label: str,
-        fill: str,
-        opacity: float,
-        text_fill: str,
+        style: _BarStyle,
         describe: Callable[[TimelineEvent], str],
-        cls: str,
+        pieces: Callable[[TimelineEvent], list[tuple[float, float]]] | None = None,
     ) -> None:
-        nonlocal y
+        """One bar per event, packed in rows; ``pieces`` splits a bar into the stretches it held."""
         if not events:
             return
-        rows = _pack(events, end_of, min_label_gap)
-        lane_label(label, y, len(rows) * _ROW, weight="bold")
+        rows = _pack(events, self.end_of, 2 / self.per_second)
+        self.lane_label(label, self.y, len(rows) * _ROW, weight="bold")
         for row in rows:
             for event in row:
-                start, stop = x(event.start), x(end_of(event))
-                open_note = " (never ended)" if event.end is None else ""
-                title = f"{describe(event)}: {_clock(event.start)} – {_clock(end_of(event))}{open_note}"
-                svg.rect(
-                    start,
-                    y + 1,
-                    stop - start,
-                    _ROW - 3,
-                    fill=fill,
-                    opacity=opacity,
-                    title=title,
-                    cls=cls,
-                    data={"t": f"{event.start:.3f}"},
-                )
-                if stop - start > 30:
-                    svg.text(start + 3, y + _ROW - 5, _fit(describe(event), stop - start - 6), size=10, fill=text_fill)
-            y += _ROW
-        y += 4
+                held = pieces(event) if pieces is not None else [(event.start, self.end_of(event))]
+                for start, stop in held:
+                    self._bar(event, start, stop, style, describe(event))
+                self._gaps(event, held, style)
+            self.y += _ROW
+        self.y += 4
 
-    phases = [e for e in view.events if e.kind == "phase"]
-    span_bars(phases, "phases", "#9aa7b8", 0.55, "#112", lambda e: e.name, "phase")
-    faults_top = y
-    span_bars(fault_bands, "faults", _FAULT, 0.75, "#fff", view.fault_label, "fault")
+    def _bar(self, event: TimelineEvent, start: float, stop: float, style: _BarStyle, text: str) -> None:
+        left, right = self.x(start), self.x(stop)
+        open_note = " (never ended)" if event.end is None and stop >= self.end_of(event) else ""
+        title = f"{text}: {_clock(start)} – {_clock(stop)}{open_note}"
+        self.svg.rect(
+            left,
+            self.y + 1,
+            right - left,
+            _ROW - 3,
+            fill=style.fill,
+            opacity=style.opacity,
+            title=title,
+            cls=style.cls,
+            data={"t": f"{start:.3f}"},
+        )
+        if right - left > 30:
+            self.svg.text(left + 3, self.y + _ROW - 5, _fit(text, right - left - 6), size=10, fill=style.text_fill)
 
-    # -- services: one row per service with actions -------------------------------------------
-    service_events = [e for e in view.events if e.kind == "service"]
-    targets = sorted({t for e in service_events for t in e.targets}, key=_service_order)
-    if targets:
-        lane_label("services", y, _ROW, weight="bold")
-        y += _ROW
-    for target in targets:
-        lane_label(target, y, _ROW)
-        mine = [e for e in service_events if target in e.targets]
+    def _gaps(self, event: TimelineEvent, held: list[tuple[float, float]], style: _BarStyle) -> None:
+        """The stretches between held pieces: an outline, titled with why the fault was not in force."""
+        for (_, gap_start), (gap_end, _) in zip(held, held[1:], strict=False):
+            left, right = self.x(gap_start), self.x(gap_end)
+            self.svg.rect(
+                left,
+                self.y + 1,
+                max(right - left, 1),
+                _ROW - 3,
+                fill="none",
+                stroke=style.fill,
+                cls="fault-gap",
+                title=f"{self.view.fault_label(event)} NOT in force {_clock(gap_start)} – {_clock(gap_end)} "
+                "(its service restarted before it was applied again, or applying it failed)",
+            )
+
+    def fault_bars(self) -> None:
+        self.span_bars(self.view.faults(), "faults", _FAULT_STYLE, self.view.fault_label, self._in_force)
+
+    def _in_force(self, event: TimelineEvent) -> list[tuple[float, float]]:
+        return self.view.in_force(event, self.t1)
+
+    def service_lanes(self) -> None:
+        """One row per service with actions: stops and kills marked, down stretches, starts."""
+        events = [e for e in self.view.events if e.kind == "service"]
+        targets = sorted({t for e in events for t in e.targets}, key=_service_order)
+        if not targets:
+            return
+        self.lane_label("services", self.y, _ROW, weight="bold")
+        self.y += _ROW
+        for target in targets:
+            self.lane_label(target, self.y, _ROW)
+            self._service_row(target, [e for e in events if target in e.targets])
+            self.y += _ROW
+        self.y += 4
+
+    def _service_row(self, target: str, events: list[TimelineEvent]) -> None:
         down_since: float | None = None
-        for event in mine:
-            cx = x(event.start)
+        for event in events:
+            cx = self.x(event.start)
             if event.name in ("stop", "kill", "pause"):
                 down_since = event.start if down_since is None else down_since
-                mark = "✕" if event.name == "kill" else ("⏸" if event.name == "pause" else "■")
-                svg.text(cx, y + _ROW - 4, mark, size=11, fill="#b00", anchor="middle")
-                svg.rect(
-                    cx - 5,
-                    y,
-                    10,
-                    _ROW,
-                    fill="#000",
-                    opacity=0.0,
-                    title=f"{event.name} {target} at {_clock(event.start)}",
-                    cls="service",
-                    data={"t": f"{event.start:.3f}"},
-                )
+                self._down_mark(target, event)
             elif event.name in ("start", "restart", "resume"):
                 if down_since is not None:
-                    svg.rect(
-                        x(down_since),
-                        y + 6,
-                        cx - x(down_since),
-                        4,
-                        fill="#888",
-                        opacity=0.6,
-                        title=f"{target} down {_clock(down_since)} – {_clock(event.start)}",
-                    )
+                    self._down_stretch(target, down_since, event.start)
                     down_since = None
-                done = end_of(event)
-                svg.rect(
-                    cx,
-                    y + 3,
-                    max(x(done) - cx, 3),
-                    _ROW - 6,
-                    fill="#2ca02c",
-                    opacity=0.8,
-                    title=f"{event.name} {target}: {_clock(event.start)} – ready {_clock(done)}",
-                    cls="service",
-                    data={"t": f"{event.start:.3f}"},
-                )
+                self._start_bar(target, event)
             else:
-                svg.circle(cx, y + _ROW / 2, 3, fill="#555", title=f"{event.name} {target} at {_clock(event.start)}")
+                self.svg.circle(
+                    cx, self.y + _ROW / 2, 3, fill="#555", title=f"{event.name} {target} at {_clock(event.start)}"
+                )
         if down_since is not None:
-            svg.rect(
-                x(down_since),
-                y + 6,
-                x(t1) - x(down_since),
-                4,
-                fill="#888",
-                opacity=0.6,
-                title=f"{target} down from {_clock(down_since)} to the end",
-            )
-        y += _ROW
-    if targets:
-        y += 4
+            self._down_stretch(target, down_since, None)
 
-    waits = [e for e in view.events if e.kind == "progress" and e.end != e.start]
-    for wait in waits:
-        since = wait.params.get("since")
-        if isinstance(since, (int, float)) and since < wait.start:
-            wait.start = float(since)
-    span_bars(
-        sorted(waits, key=lambda e: e.start),
-        "long waits",
-        "#6baed6",
-        0.6,
-        "#012",
-        lambda e: f"waiting for {e.name}" + (f" — {e.params['detail']}" if e.params.get("detail") else ""),
-        "wait",
-    )
+    def _down_mark(self, target: str, event: TimelineEvent) -> None:
+        cx = self.x(event.start)
+        mark = "✕" if event.name == "kill" else ("⏸" if event.name == "pause" else "■")
+        self.svg.text(cx, self.y + _ROW - 4, mark, size=11, fill="#b00", anchor="middle")
+        self.svg.rect(
+            cx - 5,
+            self.y,
+            10,
+            _ROW,
+            fill="#000",
+            opacity=0.0,
+            title=f"{event.name} {target} at {_clock(event.start)}",
+            cls="service",
+            data={"t": f"{event.start:.3f}"},
+        )
 
-    checks = [e for e in view.events if e.kind == "check"]
-    if checks:
-        lane_label("checks", y, _ROW, weight="bold")
+    def _down_stretch(self, target: str, since: float, until: float | None) -> None:
+        stop = self.t1 if until is None else until
+        title = (
+            f"{target} down from {_clock(since)} to the end"
+            if until is None
+            else (f"{target} down {_clock(since)} – {_clock(until)}")
+        )
+        self.svg.rect(self.x(since), self.y + 6, self.x(stop) - self.x(since), 4, fill="#888", opacity=0.6, title=title)
+
+    def _start_bar(self, target: str, event: TimelineEvent) -> None:
+        cx, done = self.x(event.start), self.end_of(event)
+        self.svg.rect(
+            cx,
+            self.y + 3,
+            max(self.x(done) - cx, 3),
+            _ROW - 6,
+            fill="#2ca02c",
+            opacity=0.8,
+            title=f"{event.name} {target}: {_clock(event.start)} – ready {_clock(done)}",
+            cls="service",
+            data={"t": f"{event.start:.3f}"},
+        )
+
+    def waits(self) -> None:
+        waits = [e for e in self.view.events if e.kind == "progress" and e.end != e.start]
+        for wait in waits:
+            since = wait.params.get("since")
+            if isinstance(since, (int, float)) and since < wait.start:
+                wait.start = float(since)
+        self.span_bars(
+            sorted(waits, key=lambda e: e.start),
+            "long waits",
+            _WAIT_STYLE,
+            lambda e: f"waiting for {e.name}" + (f" — {e.params['detail']}" if e.params.get("detail") else ""),
+        )
+
+    def checks(self) -> None:
+        checks = [e for e in self.view.events if e.kind == "check"]
+        if not checks:
+            return
+        self.lane_label("checks", self.y, _ROW, weight="bold")
         for event in checks:
             status = str(event.params.get("status", event.params.get("outcome", "")))
             ok = status in ("PASS", "ok", "True", "true", "passed")
             fill = "#2ca02c" if ok else ("#d62728" if status else "#555")
-            cx = x(event.start)
-            svg.path(
-                f"M{cx:.1f},{y + 2:.1f} l6,6 l-6,6 l-6,-6 z",
+            cx = self.x(event.start)
+            self.svg.path(
+                f"M{cx:.1f},{self.y + 2:.1f} l6,6 l-6,6 l-6,-6 z",
                 fill=fill,
                 title=f"{event.name} {status} at {_clock(event.start)}".strip(),
             )
             if event.name == "verdict":
-                svg.text(cx - 9, y + 12, f"{status}", size=10, fill=fill, anchor="end", weight="bold")
-        y += _ROW + 4
+                self.svg.text(cx - 9, self.y + 12, f"{status}", size=10, fill=fill, anchor="end", weight="bold")
+        self.y += _ROW + 4
 
-    # -- charts -------------------------------------------------------------------------------
+    def node_charts(self) -> None:
+        nodes = list(self.view.series.values())
+        if not nodes:
+            return
+        lagging = {finding.alias for finding in self.view.fell_behind()}
+        stored = [(s.alias, s.times, [float(v) for v in s.envelopes]) for s in nodes]
+        self.chart("envelopes stored", stored, unit="", peaks_of=set())
+        lag = [(s.alias, s.times, [float(v) for v in s.lag]) for s in nodes]
+        self.chart("replication lag", lag, unit="behind", peaks_of=lagging)
+
     def chart(
-        title: str, height: float, series: list[tuple[str, list[float], list[float]]], *, unit: str, label_peaks: bool
+        self, title: str, series: list[tuple[str, list[float], list[float]]], *, unit: str, peaks_of: set[str]
     ) -> None:
-        nonlocal y
-        top = y + 4
-        peak = max((max(values) for _, _, values in series if values), default=0.0)
-        scale_max = _nice_ceiling(peak)
-        lane_label(title, top, height, weight="bold")
-        svg.text(PLOT_LEFT - 8, top + height / 2 + 17, f"0 – {scale_max:g} {unit}", size=9, fill="#666", anchor="end")
-        svg.rect(PLOT_LEFT, top, width, height, fill="none", stroke="#ddd")
-        for fraction in (0.5,):
-            svg.line(PLOT_LEFT, top + height * fraction, PLOT_RIGHT, top + height * fraction, stroke="#eee")
+        top, height = self.y + 4, 90.0
+        scale_max = _nice_ceiling(max((max(values) for _, _, values in series if values), default=0.0))
+        self.lane_label(title, top, height, weight="bold")
+        self.svg.text(
+            PLOT_LEFT - 8, top + height / 2 + 17, f"0 – {scale_max:g} {unit}", size=9, fill="#666", anchor="end"
+        )
+        self.svg.rect(PLOT_LEFT, top, self.width, height, fill="none", stroke="#ddd")
+        self.svg.line(PLOT_LEFT, top + height / 2, PLOT_RIGHT, top + height / 2, stroke="#eee")
+        if not any(len(times) >= 2 for _, times, _ in series):
+            self.svg.text(
+                PLOT_LEFT + self.width / 2, top + height / 2 + 4, "no samples", size=11, fill="#666", anchor="middle"
+            )
         for name, times, values in series:
-            color = colors.get(name, "#444")
-            points = [(x(t), top + height - (v / scale_max) * height) for t, v in zip(times, values, strict=True)]
-            svg.polyline(points, stroke=color, title=f"{name} ({title})", cls="series")
-            if label_peaks and name in lagging and values:
-                index = values.index(max(values))
-                px, py = points[index]
-                svg.circle(px, py, 3, fill=color, title=f"{name}: {max(values):g} {unit} at {_clock(times[index])}")
-                svg.text(
-                    min(px + 5, PLOT_RIGHT - 4),
-                    max(py - 4, top + 10),
-                    f"{name} {max(values):g}",
-                    size=11,
-                    fill=color,
-                    weight="bold",
-                    anchor="end" if px > PLOT_RIGHT - 120 else "start",
-                )
-        y = top + height + 6
+            color = self.colors.get(name, "#444")
+            points = [(self.x(t), top + height - (v / scale_max) * height) for t, v in zip(times, values, strict=True)]
+            self.svg.polyline(points, stroke=color, title=f"{name} ({title})", cls="series")
+            if name in peaks_of and values:
+                self._peak(name, times, values, points, top, color, unit)
+        self.y = top + height + 6
 
-    nodes = list(view.series.values())
-    lagging = {finding.alias for finding in view.fell_behind()}
-    if nodes:
-        chart(
-            "envelopes stored",
-            90,
-            [(s.alias, s.times, [float(v) for v in s.envelopes]) for s in nodes],
-            unit="",
-            label_peaks=False,
+    def _peak(
+        self,
+        name: str,
+        times: list[float],
+        values: list[float],
+        points: list[tuple[float, float]],
+        top: float,
+        color: str,
+        unit: str,
+    ) -> None:
+        index = values.index(max(values))
+        px, py = points[index]
+        self.svg.circle(px, py, 3, fill=color, title=f"{name}: {max(values):g} {unit} at {_clock(times[index])}")
+        self.svg.text(
+            min(px + 5, PLOT_RIGHT - 4),
+            max(py - 4, top + 10),
+            f"{name} {max(values):g}",
+            size=11,
+            fill=color,
+            weight="bold",
+            anchor="end" if px > PLOT_RIGHT - 120 else "start",
         )
-        chart(
-            "replication lag",
-            90,
-            [(s.alias, s.times, [float(v) for v in s.lag]) for s in nodes],
-            unit="behind",
-            label_peaks=True,
-        )
-    publishing = view.publishing
-    published = publishing.get("published") or []
-    if published and publishing.get("start") is not None:
-        bucket = float(publishing.get("bucket_seconds") or 1.0)
-        start = float(publishing["start"])
+
+    def publishing(self) -> None:
+        publishing = self.view.publishing
+        published = publishing.get("published") or []
+        if not published or publishing.get("start") is None:
+            return
+        bucket, start = float(publishing.get("bucket_seconds") or 1.0), float(publishing["start"])
         failed = publishing.get("failed") or [0] * len(published)
-        top = y + 4
-        height = 50.0
+        top, height = self.y + 4, 50.0
         peak = _nice_ceiling(max(max(published), max(failed, default=0), 1))
-        lane_label("publishing", top, height, weight="bold")
-        svg.text(
+        self.lane_label("publishing", top, height, weight="bold")
+        self.svg.text(
             PLOT_LEFT - 8, top + height / 2 + 17, f"0 – {peak:g} per {bucket:g} s", size=9, fill="#666", anchor="end"
         )
-        svg.rect(PLOT_LEFT, top, width, height, fill="none", stroke="#ddd")
-        bar = max(bucket * per_second - 0.5, 0.8)
+        self.svg.rect(PLOT_LEFT, top, self.width, height, fill="none", stroke="#ddd")
+        bar = max(bucket * self.per_second - 0.5, 0.8)
         for index, (ok, bad) in enumerate(zip(published, failed, strict=False)):
             moment = start + index * bucket
             if ok:
                 h = ok / peak * height
-                svg.rect(
-                    x(moment),
+                self.svg.rect(
+                    self.x(moment),
                     top + height - h,
                     bar,
                     h,
@@ -451,40 +516,49 @@ def scenario_timeline(view: ScenarioView, colors: dict[str, str]) -> str:
                 )
             if bad:
                 h = max(bad / peak * height, 3)
-                svg.rect(x(moment), top, bar, h, fill=_FAULT, title=f"{bad} publish request(s) failed {_clock(moment)}")
-        y = top + height + 6
+                self.svg.rect(
+                    self.x(moment), top, bar, h, fill=_FAULT, title=f"{bad} publish request(s) failed {_clock(moment)}"
+                )
+        self.y = top + height + 6
 
-    # -- fault windows across everything below the axis ---------------------------------------
-    bands = []
-    for event in fault_bands:
-        start, stop = x(event.start), x(end_of(event))
-        bands.append(
-            f'<rect x="{start:.1f}" y="{top_of_lanes:.1f}" width="{max(stop - start, 1):.1f}" '
-            f'height="{y - top_of_lanes:.1f}" fill="{_FAULT}" fill-opacity="0.09" class="fault-window" '
-            f'data-fault="{_esc(view.fault_label(event))}"><title>{_esc(view.fault_label(event))}: '
-            f"{_clock(event.start)} – {_clock(end_of(event))}</title></rect>"
+    def _fault_bands(self) -> list[str]:
+        """Each fault's in-force stretches shaded across everything below the axis."""
+        bands = []
+        for event in self.view.faults():
+            label = _esc(self.view.fault_label(event))
+            for number, (start_t, stop_t) in enumerate(self._in_force(event)):
+                start, stop = self.x(start_t), self.x(stop_t)
+                bands.append(
+                    f'<rect x="{start:.1f}" y="{self.top_of_lanes:.1f}" width="{max(stop - start, 1):.1f}" '
+                    f'height="{self.y - self.top_of_lanes:.1f}" fill="{_FAULT}" fill-opacity="0.09" class="fault-window" '
+                    f'data-fault="{label}"><title>{label}: {_clock(start_t)} – {_clock(stop_t)}</title></rect>'
+                )
+                if number == 0:
+                    bands.append(
+                        f'<line x1="{start:.1f}" y1="{self.faults_top:.1f}" x2="{start:.1f}" y2="{self.y:.1f}" '
+                        f'stroke="{_FAULT}" stroke-width="1" stroke-dasharray="3,3" stroke-opacity="0.6"/>'
+                    )
+        return bands
+
+    def finish(self) -> str:
+        svg = self.svg
+        svg.parts[0:0] = self._fault_bands()
+        svg.parts.append(
+            f'<line class="cursor" x1="-10" y1="{self.top_of_lanes:.1f}" x2="-10" y2="{self.y:.1f}" '
+            f'stroke="#000" stroke-width="1.2" visibility="hidden"/>'
         )
-        bands.append(
-            f'<line x1="{start:.1f}" y1="{faults_top:.1f}" x2="{start:.1f}" y2="{y:.1f}" stroke="{_FAULT}" '
-            f'stroke-width="1" stroke-dasharray="3,3" stroke-opacity="0.6"/>'
+        svg.height = self.y + 4
+        return svg.render(
+            cls="timeline",
+            label=f"timeline of {self.view.name}",
+            data={
+                "t0": f"{self.t0:.3f}",
+                "t1": f"{self.t1:.3f}",
+                "left": str(PLOT_LEFT),
+                "right": str(PLOT_RIGHT),
+                "width": str(TIMELINE_WIDTH),
+            },
         )
-    svg.parts[0:0] = bands
-    svg.parts.append(
-        f'<line class="cursor" x1="-10" y1="{top_of_lanes:.1f}" x2="-10" y2="{y:.1f}" '
-        f'stroke="#000" stroke-width="1.2" visibility="hidden"/>'
-    )
-    svg.height = y + 4
-    return svg.render(
-        cls="timeline",
-        label=f"timeline of {view.name}",
-        data={
-            "t0": f"{t0:.3f}",
-            "t1": f"{t1:.3f}",
-            "left": str(PLOT_LEFT),
-            "right": str(PLOT_RIGHT),
-            "width": str(TIMELINE_WIDTH),
-        },
-    )
 
 
 def _service_order(name: str) -> tuple[int, int, str]:

@@ -157,3 +157,46 @@ def test_ordinary_replication_delay_under_fast_traffic_is_not_falling_behind() -
     assert [f.alias for f in behind] == ["node-200"]
     assert behind[0].faults == ("disconnect node-100",) and behind[0].caught_up
     assert behind[0].first >= T + 5  # not from the start, when it trailed only by ordinary delay
+
+
+def _partition_with_gap() -> dict[str, Any]:
+    return {
+        "id": 9,
+        "kind": "fault",
+        "name": "partition",
+        "targets": ["node-100", "node-200", "node-300"],
+        "params": {
+            "groups": [["node-300"], ["node-100", "node-200"]],
+            "label": "{node-300} | {node-100, node-200}",
+            "gaps": [[T + 8, T + 9.5]],
+        },
+        "start": T + 5,
+        "end": T + 15,
+    }
+
+
+def test_a_partition_is_labelled_with_its_groups_and_its_gap_is_a_break_in_its_bar(tmp_path: Path) -> None:
+    data = results(timeline=[*results()["scenarios"][0]["timeline"], _partition_with_gap()])
+    view = load_run(data).scenarios[0]
+    [partition] = [f for f in view.faults() if f.name == "partition"]
+    assert view.fault_label(partition) == "partition {node-300} | {node-100, node-200}"
+    assert view.in_force(partition) == [(T + 5, T + 8), (T + 9.5, T + 15)]
+    text = render_html(data, tmp_path / "r.html").read_text()
+    assert "partition {node-300} | {node-100, node-200}" in text
+    assert text.count('data-fault="partition {node-300} | {node-100, node-200}"') == 2, "two in-force stretches"
+    assert 'class="fault-gap"' in text and "NOT in force" in text
+
+
+def test_an_open_gap_lasts_until_the_fault_ends() -> None:
+    event = _partition_with_gap()
+    event["params"]["gaps"] = [[T + 12, None]]
+    view = load_run(results(timeline=[event])).scenarios[0]
+    assert view.in_force(view.faults()[0]) == [(T + 5, T + 12)]
+
+
+def test_without_samples_the_page_says_so_instead_of_every_node_kept_up(tmp_path: Path) -> None:
+    samples = {"interval_seconds": 1.0, "nodes": {"node-100": [[T, 0, 0]], "node-200": []}}
+    data = results(observations={"samples": samples, "publishing": {}})
+    text = render_html(data, tmp_path / "r.html").read_text()
+    assert "every node kept up" not in text
+    assert "no samples" in text
