@@ -3,10 +3,14 @@
 No registry is reachable on many CI machines (and none here), so each image is ``FROM scratch``
 plus a root filesystem assembled on the host: the static Go binaries as they are, and for the
 dynamically linked ones (anvil, redis-server) the binary plus every shared library ``ldd``
-lists.  An image holds its program as the entrypoint and nothing else: command lines, ports
-and files (the anvil state) are the services' own (``xmtpd_e2e.services``), the same on every
-runtime.  Tags follow ``config.local_images`` (a changed layout gets a new revision there); a
-content hash of the inputs is stored as a label, so an unchanged image is not rebuilt.
+lists.  An image holds its program as the entrypoint; the services pass their own command
+lines, ports and files (``xmtpd_e2e.services``), the same on every runtime.  Run without
+arguments, each image behaves as upstream's does (its default command, environment, working
+directory and exposed ports), so upstream's own framework and compose files run against it:
+toxiproxy listens on 0.0.0.0:8474, anvil serves the XMTP contracts on 0.0.0.0:8545, Redis
+accepts connections on 6379.  Tags follow ``config.local_images`` (a changed layout gets a new
+revision there); a content hash of the inputs is stored as a label, so an unchanged image is
+not rebuilt.
 """
 
 from __future__ import annotations
@@ -23,6 +27,9 @@ from pathlib import Path
 from xmtpd_e2e.config import Images, local_images
 from xmtpd_e2e.errors import SetupError
 from xmtpd_e2e.infra.binaries import resolve_binary
+from xmtpd_e2e.services.chain import ANVIL_PORT, anvil_state_path
+from xmtpd_e2e.services.chaos import TOXIPROXY_API_PORT
+from xmtpd_e2e.services.redis import REDIS_PORT
 
 __all__ = [
     "ImageRecipe",
@@ -35,6 +42,7 @@ __all__ = [
 ]
 
 INPUT_HASH_LABEL = "xmtpd-e2e.inputs"
+IMAGE_ANVIL_STATE = "/anvil-state.json"
 
 
 @dataclass(frozen=True)
@@ -47,11 +55,16 @@ class ImageRecipe:
     env: dict[str, str] = field(default_factory=dict)
     dirs: Sequence[str] = ("/tmp",)
     cmd: Sequence[str] = ()
-    """Default arguments, for an image run by hand (the framework always passes its own)."""
+    """Upstream's default arguments: what the image runs with when given none."""
+    expose: Sequence[int] = ()
+    workdir: str | None = None
 
     def dockerfile(self) -> str:
         lines = ["FROM scratch", "COPY rootfs/ /"]
         lines += [f"ENV {k}={v}" for k, v in self.env.items()]
+        lines += [f"EXPOSE {port}" for port in self.expose]
+        if self.workdir:
+            lines.append(f"WORKDIR {self.workdir}")
         lines.append(f"ENTRYPOINT {json.dumps([self.entrypoint])}")
         if self.cmd:
             lines.append(f"CMD {json.dumps(list(self.cmd))}")
@@ -92,24 +105,50 @@ def recipes(
 ) -> list[ImageRecipe]:
     tags = images or local_images(version)
     node, gateway, cli = (resolve(n, version=version) for n in ("replication", "gateway", "xmtpd-cli"))
+    go_log = {"GOLOG_LOG_FMT": "nocolor"}  # upstream's xmtpd Dockerfiles set it
     return [
-        ImageRecipe(tags.xmtpd, {"/usr/bin/xmtpd": node}, "/usr/bin/xmtpd"),
-        ImageRecipe(tags.gateway, {"/usr/bin/xmtpd-gateway": gateway}, "/usr/bin/xmtpd-gateway"),
-        ImageRecipe(tags.cli, {"/usr/bin/xmtpd-cli": cli}, "/usr/bin/xmtpd-cli"),
+        # Upstream stamps the version into the node binary at build time; a `go install`ed one
+        # reads it from VERSION instead (and exits without it).
+        ImageRecipe(
+            tags.xmtpd,
+            {"/usr/bin/xmtpd": node},
+            "/usr/bin/xmtpd",
+            env={**go_log, "VERSION": version},
+            expose=(5050,),
+        ),
+        ImageRecipe(
+            tags.gateway, {"/usr/bin/xmtpd-gateway": gateway}, "/usr/bin/xmtpd-gateway", env=go_log, expose=(5050,)
+        ),
+        ImageRecipe(
+            tags.cli, {"/usr/bin/xmtpd-cli": cli}, "/usr/bin/xmtpd-cli", env={**go_log, "XMTPD_LOG_ENCODING": "json"}
+        ),
         ImageRecipe(
             tags.toxiproxy,
             {"/toxiproxy": resolve("toxiproxy-server"), "/toxiproxy-cli": resolve("toxiproxy-cli")},
             "/toxiproxy",
+            env={"LOG_LEVEL": "info"},
+            cmd=("-host=0.0.0.0",),
+            expose=(TOXIPROXY_API_PORT,),
         ),
-        # anvil keeps its cache under $HOME, which a scratch image does not have.
+        # anvil keeps its cache under $HOME, which a scratch image does not have.  Upstream's
+        # contracts image starts anvil on the deployment it holds.
         ImageRecipe(
             tags.chain,
-            _with_libraries("/usr/local/bin/anvil", resolve("anvil")),
+            {**_with_libraries("/usr/local/bin/anvil", resolve("anvil")), IMAGE_ANVIL_STATE: anvil_state_path()},
             "/usr/local/bin/anvil",
             env={"HOME": "/tmp"},
+            cmd=("--load-state", IMAGE_ANVIL_STATE, "--host", "0.0.0.0", "--mixed-mining", "--block-time", "1"),
+            expose=(ANVIL_PORT,),
         ),
+        # Upstream's Redis image is built with protected mode off and listens on every address.
         ImageRecipe(
-            tags.redis, _with_libraries("/usr/bin/redis-server", resolve("redis-server")), "/usr/bin/redis-server"
+            tags.redis,
+            _with_libraries("/usr/bin/redis-server", resolve("redis-server")),
+            "/usr/bin/redis-server",
+            dirs=("/tmp", "/data"),
+            cmd=("--protected-mode", "no"),
+            expose=(REDIS_PORT,),
+            workdir="/data",
         ),
     ]
 
