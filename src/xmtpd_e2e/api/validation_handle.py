@@ -8,6 +8,7 @@ away from the cluster; :meth:`ValidationHandle.start` brings it back at the same
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -87,10 +88,11 @@ class ValidationHandle(ServiceFaults):
         """Start it again at the same address; waits for its health check."""
         name = self.service.spec.name
         self._log.info("starting %s", name)
+        launched_at = time.time()  # a fault not in force after the restart has a gap from here
         with self._timeline.span("service", "start", (name,)):
             self.service.start()
         if self._faults is not None:
-            self._faults.service_restarted(VALIDATION)
+            self._faults.service_restarted(VALIDATION, launched_at)
 
     def state(self) -> ServiceState:
         return self.service.state()

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from xmtpd_e2e.chain.keys import Key
 from xmtpd_e2e.errors import E2EError
 from xmtpd_e2e.polling import wait_until
-from xmtpd_e2e.users.bindings import load_bindings
+from xmtpd_e2e.users.bindings import load_bindings, stop_client_log, write_client_log
 from xmtpd_e2e.users.conversation import Message
 from xmtpd_e2e.users.errors import UserError, failed_call
 from xmtpd_e2e.users.event_loop import LoopThread
@@ -49,6 +49,8 @@ class UserPool:
         self.history = UserHistory()
         self.directory = directory
         self.directory.mkdir(parents=True, exist_ok=True)
+        self._client_log = directory / "libxmtp-logs"
+        write_client_log(self.bindings, self._client_log)
         self.loop = LoopThread("xmtp-users")
         self._resolve_node = resolve_node
         self._resolve_gateway = resolve_gateway
@@ -168,6 +170,7 @@ class UserPool:
             sender=self.name_of(str(raw.sender_inbox_id)),
             text=text,
             sent_at=int(raw.sent_at_ns) / 1e9,
+            published=raw.delivery_status == self.bindings.FfiDeliveryStatus.PUBLISHED,
         )
 
     def message_callback(self, user: User) -> Any:
@@ -209,6 +212,9 @@ class UserPool:
         for path in sorted(self.directory.glob("*.db3*")):
             shutil.copy2(path, target / path.name)
             copied.append(f"{path.name} {path.stat().st_size} bytes")
+        if self._client_log.is_dir():
+            shutil.copytree(self._client_log, directory / "libxmtp-logs", dirs_exist_ok=True)
+            copied.append("libxmtp-logs/")
         return "\n".join(copied) + "\n"
 
     def close(self) -> None:
@@ -226,4 +232,5 @@ class UserPool:
         for front in fronts:
             front.close()
         self.loop.close()
+        stop_client_log(self.bindings)
         shutil.rmtree(self.directory, ignore_errors=True)

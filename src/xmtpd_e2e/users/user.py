@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from xmtpd_e2e.chain.keys import Key
 from xmtpd_e2e.users.conversation import Conversation, Message
 from xmtpd_e2e.users.errors import UserError, failed_call
-from xmtpd_e2e.users.history import ReceivedMessage
+from xmtpd_e2e.users.history import ReceivedMessage, UserHistory
 
 if TYPE_CHECKING:
     from xmtpd_e2e.users.pool import UserPool
@@ -79,6 +79,10 @@ class User:
         return UserError(
             self.name, operation, detail, failed_call(detail, gateway=self.gateway_alias, node=self.node_alias)
         )
+
+    @property
+    def history(self) -> UserHistory:
+        return self._pool.history
 
     @property
     def client(self) -> Any:
@@ -177,7 +181,7 @@ class User:
             content_types=None,
             exclude_content_types=None,
             exclude_sender_inbox_ids=None,
-            sort_by=None,
+            sort_by=bindings.FfiSortBy.INSERTED_AT,
             inserted_after_ns=None,
             inserted_before_ns=None,
         )

@@ -65,6 +65,10 @@ def test_healthy_given_to_every_node_and_validating_through_them(validated_env: 
         assert node.service.spec.env["XMTPD_MLS_VALIDATION_GRPC_ADDRESS"] == validation.internal_url
     rejection = _rejection(env, first.id)
     assert KEY_PACKAGE_REJECTED in rejection and "TLS Codec" in rejection, rejection
+    assert env.summary()["mls_validation"] == {"address": validation.internal_url, "state": "running"}
+    artifacts = env.collect_artifacts(env.work_dir / "artifacts-check")
+    log = next(path for path in artifacts if path.name == "mls-validation.log")
+    assert "Starting validation service" in log.read_text()  # its own log, as the other services'
 
 
 def test_killed_validation_fails_key_packages_until_restarted(validated_env: Environment) -> None:
