@@ -21,16 +21,14 @@ import logging
 import os
 import signal
 import subprocess
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
-import requests
 
 from xmtpd_e2e.config import LOCAL_NETWORKS
 from xmtpd_e2e.errors import ServiceError, SetupError
 from xmtpd_e2e.record import RunState
-from xmtpd_e2e.runtime.base import RunningService, ServiceSpec, ServiceState
+from xmtpd_e2e.runtime.base import ServiceSpec, ServiceState
 from xmtpd_e2e.runtime.lifecycle import ManagedRuntime, ManagedService
 from xmtpd_e2e.runtime.netns import NamespaceNetwork, namespaces_available
 from xmtpd_e2e.runtime.ports import PortAllocator
@@ -50,7 +48,6 @@ BinaryResolver = Callable[[str], Path]
 # Variables passed through from the runner's environment; everything else a process sees comes
 # from its spec, so a stray XMTPD_* variable in the user's shell cannot change a node.
 _INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR")
-FORWARDER_API_PORT = 8474
 
 
 class LocalService(ManagedService):
@@ -189,9 +186,6 @@ class LocalRuntime(ManagedRuntime):
         self._resolve = resolve_binary
         self._ports = PortAllocator()
         self._assigned: dict[tuple[str, int], int] = {}
-        self._forwarded: dict[int, int] = {}
-        self._forwarder: LocalService | None = None
-        self._forwarder_lock = threading.Lock()
         self.network: NamespaceNetwork | None = None
         if network not in LOCAL_NETWORKS:
             raise SetupError(f"unknown local network mode {network!r}", f"use one of {', '.join(LOCAL_NETWORKS)}")
@@ -224,56 +218,11 @@ class LocalRuntime(ManagedRuntime):
         return self.network.host_address if self.network is not None else None
 
     def reach_host_port(self, port: int) -> tuple[str, int]:
-        """In namespaces, a host port (Postgres) is reached through a forwarder on the bridge."""
+        """In namespaces, a host port (Postgres) is reached at the bridge's address, forwarded
+        to the host's loopback in the kernel (:meth:`NamespaceNetwork.forward_host_port`)."""
         if self.network is None:
             return ("127.0.0.1", port)
-        return (self.network.host_address, self._forward_host_port(port))
-
-    def _forward_host_port(self, port: int) -> int:
-        """A toxiproxy in the host's namespace, listening on the bridge address and forwarding to
-        ``port`` on the host's loopback; returns the port it listens on.  Not ``port`` itself: a
-        service listening on every host address (Postgres does) holds that port on the bridge
-        address too, but would see connections from the namespaces' addresses, which its access
-        rules need not allow."""
-        assert self.network is not None
-        with self._forwarder_lock:
-            if port in self._forwarded:
-                return self._forwarded[port]
-            if self._forwarder is None:
-                bridge = self.network.host_address
-                spec = ServiceSpec(
-                    name="host-forwarder",
-                    role="forwarder",
-                    image="",
-                    command=("toxiproxy-server", "-host", bridge, "-port", str(FORWARDER_API_PORT)),
-                    ports=(FORWARDER_API_PORT,),
-                    ready_log="Starting Toxiproxy HTTP server",
-                    ready_check=_forwarder_api_answers,
-                    ready_timeout=30,
-                )
-                self._forwarder = LocalService(
-                    self, spec, [str(self._resolve("toxiproxy-server")), *spec.command[1:]], address=bridge
-                )
-                with self._lock:
-                    self._services[spec.name] = self._forwarder
-                self._forwarder.start()
-            listen = self._ports.allocate()
-            session = requests.Session()
-            session.trust_env = False  # never send this through an HTTP proxy
-            response = session.post(
-                self._forwarder.host_url(FORWARDER_API_PORT) + "/proxies",
-                json={
-                    "name": f"host-{port}",
-                    "listen": f"{self.network.host_address}:{listen}",
-                    "upstream": f"127.0.0.1:{port}",
-                    "enabled": True,
-                },
-                timeout=10,
-            )
-            if not response.ok:
-                raise ServiceError(f"forwarding host port {port} into the namespaces failed: {response.text.strip()}")
-            self._forwarded[port] = listen
-            return listen
+        return self.network.forward_host_port(port)
 
     def listen_port(self, service: str, port: int) -> int:
         if self.network is not None:
@@ -300,10 +249,3 @@ class LocalRuntime(ManagedRuntime):
     def _release(self) -> None:
         if self.network is not None:
             self.network.close()
-
-
-def _forwarder_api_answers(service: RunningService) -> bool:
-    """Toxiproxy logs that its HTTP server is starting just before it listens: ask it."""
-    session = requests.Session()
-    session.trust_env = False
-    return session.get(service.host_url(FORWARDER_API_PORT) + "/version", timeout=2).ok

@@ -56,9 +56,57 @@ def leftovers(state: RunState, bridge: str) -> list[str]:
     found = [f"namespace {n}" for n in namespaces_of_run(state.run_id)]
     if Path(f"/sys/class/net/{bridge}").exists():
         found.append(f"bridge {bridge}")
-    rules = subprocess.run(["iptables", "-S", "FORWARD"], capture_output=True, text=True).stdout
-    found += [f"rule {line}" for line in rules.splitlines() if state.run_id in line]
+    for table in ("filter", "nat"):
+        rules = subprocess.run(["iptables", "-t", table, "-S"], capture_output=True, text=True).stdout
+        found += [f"rule {line}" for line in rules.splitlines() if state.run_id in line]
     return found
+
+
+PEER_SERVER = (
+    "import socket,sys;s=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1);"
+    "s.bind(('127.0.0.1',0));s.listen();print(s.getsockname()[1],flush=True);"
+    "[c.sendall(repr(a).encode()) or c.close() for c,a in iter(s.accept,None)]"
+)
+
+
+def test_a_host_loopback_port_is_reached_from_a_namespace_through_the_kernel(tmp_path: Path) -> None:
+    """Postgres's path: a server on the host's 127.0.0.1 only, reached from a service's namespace at
+    the bridge's address and the same port; it sees the connection come from 127.0.0.1 (what
+    Postgres's access rules admit), and no process relays it."""
+    peer = subprocess.Popen([sys.executable, "-c", PEER_SERVER], stdout=subprocess.PIPE, text=True)
+    try:
+        assert peer.stdout is not None
+        port = int(peer.stdout.readline())
+        with run_record(tmp_path / "home", logger=logging.getLogger("netns")) as state:
+            rt = LocalRuntime(state, "e1", tmp_path / "logs", resolve, network="namespaces")
+            assert rt.network is not None
+            bridge = rt.network.bridge
+            try:
+                b = rt.start(server(rt, "b"))
+                host, reached_port = rt.reach_host_port(port)
+                assert (host, reached_port) == (rt.network.host_address, port)
+                assert rt.reach_host_port(port) == (host, port)  # once: no second pair of rules
+                seen = subprocess.run(
+                    [
+                        "nsenter",
+                        f"--net={b.network_namespace()}",
+                        sys.executable,
+                        "-c",
+                        f"import socket; print(socket.create_connection(('{host}', {port}), timeout=3).recv(100).decode())",
+                    ],
+                    capture_output=True,
+                    text=True,
+                )
+                assert seen.returncode == 0, seen.stderr
+                assert seen.stdout.startswith("('127.0.0.1',"), seen.stdout
+                assert set(rt.services()) == {"b"}, "a relay process was started"
+            finally:
+                rt.close(fast=True)
+            assert leftovers(state, bridge) == []
+            assert state.resources() == []
+    finally:
+        peer.kill()
+        peer.wait()
 
 
 def test_services_get_their_own_addresses_and_close_removes_everything(tmp_path: Path) -> None:
@@ -100,6 +148,7 @@ from test_netns import server
 state = RunState.create(Path(sys.argv[1]))
 rt = LocalRuntime(state, "e1", Path(sys.argv[1]) / "logs", lambda name: Path(sys.executable), network="namespaces")
 rt.start(server(rt, "a"))
+rt.reach_host_port(8765)
 print(state.path, rt.network.bridge, flush=True)
 time.sleep(600)
 """
