@@ -56,6 +56,8 @@ from xmtpd_e2e.timeline import Timeline
 
 if TYPE_CHECKING:
     from xmtpd_e2e.runner.lifecycle import EnvironmentRequest
+    from xmtpd_e2e.users.pool import UserPool
+    from xmtpd_e2e.users.user import User
 
 __all__ = ["Environment", "create_environment"]
 
@@ -97,6 +99,7 @@ class Environment:
         self._nodes: dict[int, NodeHandle] = {}
         self._gateways: list[GatewayHandle] = []
         self._clients: dict[str, ClientHandle] = {}
+        self._users: UserPool | None = None
         self._lock = threading.RLock()
         self._registration = threading.Lock()
         self._started = False
@@ -183,6 +186,8 @@ class Environment:
         self.timeline.finish_all("fault", ended_by="teardown")
         for client in list(self._clients.values()):
             attempt(client.close)
+        if self._users is not None:
+            attempt(self._users.close)
         attempt(lambda: self._stop_all([g.service for g in self._gateways], fast))
         attempt(lambda: self._stop_all([n.service for n in self._nodes.values()], fast))
         for node in self._nodes.values():
@@ -253,6 +258,9 @@ class Environment:
                 },
             )
         write("summary.json", self.summary)
+        if self._users is not None:
+            write("users/history.json", self._users.history.to_dict)
+            write("users/databases.txt", functools.partial(self._users.collect, directory / "users"))
         return written
 
     def observations(self) -> dict[str, Any]:
@@ -289,11 +297,6 @@ class Environment:
                 for g in self._gateways
             ],
             "clients": [repr(c) for c in self._clients.values()],
-            "mls_validation": (
-                {"address": self._validation.internal_url, "state": self._validation.state().value}
-                if self._validation
-                else None
-            ),
             "published_envelopes": len(self.published),
             "timings_seconds": {k: round(v, 3) for k, v in self.timings.items()},
         }
@@ -547,6 +550,28 @@ class Environment:
                 if client.node_id == which:
                     return client
         raise E2EError(f"no client {which!r}; clients: {list(self._clients)}")
+
+    def new_user(self, *, node: int, gateway: int = 0, name: str | None = None) -> User:
+        """A real XMTP user (a libxmtp client) reading from node ``node`` and writing through
+        gateway ``gateway``, both through their proxies; registered and visible on the network
+        when this returns (see xmtpd_e2e.users)."""
+        return self.users.new_user(node=node, gateway=gateway, name=name)
+
+    @property
+    def users(self) -> UserPool:
+        """This environment's real users and their history (created on first use)."""
+        from xmtpd_e2e.users.pool import UserPool
+
+        self._require_started()
+        with self._lock:
+            if self._users is None:
+                self._users = UserPool(
+                    directory=self.work_dir / "users",
+                    resolve_node=self.node,
+                    resolve_gateway=self.gateway,
+                    logger=self.log.getChild("users"),
+                )
+            return self._users
 
     def clients(self) -> list[ClientHandle]:
         return list(self._clients.values())
