@@ -48,6 +48,16 @@ def exit_code_of(exploration: Exploration) -> int | None:
     return None
 
 
+def _recovery_lines(exploration: Exploration) -> list[str]:
+    recoveries = exploration.history.recoveries if exploration.history is not None else []
+    return [
+        f"{r.kind} on {r.target}: every node had the {r.acknowledged} acknowledged envelopes "
+        + (f"{r.seconds:g}s after the heal" if r.seconds is not None else "never within the run")
+        + (f", every reader {r.reader_seconds:g}s" if r.reader_seconds is not None else "")
+        for r in recoveries
+    ]
+
+
 class ExploreSession:
     def __init__(
         self,
@@ -122,7 +132,10 @@ class ExploreSession:
                 slow_seconds=float(settings["slow_seconds"]),
                 recovery_budgets=dict(settings["recovery_budgets"]),
             ),
-            execution=ExecutionOptions(convergence_timeout=float(settings["convergence_timeout"])),
+            execution=ExecutionOptions(
+                convergence_timeout=float(settings["convergence_timeout"]),
+                recovery_budgets=dict(settings["recovery_budgets"]),
+            ),
         )
         color = "green" if outcome.status == "PASS" else "red"
         kinds_found = ", ".join(sorted(outcome.verdict.kinds())) if outcome.verdict else outcome.error
@@ -179,6 +192,7 @@ class ExploreSession:
             "run_id": exploration.run_id,
             "artifacts": exploration.artifacts,
             "load_average": list(exploration.load_average),
+            "recovery_lines": _recovery_lines(exploration),
         }
         self.summary["runs"].append(entry)
         return entry

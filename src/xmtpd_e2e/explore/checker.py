@@ -40,6 +40,7 @@ from xmtpd_e2e.explore.final_state import FinalState, NodeState
 from xmtpd_e2e.explore.history import History, Operation
 from xmtpd_e2e.explore.fee_checker import check_fees
 from xmtpd_e2e.explore.read_checker import READ_VIOLATION_KINDS, check_reads
+from xmtpd_e2e.explore.recovery import slow_recoveries
 from xmtpd_e2e.explore.violation import Violation
 from xmtpd_e2e.timeline import TimelineEvent
 
@@ -122,26 +123,72 @@ def _node_number(alias: str) -> int | None:
 # -- replication ---------------------------------------------------------------------------------
 
 
-def _replication(history: History, node: NodeState) -> list[Violation]:
-    violations: list[Violation] = []
-    by_key = {(e.originator, e.sequence_id): e.topic for e in node.envelopes}
-    keys_of_topic: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    for e in node.envelopes:
-        keys_of_topic[e.topic].append((e.originator, e.sequence_id))
+@dataclass(frozen=True)
+class _Published:
+    """What the publishes say, indexed once for every node (a million envelopes check in seconds)."""
 
-    missing: list[tuple[int, int]] = []
-    mismatched: list[tuple[int, int]] = []
-    acked_total = 0
-    for op in history.operations:
-        if op.outcome != "ok":
-            continue
-        for topic, key in zip(op.topics, op.keys, strict=False):
-            acked_total += 1
-            stored = by_key.get(key)
-            if stored is None:
-                missing.append(key)
-            elif stored != topic:
-                mismatched.append(key)
+    acknowledged: frozenset[tuple[int, int, str]]
+    """(originator, sequence id, topic) of every acknowledged envelope."""
+    refused: frozenset[str]
+    """Topics whose publish was refused for sure."""
+    outcome_of_topic: dict[str, str | None]
+
+
+def _published(history: History) -> _Published:
+    acknowledged = frozenset(
+        (o, s, t)
+        for op in history.operations
+        if op.outcome == "ok"
+        for t, (o, s) in zip(op.topics, op.keys, strict=False)
+    )
+    refused = frozenset(t for op in history.operations if op.outcome == "fail" for t in op.topics)
+    return _Published(acknowledged, refused, {t: op.outcome for op in history.operations for t in op.topics})
+
+
+def _replication(published: _Published, node: NodeState) -> list[Violation]:
+    violations: list[Violation] = []
+    stored = {(e.originator, e.sequence_id, e.topic) for e in node.envelopes}
+    absent = published.acknowledged - stored
+    if absent:
+        stored_keys = {(o, s) for o, s, _ in stored}
+        missing = [(o, s) for o, s, _ in absent if (o, s) not in stored_keys]
+        mismatched = [(o, s) for o, s, _ in absent if (o, s) in stored_keys]
+        violations += _absent(node, missing, mismatched, len(published.acknowledged))
+    topics = [t for _, _, t in stored]
+    if len(set(topics)) != len(topics):
+        keys_of_topic: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        for o, s, t in stored:
+            keys_of_topic[t].append((o, s))
+        duplicated = {t: sorted(k) for t, k in keys_of_topic.items() if len(k) > 1}
+        acked = sum(1 for t in duplicated if published.outcome_of_topic.get(t) == "ok")
+        examples = "; ".join(f"topic {t[:12]}… under {_keys(k)}" for t, k in list(duplicated.items())[:3])
+        violations.append(
+            Violation(
+                "duplicate",
+                f"node {node.node_id} stores {len(duplicated)} client envelope(s) more than once "
+                f"({acked} of them acknowledged): {examples}",
+                node.node_id,
+                {"topics": {t: [list(x) for x in k] for t, k in list(duplicated.items())[:100]}},
+            )
+        )
+    refused = published.refused & set(topics)
+    if refused:
+        violations.append(
+            Violation(
+                "failed-stored",
+                f"node {node.node_id} stores {len(refused)} envelope(s) whose publish was refused: "
+                f"{_keys((o, s) for o, s, t in stored if t in refused)}",
+                node.node_id,
+                {"topics": sorted(refused)[:100]},
+            )
+        )
+    return violations
+
+
+def _absent(
+    node: NodeState, missing: list[tuple[int, int]], mismatched: list[tuple[int, int]], acked_total: int
+) -> list[Violation]:
+    violations = []
     if missing:
         violations.append(
             Violation(
@@ -160,32 +207,6 @@ def _replication(history: History, node: NodeState) -> list[Violation]:
                 f"keys {_keys(mismatched)}",
                 node.node_id,
                 {"keys": [list(k) for k in sorted(mismatched)[:100]]},
-            )
-        )
-
-    outcome_of_topic = {t: op.outcome for op in history.operations for t in op.topics}
-    duplicated = {t: k for t, k in keys_of_topic.items() if len(k) > 1}
-    if duplicated:
-        acked = sum(1 for t in duplicated if outcome_of_topic.get(t) == "ok")
-        examples = "; ".join(f"topic {t[:12]}… under {_keys(k)}" for t, k in list(duplicated.items())[:3])
-        violations.append(
-            Violation(
-                "duplicate",
-                f"node {node.node_id} stores {len(duplicated)} client envelope(s) more than once "
-                f"({acked} of them acknowledged): {examples}",
-                node.node_id,
-                {"topics": {t: [list(x) for x in k] for t, k in list(duplicated.items())[:100]}},
-            )
-        )
-    refused = [t for op in history.operations if op.outcome == "fail" for t in op.topics if t in keys_of_topic]
-    if refused:
-        violations.append(
-            Violation(
-                "failed-stored",
-                f"node {node.node_id} stores {len(refused)} envelope(s) whose publish was refused: "
-                f"{_keys(k for t in refused for k in keys_of_topic[t])}",
-                node.node_id,
-                {"topics": refused[:100]},
             )
         )
     return violations
@@ -406,8 +427,9 @@ def check(history: History, final: FinalState, options: CheckOptions | None = No
         if not n.checked
     ]
     violations: list[Violation] = []
+    published = _published(history)
     for node in checked.values():
-        violations += _replication(history, node)
+        violations += _replication(published, node)
     violations += _sequences(checked)
     violations += _sequence_order(history)
     violations += _clocks(checked)
@@ -426,6 +448,7 @@ def check(history: History, final: FinalState, options: CheckOptions | None = No
     read_violations, read_stats = check_reads(history, final)
     violations += read_violations
     violations += check_fees(final.fees)
+    violations += slow_recoveries(history.recoveries, options.recovery_budgets, final.read_at)
     latencies = sorted(op.latency for op in history.operations if op.latency is not None)
     stats: dict[str, Any] = {
         "operations": history.counts(),
@@ -435,5 +458,9 @@ def check(history: History, final: FinalState, options: CheckOptions | None = No
         "publish_latency_p50": round(latencies[len(latencies) // 2], 3) if latencies else None,
         "publish_latency_max": round(latencies[-1], 3) if latencies else None,
         **read_stats,
+        "recovery_seconds": [
+            {"kind": r.kind, "target": r.target, "replicated": r.seconds, "readers": r.reader_seconds}
+            for r in history.recoveries
+        ],
     }
     return Verdict(violations, stats, notes)

@@ -14,7 +14,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +26,7 @@ from xmtpd_e2e.explore.fault_kinds import fault_kind
 from xmtpd_e2e.explore.final_state import FinalState, read_node_state
 from xmtpd_e2e.explore.history import History, HistoryRecorder
 from xmtpd_e2e.explore.readers import ReaderThread
+from xmtpd_e2e.explore.recovery import RecoveryMonitor
 from xmtpd_e2e.explore.schedule import FaultSpec, PublisherSpec, Schedule
 from xmtpd_e2e.polling import wait_until
 
@@ -37,6 +38,8 @@ if TYPE_CHECKING:
 __all__ = ["ExecutionOptions", "Exploration", "execute_schedule", "run_schedule", "explore_once"]
 
 log = logging.getLogger("xmtpd_e2e.explore")
+RECOVERY_GRACE = 5.0
+"""After convergence, how long recoveries still open are probed before the run ends."""
 ERROR_PAUSE = 0.5
 """A publisher waits this long after an error before its next request (no hammering of a dead node)."""
 
@@ -47,6 +50,8 @@ class ExecutionOptions:
     """How long to wait after heal for every node to hold every acknowledged envelope."""
     drain_timeout: float = 45.0
     """How long in-flight publishes may take to finish once the workload ends."""
+    recovery_budgets: Mapping[str, float] = field(default_factory=dict)
+    """Fault kind (or ``*``) -> seconds; a recovery past it has its evidence taken at that moment."""
 
 
 # -- the workload ------------------------------------------------------------------------------------
@@ -167,6 +172,8 @@ class _Nemesis:
     env: Environment
     errors: list[str] = field(default_factory=list)
     _active: dict[int, tuple[Callable[[], None], Any]] = field(default_factory=dict)
+    on_heal: Callable[[str, str], None] | None = None
+    """Told (kind, target) after each heal: the recovery monitor starts its clock there."""
 
     def apply(self, index: int, fault: FaultSpec) -> None:
         event = self.env.timeline.begin("fault", fault.kind, (fault.target,), **dict(fault.params))
@@ -189,6 +196,8 @@ class _Nemesis:
             self.errors.append(f"healing {event.name} on {', '.join(event.targets)} failed: {error}")
         finally:
             self.env.timeline.finish(event)
+            if self.on_heal is not None:
+                self.on_heal(event.name, ", ".join(event.targets))
 
     def heal_all(self) -> None:
         for index in list(self._active):
@@ -253,19 +262,40 @@ def _final_state(env: Environment) -> FinalState:
     )
 
 
-def execute_schedule(
-    env: Environment, schedule: Schedule, options: ExecutionOptions | None = None
-) -> tuple[History, FinalState, list[str]]:
-    """Run ``schedule`` on ``env`` (started, empty); returns the history, the healed databases and
-    the errors met while injecting or healing faults."""
-    options = options or ExecutionOptions()
-    _build_cluster(env, schedule)
+@dataclass
+class _Workload:
+    """What runs during an execution: publishers, readers, the nemesis and the recovery monitor."""
+
+    recorder: HistoryRecorder
+    nemesis: _Nemesis
+    publishers: list[threading.Thread]
+    readers: list[ReaderThread]
+    monitor: RecoveryMonitor | None
+    stop: threading.Event
+    t0: float
+
+    def halt(self) -> None:
+        """Interrupted or timed out: teardown follows, nothing to heal or wait for."""
+        self.stop.set()
+        for reader in self.readers:
+            reader.stop()
+        if self.monitor is not None:
+            self.monitor.finish(0.0)
+
+    def acknowledged(self) -> set[tuple[int, int]]:
+        return set(self.acknowledged_topics())
+
+    def acknowledged_topics(self) -> dict[tuple[int, int], str]:
+        operations = self.recorder.operations()
+        return {k: t for op in operations if op.outcome == "ok" for t, k in zip(op.topics, op.keys, strict=False)}
+
+
+def _start(env: Environment, schedule: Schedule, options: ExecutionOptions) -> _Workload:
     clients = _clients(env, schedule)
     recorder = HistoryRecorder()
-    nemesis = _Nemesis(env)
     stop = threading.Event()
     t0 = time.time()
-    threads = [
+    publishers = [
         threading.Thread(
             target=_publish,
             args=(spec, clients[spec.name], recorder, t0, stop),
@@ -274,44 +304,67 @@ def execute_schedule(
         )
         for spec in schedule.publishers
     ]
-    workload = env.timeline.begin("phase", "explore-workload", (), seed=schedule.seed)
-    readers: list[ReaderThread] = []
+    work = _Workload(recorder, _Nemesis(env), publishers, [], None, stop, t0)
     try:
-        readers = _start_readers(env, schedule, recorder)
-        for thread in threads:
+        work.readers = _start_readers(env, schedule, recorder)
+        work.monitor = RecoveryMonitor(env, work.acknowledged_topics, work.readers, options.recovery_budgets)
+        work.nemesis.on_heal = work.monitor.healed
+        work.monitor.start()
+        for thread in publishers:
             thread.start()
-        _run_faults(nemesis, schedule, t0)
     except BaseException:
-        stop.set()  # interrupted or timed out: teardown follows, nothing to heal or wait for
-        for reader in readers:
-            reader.stop()
+        work.halt()
         raise
-    stop.set()
+    return work
+
+
+def _drain(env: Environment, work: _Workload, options: ExecutionOptions) -> tuple[float, float]:
+    """Stop publishing, heal everything, restart stopped nodes; (workload end, healed) times."""
+    work.stop.set()
     drain_deadline = time.monotonic() + options.drain_timeout
-    for thread in threads:
+    for thread in work.publishers:
         thread.join(max(0.0, drain_deadline - time.monotonic()))
-    env.timeline.finish(workload)
     workload_ended = time.time()
-    nemesis.heal_all()
+    work.nemesis.heal_all()
     for node in env.nodes():
         if not node.is_running:
             node.start()
-    healed = time.time()
-    operations = recorder.operations()
-    acknowledged = {k for op in operations if op.outcome == "ok" for k in op.keys}
+    return workload_ended, time.time()
+
+
+def execute_schedule(
+    env: Environment, schedule: Schedule, options: ExecutionOptions | None = None
+) -> tuple[History, FinalState, list[str]]:
+    """Run ``schedule`` on ``env`` (started, empty); returns the history, the healed databases and
+    the errors met while injecting or healing faults."""
+    options = options or ExecutionOptions()
+    _build_cluster(env, schedule)
+    workload = env.timeline.begin("phase", "explore-workload", (), seed=schedule.seed)
+    work = _start(env, schedule, options)
+    try:
+        _run_faults(work.nemesis, schedule, work.t0)
+    except BaseException:
+        work.halt()
+        raise
+    env.timeline.finish(workload)
+    workload_ended, healed = _drain(env, work, options)
+    operations = work.recorder.operations()
     with env.timeline.span("phase", "explore-convergence"):
-        converged = _wait_for_convergence(env, acknowledged, options.convergence_timeout)
+        converged = _wait_for_convergence(env, work.acknowledged(), options.convergence_timeout)
     log.info(
         "workload done: %s; %s after heal",
         _outcome_counts(operations),
         "converged" if converged else f"not converged within {options.convergence_timeout:g}s",
     )
     with env.timeline.span("phase", "explore-readers-catch-up"):
-        readers_caught_up = _wait_for_readers(readers, recorder, options.convergence_timeout)
-    log.info("readers caught up: %s", "no readers" if not readers else readers_caught_up)
+        caught_up = _wait_for_readers(work.readers, work.recorder, options.convergence_timeout)
+    log.info("readers caught up: %s", "no readers" if not work.readers else caught_up)
+    recoveries = work.monitor.finish(RECOVERY_GRACE) if work.monitor is not None else []
     final = _final_state(env)
-    history = History(operations, env.timeline.events(), t0, workload_ended, healed, recorder.reads())
-    return history, final, nemesis.errors
+    history = History(
+        operations, env.timeline.events(), work.t0, workload_ended, healed, work.recorder.reads(), recoveries
+    )
+    return history, final, work.nemesis.errors
 
 
 def _outcome_counts(operations: list[Any]) -> str:

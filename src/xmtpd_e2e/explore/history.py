@@ -26,6 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from xmtpd_e2e.explore.recovery import Recovery
 from xmtpd_e2e.timeline import TimelineEvent
 
 __all__ = [
@@ -191,6 +192,8 @@ class History:
     """When every fault had been undone and every node was running again."""
     reads: list[Read] = field(default_factory=list)
     """Queries and subscription streams, in invocation order."""
+    recoveries: list[Recovery] = field(default_factory=list)
+    """Per healed fault: how long until every node (and every reader) had what was acknowledged."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -199,6 +202,7 @@ class History:
             "healed_at": round(self.healed_at, 4),
             "operations": [op.to_dict() for op in self.operations],
             "reads": [r.to_dict() for r in self.reads],
+            "recoveries": [r.to_dict() for r in self.recoveries],
             "events": [e.to_dict() for e in self.events],
         }
 
@@ -211,6 +215,7 @@ class History:
             workload_ended_at=float(data["workload_ended_at"]),
             healed_at=float(data["healed_at"]),
             reads=[Read.from_dict(r) for r in data.get("reads", [])],
+            recoveries=[Recovery.from_dict(r) for r in data.get("recoveries", [])],
         )
 
     def counts(self) -> dict[str, int]:

@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import bisect
 from collections import defaultdict
+from itertools import groupby, repeat
+from operator import itemgetter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -56,6 +58,8 @@ class _Truth:
 
     acked: dict[Key, tuple[str, float]]
     """(originator, sequence id) -> (topic, acknowledgement time)."""
+    acked_triples: set[tuple[int, int, str]]
+    """(originator, sequence id, topic) of the acknowledged."""
     existing: set[Key]
     """Every key stored on a checked node at the end (all topic kinds), plus the acknowledged."""
     by_topic: dict[str, list[Key]]
@@ -69,17 +73,22 @@ def _truth(history: History, final: FinalState) -> _Truth:
             for topic, key in zip(op.topics, op.keys, strict=False):
                 acked[key] = (topic, op.complete)
     existing: set[Key] = set(acked)
+    wanted = {t for read in history.reads for t in read.topics}
     by_topic: dict[str, set[Key]] = defaultdict(set)
-    for topic_key in ((t, k) for k, (t, _) in acked.items()):
-        by_topic[topic_key[0]].add(topic_key[1])
+    for key, (topic, _) in acked.items():
+        if topic in wanted:
+            by_topic[topic].add(key)
     for node in final.nodes.values():
         if not node.checked:
             continue
         for originator, sequence in node.sequences.items():
-            existing.update((originator, s) for s in sequence)
-        for e in node.envelopes:
-            by_topic[e.topic].add((e.originator, e.sequence_id))
-    return _Truth(acked, existing, {t: sorted(k) for t, k in by_topic.items()})
+            existing.update(zip(repeat(originator), sequence))
+        if wanted:
+            for e in node.envelopes:
+                if e.topic in wanted:
+                    by_topic[e.topic].add((e.originator, e.sequence_id))
+    triples = {(o, s, t) for (o, s), (t, _) in acked.items()}
+    return _Truth(acked, triples, existing, {t: sorted(k) for t, k in by_topic.items()})
 
 
 def _matches(read: Read, originator: int) -> bool:
@@ -103,59 +112,85 @@ class _Findings:
             shown.append(evidence)
 
 
-def _scan(read: Read, truth: _Truth, digests: dict[Key, tuple[str, int]], found: _Findings) -> dict[int, list[int]]:
-    """Duplicates, order and content of one read; returns originator -> sequence ids delivered."""
-    delivered: dict[int, list[int]] = defaultdict(list)
+def _scan(read: Read, truth: _Truth, found: _Findings) -> dict[int, list[int]]:
+    """Duplicates, order and topics of one read; returns originator -> sequence ids delivered.
+
+    Most reads are clean, so the common case is checked with whole-list operations and only a
+    read that fails them is walked envelope by envelope."""
+    _, originators, sequences, topics, _ = zip(*read.deliveries, strict=True)
+    keys = list(zip(originators, sequences, strict=True))
+    by_originator = sorted(keys, key=itemgetter(0))  # stable: each originator's envelopes as delivered
+    if len(set(keys)) != len(keys) or by_originator != sorted(keys):
+        _walk(read, found)
+    delivered: dict[int, list[int]] = {}
+    for originator, group in groupby(sorted(set(keys)), key=itemgetter(0)):
+        delivered[originator] = [sequence for _, sequence in group]
+    for originator, sequence, topic in set(zip(originators, sequences, topics, strict=True)) - truth.acked_triples:
+        expected = truth.acked.get((originator, sequence))
+        if expected is not None:
+            found.add("read-mismatch", [read.id, read.node, originator, sequence, "topic", expected[0], topic])
+    return delivered
+
+
+def _walk(read: Read, found: _Findings) -> None:
     seen: set[Key] = set()
     last: dict[int, int] = {}
-    for _, originator, sequence, topic, digest in read.deliveries:
-        key = (originator, sequence)
-        if key in seen:
+    for _, originator, sequence, _, _ in read.deliveries:
+        if (originator, sequence) in seen:
             found.add("read-duplicate", [read.id, read.process, read.node, originator, sequence])
             continue
-        seen.add(key)
-        delivered[originator].append(sequence)
+        seen.add((originator, sequence))
         if sequence < last.get(originator, 0):
             found.add("read-order", [read.id, read.process, read.node, originator, last[originator], sequence])
         last[originator] = max(last.get(originator, 0), sequence)
-        expected = truth.acked.get(key)
-        if expected is not None and expected[0] != topic:
-            found.add("read-mismatch", [read.id, read.node, originator, sequence, "topic", expected[0], topic])
-        if digest:
-            first = digests.setdefault(key, (digest, read.id))
-            if first[0] != digest:
-                found.add("read-mismatch", [read.id, read.node, originator, sequence, "payload", first[1], read.id])
-    return delivered
+
+
+def _payloads(reads: list[Read], found: _Findings) -> None:
+    """One (originator, sequence id) read with two payloads, by any two reads, is a mismatch."""
+    variants: set[tuple[int, int, str]] = set()
+    for read in reads:
+        variants.update((o, s, d) for _, o, s, _, d in read.deliveries if d)
+    if len(variants) == len({(o, s) for o, s, _ in variants}):
+        return
+    first: dict[Key, tuple[str, int]] = {}
+    for read in reads:
+        for _, o, s, _, d in read.deliveries:
+            earlier = first.setdefault((o, s), (d, read.id))
+            if d and earlier[0] != d:
+                found.add("read-mismatch", [read.id, read.node, o, s, "payload", earlier[1], read.id])
 
 
 def _skipped(read: Read, delivered: Mapping[int, list[int]], truth: _Truth) -> Iterator[Key]:
     """Keys that match the read's filter, lie within (cursor, highest returned] of their
-    originator, exist, and were not returned."""
+    originator, exist, and were not returned (``delivered``: each originator's ids, ascending)."""
     if read.topics:
-        highest = {o: max(got) for o, got in delivered.items()}
-        had = {(o, s) for o, got in delivered.items() for s in got}
         for topic in read.topics:
-            for key in truth.by_topic.get(topic, ()):
-                if read.cursor.get(key[0], 0) < key[1] <= highest.get(key[0], 0) and key not in had:
-                    yield key
+            for originator, sequence in truth.by_topic.get(topic, ()):
+                got = delivered.get(originator)
+                if got and read.cursor.get(originator, 0) < sequence <= got[-1] and sequence not in got:
+                    yield originator, sequence
         return
     for originator, got in delivered.items():
         previous = read.cursor.get(originator, 0)
-        for sequence in sorted(set(got)):
+        if got[-1] - previous == len(got):
+            continue  # contiguous from the cursor: nothing skipped
+        for sequence in got:
             for hole in range(previous + 1, sequence):
                 if (originator, hole) in truth.existing:
                     yield originator, hole
             previous = sequence
 
 
-def _within_reads(reads: Iterable[Read], truth: _Truth, found: _Findings) -> None:
-    digests: dict[Key, tuple[str, int]] = {}
+def _within_reads(reads: list[Read], truth: _Truth, found: _Findings) -> None:
     for read in reads:
-        delivered = _scan(read, truth, digests, found)
+        if not read.deliveries:
+            continue
+        delivered = _scan(read, truth, found)
         for originator, sequence in _skipped(read, delivered, truth):
             acked = truth.acked.get((originator, sequence))
             kind = "read-lost" if acked is not None and acked[1] < read.invoke else "read-gap"
             found.add(kind, [read.id, read.process, read.node, originator, sequence])
+    _payloads(reads, found)
 
 
 # -- across reads ------------------------------------------------------------------------------------
@@ -211,20 +246,24 @@ def _unseen(history: History, truth: _Truth, found: _Findings) -> None:
     by_process: dict[str, list[Read]] = defaultdict(list)
     for read in history.reads:
         by_process[read.process].append(read)
+    acked_by_originator: dict[int, set[int]] = defaultdict(set)
+    for originator, sequence in truth.acked:
+        acked_by_originator[originator].add(sequence)
     for process, reads in sorted(by_process.items()):
         if max((r.complete or 0.0) for r in reads) < history.healed_at:
             continue
         first = min(reads, key=lambda r: r.invoke)
-        had = {(o, s) for r in reads for _, o, s, _, _ in r.deliveries}
-        wanted = set(first.topics)
-        missing = [
-            key
-            for key, (topic, _) in truth.acked.items()
-            if key not in had
-            and _matches(first, key[0])
-            and (not wanted or topic in wanted)
-            and key[1] > first.cursor.get(key[0], 0)
-        ]
+        had: dict[int, set[int]] = defaultdict(set)
+        for r in reads:
+            for _, o, s, _, _ in r.deliveries:
+                had[o].add(s)
+        if first.topics:
+            candidates: Iterable[Key] = (k for t in first.topics for k in truth.by_topic.get(t, ()) if k in truth.acked)
+        else:
+            candidates = (
+                (o, s) for o, sequences in acked_by_originator.items() if _matches(first, o) for s in sequences - had[o]
+            )
+        missing = [k for k in candidates if k[1] not in had[k[0]] and k[1] > first.cursor.get(k[0], 0)]
         if missing:
             found.add("read-unseen", [process, first.node, len(missing), [list(k) for k in sorted(missing)[:10]]])
 
@@ -234,13 +273,17 @@ def _unseen(history: History, truth: _Truth, found: _Findings) -> None:
 
 def _lag(reads: Iterable[Read], truth: _Truth) -> dict[str, dict[str, dict[str, float | int]]]:
     """Reader -> originator -> delivery delay after acknowledgement (p50, max, count)."""
+    acked_at = {key: at for key, (_, at) in truth.acked.items()}
     delays: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
     for read in reads:
+        if not read.deliveries:
+            continue
+        times, originators, sequences, _, _ = zip(*read.deliveries, strict=True)
+        acks = map(acked_at.get, zip(originators, sequences, strict=True))
         per_originator = delays[read.process]
-        for at, originator, sequence, _, _ in read.deliveries:
-            acked = truth.acked.get((originator, sequence))
-            if acked is not None:
-                per_originator[originator].append(max(0.0, at - acked[1]))
+        for at, originator, ack in zip(times, originators, acks, strict=True):
+            if ack is not None:
+                per_originator[originator].append(at - ack if at > ack else 0.0)
     stats: dict[str, dict[str, dict[str, float | int]]] = {}
     for process, per_originator in sorted(delays.items()):
         stats[process] = {}

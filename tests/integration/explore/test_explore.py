@@ -66,3 +66,7 @@ def test_readers_of_every_kind_are_recorded_through_a_kill_and_checked(local_env
     lag = verdict.stats["reader_lag_seconds"]
     assert set(lag) == {"r0", "r1", "r2"} and lag["r1"]["100"]["count"] > 0
     assert not {k for k in verdict.kinds() if k.startswith("read-")}, verdict.violations
+    # The kill's heal has a recovery time: every node, then every reader, had what was acknowledged.
+    (recovery,) = history.recoveries
+    assert recovery.kind == "kill" and recovery.seconds is not None and recovery.reader_seconds is not None
+    assert 0 <= recovery.seconds <= recovery.reader_seconds + 1.0, recovery
