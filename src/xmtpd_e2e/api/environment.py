@@ -297,6 +297,11 @@ class Environment:
                 for g in self._gateways
             ],
             "clients": [repr(c) for c in self._clients.values()],
+            "mls_validation": (
+                {"address": self._validation.internal_url, "state": self._validation.state().value}
+                if self._validation
+                else None
+            ),
             "published_envelopes": len(self.published),
             "timings_seconds": {k: round(v, 3) for k, v in self.timings.items()},
         }
