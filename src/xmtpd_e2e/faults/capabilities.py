@@ -18,7 +18,6 @@ import functools
 import shutil
 import subprocess
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from xmtpd_e2e.runtime.base import Runtime
 
@@ -48,19 +47,40 @@ Probe = Callable[[Runtime], "str | None"]
 _PROBES: dict[str, Probe] = {}
 
 
-@dataclass(frozen=True)
 class Capabilities:
-    """What one runtime offers: every capability's name maps to why it is missing, or is absent
-    from :attr:`missing` when present."""
+    """What one runtime offers, probed lazily: a capability is probed the first time a kind
+    asks for it (so a probe that needs a database runs only where a database kind is used),
+    and its answer kept.  ``known`` gives answers up front (tests, reports read back)."""
 
-    runtime: str
-    missing: dict[str, str] = field(default_factory=dict)
+    def __init__(self, runtime: str, known: dict[str, str] | None = None, *, probe_on: Runtime | None = None) -> None:
+        self.runtime = runtime
+        self._answers: dict[str, str | None] = dict(known or {})
+        self._probe_on = probe_on
+
+    def why_missing(self, capability: str) -> str | None:
+        """Why ``capability`` is missing, or None when present."""
+        if capability not in self._answers:
+            self._answers[capability] = self._probe(capability)
+        return self._answers[capability]
+
+    def _probe(self, capability: str) -> str | None:
+        if capability not in _PROBES:
+            return f"no probe declares the capability {capability!r} (register_capability)"
+        if self._probe_on is None:
+            return None
+        try:
+            return _PROBES[capability](self._probe_on)
+        except Exception as error:  # a probe that cannot run says the capability is missing
+            return f"probing {capability} failed: {error}"
 
     def has(self, capability: str) -> bool:
-        return capability not in self.missing
+        return self.why_missing(capability) is None
 
-    def present(self) -> list[str]:
-        return sorted(name for name in _PROBES if name not in self.missing)
+    @property
+    def missing(self) -> dict[str, str]:
+        """Every declared capability that is missing, with why (probes all of them)."""
+        answers = {name: self.why_missing(name) for name in sorted(set(_PROBES) | set(self._answers))}
+        return {name: reason for name, reason in answers.items() if reason is not None}
 
 
 def register_capability(name: str, probe: Probe) -> None:
@@ -69,13 +89,8 @@ def register_capability(name: str, probe: Probe) -> None:
 
 
 def capabilities_of(runtime: Runtime) -> Capabilities:
-    """Run every probe against ``runtime``."""
-    missing: dict[str, str] = {}
-    for name in sorted(_PROBES):
-        reason = _PROBES[name](runtime)
-        if reason is not None:
-            missing[name] = reason
-    return Capabilities(runtime.name, missing)
+    """The capabilities of ``runtime``, each probed when first asked."""
+    return Capabilities(runtime.name, probe_on=runtime)
 
 
 def _tool_fails(argv: list[str]) -> str | None:

@@ -26,7 +26,18 @@ from pathlib import Path
 from xmtpd_e2e.errors import E2EError
 from xmtpd_e2e.faults.netfilter import Flow
 
-__all__ = ["Participant", "RuleTarget", "cut_flows", "partition_flows", "CLIENTS", "CHAIN", "DATABASE", "VALIDATION"]
+__all__ = [
+    "Participant",
+    "RuleTarget",
+    "cut_flows",
+    "partition_flows",
+    "both_ways",
+    "merge_targets",
+    "CLIENTS",
+    "CHAIN",
+    "DATABASE",
+    "VALIDATION",
+]
 
 CLIENTS = "clients"
 CHAIN = "chain"
@@ -97,16 +108,22 @@ def partition_flows(groups: Sequence[Iterable[Participant]]) -> list[RuleTarget]
         for other in materialized[index + 1 :]:
             for a in group:
                 for b in other:
-                    pair: list[RuleTarget] = []
-                    for source, destination in ((a, b), (b, a)):
-                        try:
-                            pair.append(cut_flows(source, destination))
-                        except E2EError:
-                            continue
-                    if not pair:
-                        raise E2EError(f"{a.name} and {b.name} never talk to each other; nothing to partition")
-                    targets += pair
+                    targets += both_ways(a, b)
     return merge_targets(targets)
+
+
+def both_ways(a: Participant, b: Participant) -> list[RuleTarget]:
+    """The cuts of the link between ``a`` and ``b``, in each direction where one side connects
+    to the other; an error when neither does."""
+    pair: list[RuleTarget] = []
+    for source, destination in ((a, b), (b, a)):
+        try:
+            pair.append(cut_flows(source, destination))
+        except E2EError:
+            continue
+    if not pair:
+        raise E2EError(f"{a.name} and {b.name} never talk to each other; there is no link between them to fault")
+    return pair
 
 
 def merge_targets(targets: Iterable[RuleTarget]) -> list[RuleTarget]:

@@ -128,8 +128,8 @@ class FaultKind(abc.ABC):
 
     def unavailable(self, capabilities: Capabilities) -> str | None:
         """Why this kind cannot act on a runtime with ``capabilities``; None when it can."""
-        reasons = [capabilities.missing[need] for need in sorted(self.needs) if need in capabilities.missing]
-        return "; ".join(reasons) or None
+        reasons = [capabilities.why_missing(need) for need in sorted(self.needs)]
+        return "; ".join(reason for reason in reasons if reason is not None) or None
 
 
 _REGISTRY: dict[str, FaultKind] = {}

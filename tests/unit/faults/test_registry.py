@@ -15,7 +15,7 @@ def test_every_kind_is_well_formed_and_listed_sorted() -> None:
     names = [k.name for k in kinds()]
     assert names == sorted(names) and len(set(names)) == len(names)
     for each in kinds():
-        assert each.description and each.roles and each.needs, each.name
+        assert each.description and each.roles, each.name  # no needs: it acts on every runtime
         assert each.name == each.name.lower() and " " not in each.name
 
 
@@ -53,3 +53,22 @@ def test_default_draws_come_from_the_declared_values() -> None:
 
 def test_a_partition_is_labelled_with_its_groups() -> None:
     assert partition_label([["node-300"], ["node-200", "node-100"]]) == "{node-300} | {node-100, node-200}"
+
+
+def test_capabilities_are_probed_only_when_a_kind_asks_and_a_failing_probe_means_missing() -> None:
+    from types import SimpleNamespace
+    from typing import Any
+
+    from xmtpd_e2e.faults.capabilities import capabilities_of
+
+    asked: list[str] = []
+
+    def broken() -> None:
+        asked.append("network")
+        raise RuntimeError("no engine")
+
+    runtime: Any = SimpleNamespace(name="fake", network_faults_unavailable=broken, pause_unavailable=lambda: None)
+    capabilities = capabilities_of(runtime)
+    assert kind("latency").unavailable(capabilities) is None and not asked
+    reason = kind("partition").unavailable(capabilities)
+    assert reason is not None and "no engine" in reason and asked == ["network"]

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from xmtpd_e2e.errors import E2EError
 from xmtpd_e2e.faults.capabilities import NAMESPACE_RULES, NETEM
 from xmtpd_e2e.faults.controller import Piece
-from xmtpd_e2e.faults.links import Participant, RuleTarget, cut_flows, merge_targets, partition_flows
+from xmtpd_e2e.faults.links import Participant, RuleTarget, both_ways, cut_flows, merge_targets, partition_flows
 from xmtpd_e2e.faults.netfilter import DropRules, Flow, chain_name
 from xmtpd_e2e.faults.registry import FaultKind, FaultPlan, Param, register
 from xmtpd_e2e.faults.shaping import BandwidthLimit, NetemQdisc, interface_with_address
@@ -174,15 +174,7 @@ def _link_targets(faults: EnvironmentFaults, between: Iterable[Any]) -> tuple[li
     if len(pair) != 2:
         raise E2EError("between= takes exactly two participants")
     a, b = (faults.participant(ref) for ref in pair)
-    targets = []
-    for source, destination in ((a, b), (b, a)):
-        try:
-            targets.append(cut_flows(source, destination))
-        except E2EError:
-            continue
-    if not targets:
-        raise E2EError(f"{a.name} and {b.name} never talk to each other; no link to degrade")
-    return merge_targets(targets), [a.name, b.name]
+    return merge_targets(both_ways(a, b)), [a.name, b.name]
 
 
 @register
