@@ -13,7 +13,7 @@ import docker
 import psycopg
 
 from xmtpd_e2e.errors import SetupError
-from xmtpd_e2e.runtime.netns import links_of_run, namespaces_of_run
+from xmtpd_e2e.runtime.netns import links_of_run, namespaces_of_run, namespaces_available, rules_of_run
 from xmtpd_e2e.record import RunState
 from xmtpd_e2e.runtime.kubernetes.connection import connect
 from xmtpd_e2e.runtime.labels import RUN as RUN_LABEL
@@ -28,6 +28,8 @@ def system_leftovers(run_id: str, home: Path, postgres_dsn: str | None = None) -
     found["directories"] = [str(p) for p in RunState.directory(home).glob(f"{run_id}*") if p.is_dir()]
     found["namespaces"] = namespaces_of_run(run_id)
     found["links"] = links_of_run(run_id)
+    if namespaces_available() is None:  # reading iptables needs root
+        found["host_rules"] = [f"{table}: {' '.join(rule)}" for table, rule in rules_of_run(run_id)]
     if postgres_dsn is not None:
         with psycopg.connect(postgres_dsn, autocommit=True) as conn:
             rows = conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", (f"e2e_{run_id}%",)).fetchall()

@@ -36,7 +36,7 @@ def _load(modules: tuple[str, ...]) -> Registry:
     from xmtpd_e2e.runner.discovery import load_scenarios
 
     try:
-        return load_scenarios(modules)
+        return load_scenarios(modules, from_source=True)  # built-ins imported only when they run
     except SetupError as error:
         fail_setup(error)
 

@@ -97,13 +97,20 @@ def _import_failed(what: str, error: BaseException, path: Path | None, command: 
     )
 
 
-def load_scenarios(extra_modules: Iterable[str] = ()) -> Registry:
+def load_scenarios(extra_modules: Iterable[str] = (), *, from_source: bool = False) -> Registry:
+    """Load every scenario.  ``from_source``: the built-in ones from their source, imported only
+    when they run (:mod:`.static_catalogue`; what ``list`` and ``run`` need to start fast)."""
     import xmtpd_e2e.scenarios as catalogue
+    from xmtpd_e2e.runner.static_catalogue import register_from_source
 
-    found = [m.name for m in pkgutil.iter_modules(catalogue.__path__)]
+    found = {m.name: m for m in pkgutil.iter_modules(catalogue.__path__)}
     ordered = [n for n in catalogue.CATALOGUE_ORDER if n in found] + sorted(set(found) - set(catalogue.CATALOGUE_ORDER))
     for name in ordered:
-        _import(f"{catalogue.__name__}.{name}")
+        module = f"{catalogue.__name__}.{name}"
+        source = Path(str(getattr(found[name].module_finder, "path", ""))) / f"{name}.py"
+        if from_source and source.is_file() and register_from_source(module, source):
+            continue
+        _import(module)
     for entry in entry_points(group=ENTRY_POINT_GROUP):
         _import(entry.value.split(":")[0])
     for name in extra_modules:

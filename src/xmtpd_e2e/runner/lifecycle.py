@@ -76,6 +76,12 @@ def default_environment_factory() -> EnvironmentFactory:
                 "set it to module:callable, or unset it to use the real environment",
             ) from error
         return factory
+    return _create_real_environment
+
+
+def _create_real_environment(request: EnvironmentRequest) -> ManagedEnvironment:
+    """The real environment, its module imported at the first one (over a second: the chain
+    client's web3), so the runner has announced the scenario and checked its needs by then."""
     from xmtpd_e2e.api.environment import create_environment
 
-    return create_environment
+    return create_environment(request)

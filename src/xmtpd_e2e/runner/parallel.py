@@ -8,6 +8,10 @@ Workers write JSON results and their logs into the parent run's own directory (r
 scenario; a worker's log is kept, beside its scenario's artifacts, only if the scenario did not
 pass (or with ``--artifacts-always``).  SIGINT/SIGTERM are forwarded to the workers, which tear
 down their environments before the parent exits.
+
+While every slot is busy and scenarios wait, one spare worker is started ahead: it imports the
+framework (1-2 s of CPU per process) while the others run, and takes the next scenario the moment
+a slot frees.  An unused spare is sent end of input and exits.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
@@ -29,11 +34,56 @@ from xmtpd_e2e.runner.results import RunResult, ScenarioResult, Status
 from xmtpd_e2e.runner.scenario import ScenarioInfo
 from xmtpd_e2e.record import RunState
 from xmtpd_e2e.runner.cleanup import finish_run
-from xmtpd_e2e.runner.worker import WorkerJob, worker_command
+from xmtpd_e2e.runner.worker import WorkerJob, spare_worker_command, worker_command, write_job
 
 __all__ = ["run_in_workers"]
 
 Progress = Callable[[str, ScenarioInfo, ScenarioResult | None], None]
+
+
+@dataclass
+class _Spare:
+    """A worker started before its job (see module docstring), logging to ``log`` until then."""
+
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    @classmethod
+    def start(cls, log: Path) -> _Spare:
+        with log.open("wb") as handle:
+            process = subprocess.Popen(
+                spare_worker_command(),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=handle,
+                env=dict(os.environ),
+            )
+        return cls(process, log)
+
+    def take(self, job: WorkerJob, job_file: Path, log: Path) -> subprocess.Popen[bytes] | None:
+        """Hand ``job`` to the spare, its log renamed to ``log``; None if the spare is gone."""
+        if self.process.poll() is not None or self.process.stdin is None:
+            self.discard()
+            return None
+        write_job(job, job_file)
+        self.log.rename(log)
+        try:
+            self.process.stdin.write(f"{job_file}\n".encode())
+            self.process.stdin.close()
+        except OSError:  # it died just now: its log says why, a fresh worker takes the job
+            self.process.wait()
+            return None
+        return self.process
+
+    def discard(self) -> None:
+        try:
+            if self.process.stdin is not None:
+                self.process.stdin.close()  # end of input: an unused spare exits 0
+            self.process.wait(timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            self.process.kill()
+            self.process.wait()
+        self.log.unlink(missing_ok=True)
 
 
 def run_in_workers(
@@ -52,6 +102,7 @@ def run_in_workers(
     # between creating the record and the block that finishes it.
     previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
     state: RunState | None = None
+    spare: _Spare | None = None
     try:
         state = RunState.create(config.home)
         result = RunResult(run_id=state.run_id, started_at=time.time())
@@ -68,16 +119,19 @@ def run_in_workers(
             while pending and len(running) < workers and not interrupted:
                 info = pending.pop(0)
                 output = scratch / f"{info.name}.json"
-                with (log_dir / f"{info.name}.log").open("wb") as log:
-                    job = WorkerJob(config, info.name, tuple(modules), output)
-                    process = subprocess.Popen(
-                        worker_command(job, scratch / f"{info.name}.job.json"),
-                        stdout=subprocess.DEVNULL,
-                        stderr=log,
-                        env=dict(os.environ),
-                    )
+                job = WorkerJob(config, info.name, tuple(modules), output)
+                job_file, log_path = scratch / f"{info.name}.job.json", log_dir / f"{info.name}.log"
+                process = spare.take(job, job_file, log_path) if spare is not None else None
+                spare = None
+                if process is None:
+                    with log_path.open("wb") as log:
+                        process = subprocess.Popen(
+                            worker_command(job, job_file), stdout=subprocess.DEVNULL, stderr=log, env=dict(os.environ)
+                        )
                 running[process] = (info, output, time.time())
                 progress("start", info, None)
+            if pending and spare is None and not interrupted:
+                spare = _Spare.start(scratch / "spare.log")
             if interrupted and not running:
                 break
             for info, _, _ in running.values():
@@ -91,6 +145,8 @@ def run_in_workers(
                 progress("finish", info, outcome)
             time.sleep(0.1)
     finally:
+        if spare is not None:
+            spare.discard()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         if state is not None:

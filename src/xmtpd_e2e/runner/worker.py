@@ -6,7 +6,10 @@ runs with exactly the parent's settings, with no command line rebuilt flag by fl
 Each worker is a run of its own (own run id, record, network, ports and databases); it writes its
 results as JSON and exits 0 (passed), 1 (did not pass) or 2 (setup error, results may be absent).
 
-Run as ``python -m xmtpd_e2e.runner.worker JOB.json``.
+Run as ``python -m xmtpd_e2e.runner.worker JOB.json``, or started ahead of its job as a spare:
+``python -m xmtpd_e2e.runner.worker --job-on-stdin`` imports the framework (a second or two of
+CPU) while other scenarios run, then reads its job file's path from stdin (end of input: exit 0,
+unused).
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ from typing import Any
 from xmtpd_e2e.config import RunConfig
 from xmtpd_e2e.errors import SetupError
 
-__all__ = ["WorkerJob", "worker_command", "main"]
+__all__ = ["WorkerJob", "worker_command", "spare_worker_command", "write_job", "main"]
+
+JOB_ON_STDIN = "--job-on-stdin"
 
 
 @dataclass(frozen=True)
@@ -46,10 +51,26 @@ class WorkerJob:
         )
 
 
+def write_job(job: WorkerJob, job_file: Path) -> None:
+    job_file.write_text(json.dumps(job.to_json(), indent=2))
+
+
 def worker_command(job: WorkerJob, job_file: Path) -> list[str]:
     """Write ``job`` to ``job_file``; the command that runs it."""
-    job_file.write_text(json.dumps(job.to_json(), indent=2))
+    write_job(job, job_file)
     return [sys.executable, "-m", "xmtpd_e2e.runner.worker", str(job_file)]
+
+
+def spare_worker_command() -> list[str]:
+    """A worker that prepares itself and then waits for its job file's path on stdin."""
+    return [sys.executable, "-m", "xmtpd_e2e.runner.worker", JOB_ON_STDIN]
+
+
+def _prepare() -> None:
+    """Import what every scenario needs, before the job is known."""
+    import xmtpd_e2e.api.environment  # noqa: F401
+    import xmtpd_e2e.runner.execution  # noqa: F401
+    import xmtpd_e2e.runner.lifecycle  # noqa: F401
 
 
 def run_job(job: WorkerJob) -> int:
@@ -60,7 +81,7 @@ def run_job(job: WorkerJob) -> int:
     from xmtpd_e2e.runner.reports import render_json
 
     configure_logging(job.config.log_level, job.config.log_encoding)
-    info = load_scenarios(job.modules).get(job.scenario)
+    info = load_scenarios(job.modules, from_source=True).get(job.scenario)
     if info is None:
         raise SetupError(f"unknown scenario {job.scenario!r}", "name a scenario that `xmtpd-e2e list` shows")
     result = Runner(job.config, default_environment_factory()).run([info])
@@ -73,8 +94,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     if len(args) != 1:
         sys.stderr.write("usage: python -m xmtpd_e2e.runner.worker JOB.json\n")
         sys.exit(2)
+    job_file = args[0]
+    if job_file == JOB_ON_STDIN:
+        _prepare()
+        job_file = sys.stdin.readline().strip()
+        if not job_file:
+            sys.exit(0)  # not needed after all
     try:
-        job = WorkerJob.from_json(json.loads(Path(args[0]).read_text()))
+        job = WorkerJob.from_json(json.loads(Path(job_file).read_text()))
         sys.exit(run_job(job))
     except SetupError as error:
         sys.stderr.write(f"error: {error.problem}\n" + (f"fix: {error.fix}\n" if error.fix else ""))

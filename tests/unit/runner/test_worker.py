@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from xmtpd_e2e.config import RunConfig, local_images
-from xmtpd_e2e.runner.worker import WorkerJob, worker_command
+from xmtpd_e2e.runner.worker import WorkerJob, spare_worker_command, worker_command, write_job
 
 
 def test_every_setting_survives_the_trip_through_json(tmp_path: Path) -> None:
@@ -35,3 +36,12 @@ def test_every_setting_survives_the_trip_through_json(tmp_path: Path) -> None:
 def test_unknown_settings_are_refused() -> None:
     with pytest.raises(ValueError, match="unknown run settings: colour"):
         RunConfig.from_json({**RunConfig().to_json(), "colour": "blue"})
+
+
+def test_a_spare_worker_exits_quietly_when_no_job_comes_and_runs_the_one_it_is_given(tmp_path: Path) -> None:
+    unused = subprocess.run(spare_worker_command(), input=b"", capture_output=True, timeout=120)
+    assert unused.returncode == 0, unused.stderr.decode()
+    job = WorkerJob(RunConfig(home=tmp_path / "home"), "no-such-scenario", (), tmp_path / "out.json")
+    write_job(job, tmp_path / "job.json")
+    given = subprocess.run(spare_worker_command(), input=f"{tmp_path / 'job.json'}\n".encode(), capture_output=True)
+    assert given.returncode == 2 and b"unknown scenario 'no-such-scenario'" in given.stderr, given.stderr.decode()
