@@ -15,6 +15,8 @@ import requests
 
 from xmtpd_e2e.errors import ServiceNotReady, SetupError
 from xmtpd_e2e.runtime.base import RunningService, Runtime, ServiceSpec
+from xmtpd_e2e.services.chain import ALIAS as CHAIN_ALIAS
+from xmtpd_e2e.services.chain import ANVIL_PORT
 
 __all__ = [
     "ValidationEndpoints",
@@ -55,7 +57,13 @@ def validation_spec(runtime: Runtime, image: str) -> ServiceSpec:
         role="validation",
         image=image,
         command=(PROGRAM, "--port", str(grpc_port), "--health-check-port", str(health_port)),
-        env={"RUST_LOG": "info", "NO_COLOR": "1"},  # tracing colours its output unless told not to
+        env={
+            "RUST_LOG": "info",
+            "NO_COLOR": "1",  # tracing colours its output unless told not to
+            # Smart-contract-wallet signatures on chain 31337 are checked against this anvil; its
+            # address is fixed before it starts, so the two can start together.
+            "ANVIL_URL": f"http://{runtime.internal_address(CHAIN_ALIAS, ANVIL_PORT)}",
+        },
         ports=(grpc_port, health_port),
         ready_check=is_healthy,
         ready_timeout=_READY_TIMEOUT,

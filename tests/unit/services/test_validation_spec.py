@@ -46,6 +46,7 @@ def test_spec_runs_the_logical_program_on_the_runtimes_ports_with_its_health_che
     assert spec.command == ("mls-validation-service", "--port", str(grpc), "--health-check-port", str(health))
     assert spec.ports == (grpc, health)  # gRPC first: what faults and handles address
     assert spec.ready_check is is_healthy and spec.name == "mls-validation" and spec.image == "img"
+    assert spec.env["ANVIL_URL"] == f"http://{runtime.internal_address('anvil', 8545)}"  # the environment's chain
 
 
 def _node_env(**config: str) -> Mapping[str, str]:
