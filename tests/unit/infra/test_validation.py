@@ -104,3 +104,10 @@ def test_unavailable_says_where_it_looked_and_how_to_configure_it(bare: RunConfi
     assert on_docker is not None and "--mls-validation-image" in on_docker.fix
     only_image = validation_unavailable(RunConfig(home=bare.home, mls_validation_image="x"), runs_images=False)
     assert only_image is not None and "docker and kubernetes only" in only_image.problem
+
+
+def test_parallel_workers_get_the_same_validation_settings(tmp_path: Path) -> None:
+    config = RunConfig(
+        mls_validation_bin=tmp_path / "bin", mls_validation_image="ghcr.io/xmtp/mls-validation-service:x"
+    )
+    assert RunConfig.from_json(config.to_json()) == config
