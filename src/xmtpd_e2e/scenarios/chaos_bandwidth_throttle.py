@@ -24,7 +24,7 @@ def chaos_bandwidth_throttle(env: Environment) -> None:
     client.publish_envelopes(10)
     env.wait_for_replication()
     for node in nodes:
-        node.add_bandwidth_limit(5)
+        node.limit_proxy_bandwidth(5)
     client.publish_envelopes(5)
     env.require.greater_or_equal(env.node(100).get_envelope_count(client_only=True), 15)
     for node in nodes:

@@ -22,7 +22,7 @@ def chaos_compound_fault(env: Environment) -> None:
     env.new_client(100).publish_envelopes(10)
     env.wait_for_replication()
     env.node(200).add_latency(1000)
-    env.node(300).add_bandwidth_limit(10)
+    env.node(300).limit_proxy_bandwidth(10)
     generators = [env.new_client(node.id).generate_traffic(duration=20, batch_size=5, interval=0.5) for node in nodes]
     for generator in generators:
         generator.wait()

@@ -106,11 +106,17 @@ def test_chaos_and_partition_on_a_node(any_env: Environment) -> None:
     chaos = any_env._chaos
     assert chaos is not None
     node.add_latency(200)
-    node.add_bandwidth_limit(100)
+    node.limit_proxy_bandwidth(100)
     node.add_connection_reset(5000)
     node.add_timeout(0)
     assert {t["type"] for t in chaos.toxics(node.proxy.name)} == {"latency", "bandwidth", "reset_peer", "timeout"}
+    toxics = sorted(e.name for e in any_env.timeline.active("fault"))
+    assert toxics == ["latency", "proxy-bandwidth", "reset", "timeout"]
     node.remove_all_toxics()
+    assert chaos.toxics(node.proxy.name) == [] and not any_env.timeline.active("fault")
+    with pytest.warns(DeprecationWarning, match="limit_proxy_bandwidth"):
+        node.add_bandwidth_limit(100)
+    any_env.heal()  # heals toxics too
     assert chaos.toxics(node.proxy.name) == []
     node.disconnect()
     node.disconnect()  # idempotent, unlike upstream's toggle

@@ -515,7 +515,7 @@ class KubernetesRuntime(ManagedRuntime):
             "network faults (partition, cut, packet loss, bandwidth limit, duplication, reordering) act inside "
             "each pod's network namespace, which the framework enters only on its own local cluster; "
             f"{self.connection.server} is another cluster",
-            "use the proxy faults there (node.add_latency, add_bandwidth_limit, add_connection_reset, add_timeout, "
+            "use the proxy faults there (node.add_latency, limit_proxy_bandwidth, add_connection_reset, add_timeout, "
             "disconnect), or run on the local cluster (scripts/setup --kubernetes)",
         )
 
