@@ -22,7 +22,7 @@ from xmtpd_e2e.client.envelopes import group_message_envelope
 from xmtpd_e2e.client.errors import PublishError
 from xmtpd_e2e.errors import CheckFailed, WaitTimeout
 from xmtpd_e2e.explore.checker import CheckOptions, Verdict, Violation, check
-from xmtpd_e2e.explore.fault_kinds import fault_kind
+from xmtpd_e2e.explore.fault_kinds import fault_kind, left_out_on
 from xmtpd_e2e.explore.final_state import FinalState, read_node_state
 from xmtpd_e2e.explore.history import History, HistoryRecorder
 from xmtpd_e2e.explore.readers import ReaderThread
@@ -204,10 +204,20 @@ class _Nemesis:
             self.heal(index)
 
 
-def _run_faults(nemesis: _Nemesis, schedule: Schedule, t0: float) -> None:
+def _left_out(env: Environment, schedule: Schedule) -> list[dict[str, Any]]:
+    """The planned faults this runtime cannot apply, each with the runtime's reason."""
+    reasons = left_out_on(env, [f.kind for f in schedule.faults])
+    return [
+        {"kind": f.kind, "target": f.target, "start": f.start, "reason": reasons[f.kind]}
+        for f in schedule.faults
+        if f.kind in reasons
+    ]
+
+
+def _run_faults(nemesis: _Nemesis, schedule: Schedule, t0: float, skipped: set[int]) -> None:
+    faults = [(i, f) for i, f in enumerate(schedule.faults) if i not in skipped]
     actions = sorted(
-        [(f.start, 1, i, f) for i, f in enumerate(schedule.faults)]
-        + [(f.end, 0, i, f) for i, f in enumerate(schedule.faults)],
+        [(f.start, 1, i, f) for i, f in faults] + [(f.end, 0, i, f) for i, f in faults],
         key=lambda a: (a[0], a[1]),
     )
     for at, is_apply, index, fault in actions:
@@ -339,10 +349,14 @@ def execute_schedule(
     the errors met while injecting or healing faults."""
     options = options or ExecutionOptions()
     _build_cluster(env, schedule)
+    left_out = _left_out(env, schedule)
+    for fault in left_out:
+        log.warning("left out: %s on %s at %gs (%s)", fault["kind"], fault["target"], fault["start"], fault["reason"])
+    skipped = {i for i, f in enumerate(schedule.faults) if f.kind in {x["kind"] for x in left_out}}
     workload = env.timeline.begin("phase", "explore-workload", (), seed=schedule.seed)
     work = _start(env, schedule, options)
     try:
-        _run_faults(work.nemesis, schedule, work.t0)
+        _run_faults(work.nemesis, schedule, work.t0, skipped)
     except BaseException:
         work.halt()
         raise
@@ -362,7 +376,7 @@ def execute_schedule(
     recoveries = work.monitor.finish(RECOVERY_GRACE) if work.monitor is not None else []
     final = _final_state(env)
     history = History(
-        operations, env.timeline.events(), work.t0, workload_ended, healed, work.recorder.reads(), recoveries
+        operations, env.timeline.events(), work.t0, workload_ended, healed, work.recorder.reads(), recoveries, left_out
     )
     return history, final, work.nemesis.errors
 

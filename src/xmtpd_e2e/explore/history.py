@@ -194,6 +194,9 @@ class History:
     """Queries and subscription streams, in invocation order."""
     recoveries: list[Recovery] = field(default_factory=list)
     """Per healed fault: how long until every node (and every reader) had what was acknowledged."""
+    left_out: list[dict[str, Any]] = field(default_factory=list)
+    """Planned faults this runtime cannot apply (kind, target, start, reason): the plan stays the
+    seed's, and what did not run is said rather than silently redrawn."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -203,6 +206,7 @@ class History:
             "operations": [op.to_dict() for op in self.operations],
             "reads": [r.to_dict() for r in self.reads],
             "recoveries": [r.to_dict() for r in self.recoveries],
+            "left_out": self.left_out,
             "events": [e.to_dict() for e in self.events],
         }
 
@@ -216,6 +220,7 @@ class History:
             healed_at=float(data["healed_at"]),
             reads=[Read.from_dict(r) for r in data.get("reads", [])],
             recoveries=[Recovery.from_dict(r) for r in data.get("recoveries", [])],
+            left_out=[dict(x) for x in data.get("left_out", [])],
         )
 
     def counts(self) -> dict[str, int]:

@@ -330,7 +330,8 @@ def _draw_windows(rng: random.Random, duration: float, bursts: Iterable[tuple[fl
 
 
 def _draw_faults(rng: random.Random, options: GenerationOptions, aliases: Sequence[str]) -> tuple[FaultSpec, ...]:
-    kinds = list(options.fault_kinds) or default_kinds()
+    # Sorted, so the plan does not depend on the order kinds were registered or named in.
+    kinds = sorted(set(options.fault_kinds)) or default_kinds()
     for name in kinds:
         fault_kind(name)  # unknown names fail here, before anything runs
     if not kinds or options.faults_per_minute <= 0:
