@@ -3,8 +3,12 @@
 The loss is real: iptables ``statistic`` rules inside the nodes' namespaces drop 30 % of the
 packets, in each direction, of every sync stream between node 300 and nodes 100 and 200 (both
 the streams node 300 opens and those it serves).  Publishing to every node must not fail, and
-every envelope must reach every node: the scenario waits up to 90 s for that with the loss in
-force (logging how far it got if not), then heals and requires full convergence within 600 s.
+every envelope must reach every node: the scenario waits a while for that with the loss in force
+(logging how far it got if not), then heals and requires full convergence.
+
+Two variants.  ``chaos-packet-loss`` (fast suite) allows 60 s after the heal and fails citing
+``docs/findings/sync-stream-stalls-after-packet-loss.md`` when a node still misses envelopes;
+``chaos-packet-loss-recovery`` (full suite) waits up to 600 s and logs how long recovery took.
 
 Why so long after healing: with 30 % loss each way a segment and its ack both get through only
 half the time, and TCP doubles its retransmission timer on every miss, up to Linux's ceiling of
@@ -20,19 +24,37 @@ as soon as every node has everything.
 
 from __future__ import annotations
 
+import time
+
 from xmtpd_e2e.api.environment import Environment
 from xmtpd_e2e.errors import CheckFailed
 from xmtpd_e2e.runner.scenario import scenario
 from xmtpd_e2e.scenarios._topology import standard_cluster
+
+FINDING = "docs/findings/sync-stream-stalls-after-packet-loss.md"
 
 
 @scenario(
     "chaos-packet-loss",
     "Drop 30% of the packets between node 300 and its peers while clients publish to every node; all converge",
     suites=("fast",),
-    typical_seconds=90,
+    typical_seconds=60,
 )
 def chaos_packet_loss(env: Environment) -> None:
+    healed = lossy_traffic_then_heal(env, under_loss_wait=20)
+    try:
+        env.wait_for_replication(timeout=60)
+    except CheckFailed as stalled:
+        raise CheckFailed(
+            f"{stalled} (60 s after healing; see {FINDING}; chaos-packet-loss-recovery waits 600 s)"
+        ) from stalled
+    env.log.info("recovered %.1f s after the heal", time.monotonic() - healed)
+
+
+def lossy_traffic_then_heal(env: Environment, *, under_loss_wait: float) -> float:
+    """Loss on node 300's sync links while clients publish to every node; waits up to
+    ``under_loss_wait`` for convergence under loss (not required), heals, and returns the heal's
+    ``time.monotonic()``."""
     standard_cluster(env)
     env.new_client(100).publish_envelopes(5)
     env.wait_for_replication()
@@ -46,7 +68,7 @@ def chaos_packet_loss(env: Environment) -> None:
         env.require.no_error(generator.error, f"publishing ({generator.name}) must not fail")
         env.require.greater(generator.published_count, 0)
     try:
-        env.wait_for_replication(timeout=90)  # with the loss still in force
+        env.wait_for_replication(timeout=under_loss_wait)  # with the loss still in force
         env.log.info("converged with 30% loss still in force")
     except CheckFailed as lagging:
         # Not a failure by itself: with 30% of the packets lost each way, TCP backs off for
@@ -54,4 +76,4 @@ def chaos_packet_loss(env: Environment) -> None:
         env.log.warning("not converged under loss: %s", lagging)
     for link in links:
         link.heal()
-    env.wait_for_replication(timeout=600)  # nothing lost, once TCP's backed-off retransmissions resume
+    return time.monotonic()
