@@ -183,15 +183,17 @@ def test_a_namespace_whose_creation_fails_part_way_is_removed_at_once(
     the bridge): the start fails and neither stays, on the system or in the record."""
     with run_record(tmp_path / "home", logger=logging.getLogger("netns")) as state:
         rt = LocalRuntime(state, "e1", tmp_path / "logs", resolve, network="namespaces")
-        run = netns._run
+        batch = netns._batch
 
-        def bridge_refuses(argv: Sequence[str], *, check: bool = True) -> subprocess.CompletedProcess[str]:
-            if "master" in argv:
+        def bridge_refuses(commands: Sequence[str], namespace: str | None = None) -> None:
+            joining = [i for i, command in enumerate(commands) if " master " in command]
+            if joining:  # what `ip -batch` does when a command fails: the ones before it stay done
+                batch(commands[: joining[0]], namespace)
                 raise ServiceError("injected: the bridge refuses the veth")
-            return run(argv, check=check)
+            batch(commands, namespace)
 
         try:
-            monkeypatch.setattr(netns, "_run", bridge_refuses)
+            monkeypatch.setattr(netns, "_batch", bridge_refuses)
             with pytest.raises(ServiceError, match="injected"):
                 rt.start(server(rt, "a"))
             monkeypatch.undo()
