@@ -10,7 +10,8 @@ once, never going back -- so they are checked where a user meets them.  Violatio
 * ``read-gap`` -- the same for an envelope that exists (stored on a node at the end) but was not
   acknowledged before the read began: a sequence id skipped within a range the reader read;
 * ``read-duplicate`` -- one (originator, sequence id) twice in one query or stream;
-* ``read-order`` -- an originator's envelopes out of order in one query or stream;
+* ``read-order`` -- an originator's envelopes out of order in one query or stream, or one at or
+  below the cursor the read was asked with (an old envelope replayed);
 * ``read-mismatch`` -- an (originator, sequence id) delivered with another topic than the one
   acknowledged, or with another payload than another read got for it;
 * ``read-going-back`` -- a read returned less of an originator than an identical earlier read at
@@ -120,7 +121,8 @@ def _scan(read: Read, truth: _Truth, found: _Findings) -> dict[int, list[int]]:
     _, originators, sequences, topics, _ = zip(*read.deliveries, strict=True)
     keys = list(zip(originators, sequences, strict=True))
     by_originator = sorted(keys, key=itemgetter(0))  # stable: each originator's envelopes as delivered
-    if len(set(keys)) != len(keys) or by_originator != sorted(keys):
+    stale = read.cursor and any(s <= read.cursor.get(o, 0) for o, s in keys)
+    if stale or len(set(keys)) != len(keys) or by_originator != sorted(keys):
         _walk(read, found)
     delivered: dict[int, list[int]] = {}
     for originator, group in groupby(sorted(set(keys)), key=itemgetter(0)):
@@ -134,7 +136,7 @@ def _scan(read: Read, truth: _Truth, found: _Findings) -> dict[int, list[int]]:
 
 def _walk(read: Read, found: _Findings) -> None:
     seen: set[Key] = set()
-    last: dict[int, int] = {}
+    last: dict[int, int] = dict(read.cursor)  # what the reader said it had: nothing at or below it is due
     for _, originator, sequence, _, _ in read.deliveries:
         if (originator, sequence) in seen:
             found.add("read-duplicate", [read.id, read.process, read.node, originator, sequence])

@@ -118,7 +118,7 @@ def test_other_content_under_an_acknowledged_key_is_a_mismatch() -> None:
 
 
 def test_a_read_after_a_heal_returning_less_than_an_identical_earlier_one_goes_back() -> None:
-    heal = TimelineEvent("fault", "partition", ("node-200",), T0 + 3, T0 + 10, {})
+    heal = TimelineEvent(1, "fault", "partition", ("node-200",), {}, T0 + 3, T0 + 10)
     before = read(1, EVERYTHING, invoke=2, complete=2.5)
     after = read(2, [*EVERYTHING[:2], EVERYTHING[3]], invoke=11, complete=11.5)
     history = replace(reading(before, after), events=[heal])
@@ -134,3 +134,8 @@ def test_a_reader_still_reading_after_the_heal_that_never_got_an_envelope_has_it
     # A reader that stopped before the heal is not held to the end.
     stopped = read(2, EVERYTHING[:3], kind="subscribe", limit=0, invoke=0, complete=50)
     assert check(reading(stopped), ALL).ok
+
+
+def test_an_old_envelope_at_or_below_the_cursor_is_out_of_order() -> None:
+    replayed = read(1, [EVERYTHING[2], EVERYTHING[0]], cursor={100: 2}, originators=[100])
+    assert violation(check(reading(replayed), ALL), "read-order") == [[1, "r0", "node-200", 100, 3, 1]]
