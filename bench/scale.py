@@ -14,6 +14,11 @@ For each size, one environment is built as the runner builds it, and measured:
 * CPU seconds each service used (user + system, from /proc/<pid>/stat), per node and in total,
   and the cores each kind of service (nodes, anvil, toxiproxy, the Postgres backends serving the
   node databases, ...) uses while the ready cluster idles for ``--idle-seconds``;
+* the framework's overhead: CPU of the processes the framework adds to the system under test
+  (any service that is neither xmtpd -- nodes, gateways -- nor a dependency upstream's topology
+  has too -- anvil, Redis, toxiproxy, the validation service, Postgres -- plus the runner, which
+  here also runs this benchmark's own sampler) as a percentage of xmtpd's own CPU, idle and over
+  the whole run (target: at most 5 %);
 * file descriptors held by toxiproxy (every sync stream crosses it twice) and its limit;
 * the 1-minute load average before and after (the machine may be shared: read numbers with it).
 
@@ -249,6 +254,27 @@ def publish_into(env: Environment, nodes: list[NodeHandle], count: int, name: st
     return result
 
 
+DEPENDENCIES = ("anvil", "redis", "toxiproxy", "validation", "postgres_backends")
+"""Services upstream's topology has too: neither xmtpd nor framework overhead."""
+
+
+def overhead(cpu: dict[str, float]) -> dict[str, Any]:
+    """Framework CPU against xmtpd's, from CPU by service name (seconds or cores alike)."""
+    xmtpd = sum(v for k, v in cpu.items() if k == "nodes" or k.startswith(("node-", "gateway-")))
+    framework = {
+        k: v
+        for k, v in cpu.items()
+        if not (k == "nodes" or k.startswith(("node-", "gateway-", *DEPENDENCIES)))
+        and k != "database_transactions_per_second"
+    }
+    relays = sum(v for k, v in framework.items() if k != "runner")
+    result: dict[str, Any] = {"xmtpd": round(xmtpd, 3), "framework_processes": framework}
+    if xmtpd > 0:
+        result["framework_percent_of_xmtpd"] = round(100 * sum(framework.values()) / xmtpd, 1)
+        result["framework_services_percent_of_xmtpd"] = round(100 * relays / xmtpd, 1)
+    return result
+
+
 def cpu_by_service(pids: dict[str, int]) -> dict[str, Any]:
     seconds = {name: round(cpu_seconds(pid), 2) for name, pid in pids.items()}
     nodes = [v for k, v in seconds.items() if k.startswith("node-")]
@@ -330,6 +356,7 @@ def measure(config: RunConfig, size: int, idle_seconds: float) -> dict[str, Any]
                     result["phases_seconds"] = {k: round(v, 3) for k, v in env.timings.items()}
                     phase = "idle"
                     result["idle_cores"] = idle_cores(env, sampler, config.postgres_dsn, idle_seconds)
+                    result["idle_overhead"] = overhead(result["idle_cores"])
                     phase = "100 into one node"
                     result["publish_100_into_one"] = publish_into(env, nodes[:1], 100, "scale-one")
                     result["replicate_100_from_one"] = wait_everywhere(
@@ -348,6 +375,8 @@ def measure(config: RunConfig, size: int, idle_seconds: float) -> dict[str, Any]
                 finally:
                     pids = sampler.pids()
                     result["cpu_seconds"] = cpu_by_service(pids)
+                    seconds = {name: cpu_seconds(pid) for name, pid in pids.items()}
+                    result["run_overhead"] = overhead({**seconds, "runner": cpu_seconds(os.getpid())})
                     toxiproxy = pids.get("toxiproxy")
                     result["toxiproxy_open_files"] = {
                         "at_end": open_files(toxiproxy) if toxiproxy else None,
@@ -389,6 +418,8 @@ def describe(result: dict[str, Any]) -> str:
         f"{result['nodes']} nodes: ready {result['ready_seconds']}s, idle {result['idle_cores']}, 100 from one "
         f"everywhere {one.get('seconds_until_last_node')}s, 10 from each everywhere "
         f"{each.get('seconds_until_last_node')}s ({result['publish_10_into_each']['failed_publishes']} failed), "
+        f"framework overhead idle {result['idle_overhead'].get('framework_percent_of_xmtpd')} % / run "
+        f"{result['run_overhead'].get('framework_percent_of_xmtpd')} % of xmtpd's CPU, "
         f"peak {result['peak_memory_mib']} MiB, Postgres {result['postgres_connections']['peak_this_run']} "
         f"connections, {result['cpu_seconds']['per_node_mean']} CPU s per node; load "
         f"{result['load_average_before']:.1f} -> {result['load_average_after']:.1f}"

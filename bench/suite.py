@@ -3,7 +3,8 @@
 Runs ``xmtpd-e2e run --suite fast`` as a user does, ``--repeat`` times per worker count, and
 records the run's wall time, every scenario's duration and the peak resident memory of the
 runner process itself (the Python process driving the scenarios and their traffic threads; not
-the xmtpd processes it starts).
+the xmtpd processes it starts).  The 1-minute load average before and after each run is recorded
+with it: on a shared machine a wall time means little without it.
 
     .venv/bin/python bench/suite.py --runtime local --parallel 1,2 --repeat 1
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -56,6 +58,7 @@ def run_suite(runtime: str, parallel: int) -> dict[str, Any]:
             "--output-file",
             str(output),
         ]
+        load_before = os.getloadavg()[0]
         began = time.monotonic()
         completed = subprocess.run(command, capture_output=True, text=True)
         wall = time.monotonic() - began
@@ -72,6 +75,8 @@ def run_suite(runtime: str, parallel: int) -> dict[str, Any]:
             if s["status"] != "PASS"
         },
         "runner_peak_rss_mib": round(rss[-1] / 1024, 1) if rss else None,
+        "load_average_before": round(load_before, 2),
+        "load_average_after": round(os.getloadavg()[0], 2),
     }
 
 
