@@ -23,7 +23,7 @@ from click.core import ParameterSource
 
 from xmtpd_e2e.cli.errors import fail_setup
 from xmtpd_e2e.cli.explore_session import ExploreSession
-from xmtpd_e2e.cli.options import choice_option, option
+from xmtpd_e2e.cli.options import choice_option, option, validation_options
 from xmtpd_e2e.config import AUTO_RUNTIME, XMTPD_VERSION, RunConfig
 from xmtpd_e2e.errors import SetupError
 from xmtpd_e2e.runtime.image_sets import IMAGE_SETS
@@ -179,6 +179,7 @@ def _violation_kinds(value: str | None) -> tuple[str, ...]:
 @option("--gateway-image", default=None, help="gateway image (docker runtime)")
 @option("--xmtpd-bin", type=click.Path(path_type=Path), default=None, help="node binary (local runtime)")
 @option("--gateway-bin", type=click.Path(path_type=Path), default=None, help="gateway binary (local runtime)")
+@validation_options
 @option("--xmtpd-version", default=XMTPD_VERSION, show_default=True, help="xmtpd version")
 @choice_option("--output-format", ("human", "json"), "human", "summary format on stdout (or --output-file)")
 @option("--output-file", type=click.Path(path_type=Path), default=None, help="write the summary here")

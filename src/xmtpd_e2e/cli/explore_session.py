@@ -99,6 +99,8 @@ class ExploreSession:
                 image_overrides={"xmtpd": p["xmtpd_image"], "gateway": p["gateway_image"]},
                 xmtpd_bin=p["xmtpd_bin"],
                 gateway_bin=p["gateway_bin"],
+                mls_validation_bin=p.get("mls_validation_bin"),
+                mls_validation_image=p.get("mls_validation_image"),
                 postgres_dsn=p["postgres_dsn"],
                 artifacts=p["artifacts"],
                 say=lambda line: stderr.print(line, highlight=False),
