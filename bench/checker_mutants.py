@@ -47,7 +47,7 @@ def _publish(client: Any, recorder: HistoryRecorder, batches: int) -> None:
 
 
 def _readers(node: Any, address: str, recorder: HistoryRecorder, start: int) -> list[ReaderThread]:
-    def topics() -> list[str]:
+    def topics() -> list[tuple[str, int]]:
         return []
 
     specs = [

@@ -96,6 +96,12 @@ def _violation_kinds(value: str | None) -> tuple[str, ...]:
 @option("--duration", type=click.FloatRange(min=5), default=60.0, show_default=True, help="seconds of workload per run")
 @option("--nodes", type=click.IntRange(min=1, max=12), default=None, help="cluster size (default: drawn, 2-4)")
 @option("--gateways", type=click.IntRange(min=0, max=3), default=None, help="gateways (default: drawn, 0-1)")
+@option(
+    "--readers",
+    type=click.IntRange(min=0, max=8),
+    default=None,
+    help="readers of the nodes: paging by cursor, re-reading topics, streaming (default: drawn, 1-3)",
+)
 @option("--faults", "faults", default=None, help="fault kinds to draw from, comma-separated, or none (default: all)")
 @option("--max-publishers", type=click.IntRange(min=1), default=8, show_default=True, help="publishers at most")
 @option(
@@ -262,6 +268,7 @@ def _generated(params: dict[str, Any]) -> list[Any]:
         max_publishers=params["max_publishers"],
         max_publishers_per_node=params["per_node"],
         node_env=params["node_env"],
+        readers=params["readers"],
         faults_per_minute=0.0 if kinds == () else GenerationOptions.faults_per_minute,
     )
     try:

@@ -118,6 +118,7 @@ class ExploreSession:
             "max_publishers": p["max_publishers"],
             "max_concurrent_publishers_per_node": p["per_node"],
             "node_env": p["node_env"],
+            "readers": p["readers"],
         }
 
     # -- running -------------------------------------------------------------------------------

@@ -119,8 +119,10 @@ def _start_readers(env: Environment, schedule: Schedule, recorder: HistoryRecord
     nodes = {n.alias: n for n in env.nodes()}
     originators = sorted(n.id for n in nodes.values())
 
-    def acknowledged_topics() -> list[str]:
-        return [t for op in recorder.operations() if op.outcome == "ok" for t in op.topics]
+    def acknowledged_topics() -> list[tuple[str, int]]:
+        """(topic, originator) of every acknowledged envelope, in acknowledgement order."""
+        done = sorted((op for op in recorder.operations() if op.outcome == "ok"), key=lambda op: op.complete or 0.0)
+        return [(t, o) for op in done for t, (o, _) in zip(op.topics, op.keys, strict=False)]
 
     threads = []
     for spec in schedule.readers:

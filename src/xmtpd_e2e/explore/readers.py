@@ -2,8 +2,9 @@
 query and stream as a :class:`~xmtpd_e2e.explore.history.Read`.
 
 * ``pages`` -- follows every originator by cursor, page after page (``QueryEnvelopes``);
-* ``topics`` -- re-reads a fixed set of acknowledged topics from the start (identical requests, so
-  a node returning less than before shows as going back);
+* ``topics`` -- re-reads a set of acknowledged topics from the start, as a user in several groups
+  does: the first topic acknowledged by each originator, up to five (once complete the requests
+  are identical, so a node returning less than before shows as going back);
 * ``stream`` -- one ``SubscribeEnvelopes`` stream over every originator, reopened from its cursor
   when it breaks (each stream one long read with its deliveries).
 
@@ -50,6 +51,24 @@ class ReaderSpec:
         return cls(str(data["name"]), str(data["target"]), kind, float(data.get("interval", 0.5)))
 
 
+def _spread(acknowledged: Sequence[tuple[str, int]], chosen: list[str]) -> list[str]:
+    """``chosen`` plus the first topic of each originator not yet among them, up to five."""
+    topics = list(chosen)
+    originators = {o for t, o in acknowledged if t in topics}
+    for topic, originator in acknowledged:
+        if len(topics) >= TOPICS_PER_READER:
+            break
+        if originator not in originators:
+            topics.append(topic)
+            originators.add(originator)
+    for topic, _ in acknowledged:  # fewer originators than five: fill with the earliest topics
+        if len(topics) >= TOPICS_PER_READER:
+            break
+        if topic not in topics:
+            topics.append(topic)
+    return topics
+
+
 class ReaderThread(threading.Thread):
     """Runs one :class:`ReaderSpec` until :meth:`stop`; ``seen`` holds every key it got."""
 
@@ -59,7 +78,7 @@ class ReaderThread(threading.Thread):
         reader: EnvelopeReader,
         recorder: HistoryRecorder,
         originators: Sequence[int],
-        topics: Callable[[], list[str]],
+        topics: Callable[[], list[tuple[str, int]]],
     ) -> None:
         super().__init__(name=f"explore-reader-{spec.name}", daemon=True)
         self.spec = spec
@@ -145,7 +164,7 @@ class ReaderThread(threading.Thread):
 
     def _topics(self) -> None:
         if len(self.topics) < TOPICS_PER_READER:
-            self.topics = self._topic_source()[:TOPICS_PER_READER]
+            self.topics = _spread(self._topic_source(), self.topics)
         if not self.topics:
             return
         read = self._begin("query-topics", topics=self.topics, limit=QUERY_PAGE)

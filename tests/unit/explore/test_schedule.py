@@ -123,3 +123,12 @@ def test_dropping_a_reader_or_its_node_makes_a_smaller_plan() -> None:
     target = schedule.readers[0].target
     index = schedule.cluster.aliases.index(target)
     assert all(r.target in schedule.without_node(index).cluster.aliases for r in schedule.without_node(index).readers)
+
+
+def test_a_topic_reader_takes_one_topic_per_originator_first() -> None:
+    from xmtpd_e2e.explore.readers import _spread
+
+    acknowledged = [("a", 100), ("b", 100), ("c", 100), ("d", 200), ("e", 100), ("f", 300)]
+    assert _spread(acknowledged, []) == ["a", "d", "f", "b", "c"]
+    assert _spread(acknowledged[:2], []) == ["a", "b"]
+    assert _spread(acknowledged, ["a", "b"]) == ["a", "b", "d", "f", "c"]
