@@ -19,7 +19,7 @@ once, never going back -- so they are checked where a user meets them.  Violatio
 * ``read-unseen`` -- at the end, a reader that kept reading past the heal never got envelopes
   acknowledged for its filter.
 
-Each reader's lag behind each originator (delivery time - acknowledgement time) is a statistic.
+Each reader's lag behind each originator (first delivery - acknowledgement) is a statistic.
 Everything is one pass over the deliveries plus sorting, so a million operations check in seconds.
 """
 
@@ -274,22 +274,24 @@ def _unseen(history: History, truth: _Truth, found: _Findings) -> None:
 
 
 def _lag(reads: Iterable[Read], truth: _Truth) -> dict[str, dict[str, dict[str, float | int]]]:
-    """Reader -> originator -> delivery delay after acknowledgement (p50, max, count)."""
+    """Reader -> originator -> how long after its acknowledgement the reader first got an
+    envelope (p50, max, count); a topic reader's re-reads do not count again."""
     acked_at = {key: at for key, (_, at) in truth.acked.items()}
-    delays: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
-    for read in reads:
-        if not read.deliveries:
-            continue
-        times, originators, sequences, _, _ = zip(*read.deliveries, strict=True)
-        acks = map(acked_at.get, zip(originators, sequences, strict=True))
-        per_originator = delays[read.process]
-        for at, originator, ack in zip(times, originators, acks, strict=True):
-            if ack is not None:
-                per_originator[originator].append(at - ack if at > ack else 0.0)
+    first: dict[str, dict[Key, float]] = defaultdict(dict)
+    for read in sorted(reads, key=lambda r: r.invoke, reverse=True):
+        if read.deliveries:
+            times, originators, sequences, _, _ = zip(*reversed(read.deliveries), strict=True)
+            # Latest reads first, each back to front: the earliest delivery of a key is written last.
+            first[read.process].update(zip(zip(originators, sequences, strict=True), times, strict=True))
     stats: dict[str, dict[str, dict[str, float | int]]] = {}
-    for process, per_originator in sorted(delays.items()):
+    for process, got in sorted(first.items()):
+        delays: dict[int, list[float]] = defaultdict(list)
+        for key, at in got.items():
+            ack = acked_at.get(key)
+            if ack is not None:
+                delays[key[0]].append(at - ack if at > ack else 0.0)
         stats[process] = {}
-        for originator, values in sorted(per_originator.items()):
+        for originator, values in sorted(delays.items()):
             values.sort()
             stats[process][str(originator)] = {
                 "count": len(values),

@@ -75,7 +75,7 @@ def test_valid_reads_pass_and_the_lag_is_measured() -> None:
     verdict = check(reading(*paged), ALL)
     assert verdict.ok, verdict.violations
     lag = verdict.stats["reader_lag_seconds"]
-    assert lag["r0"]["100"] == {"count": 4, "p50": 2.0, "max": 2.0}
+    assert lag["r0"]["100"] == {"count": 3, "p50": 2.0, "max": 2.0}  # c read twice, counted once
     assert lag["s0"]["200"]["max"] == 1.1
 
 
@@ -139,3 +139,10 @@ def test_a_reader_still_reading_after_the_heal_that_never_got_an_envelope_has_it
 def test_an_old_envelope_at_or_below_the_cursor_is_out_of_order() -> None:
     replayed = read(1, [EVERYTHING[2], EVERYTHING[0]], cursor={100: 2}, originators=[100])
     assert violation(check(reading(replayed), ALL), "read-order") == [[1, "r0", "node-200", 100, 3, 1]]
+
+
+def test_lag_counts_a_readers_first_delivery_of_each_envelope_only() -> None:
+    again = [read(1, EVERYTHING, invoke=2.0), read(2, EVERYTHING, invoke=30.0, complete=30.5)]
+    again[1].deliveries = [(T0 + 30.1, o, s, t, d) for _, o, s, t, d in EVERYTHING]
+    lag = check(reading(*again), ALL).stats["reader_lag_seconds"]["r0"]
+    assert lag["100"] == {"count": 3, "p50": 2.0, "max": 2.0}
