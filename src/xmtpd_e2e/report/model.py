@@ -107,7 +107,19 @@ class ScenarioView:
         return max(moments)
 
     def faults(self) -> list[TimelineEvent]:
-        return [e for e in self.events if e.kind == "fault"]
+        """Every fault span, once: explore records its own span for each planned fault
+        (``explore=True``) next to the one the fault itself records; the plan's is left out
+        when the fault's own is there (it names the groups and shows the gaps)."""
+        spans = [e for e in self.events if e.kind == "fault"]
+        own = [e for e in spans if not e.params.get("explore")]
+
+        def recorded_again(planned: TimelineEvent) -> bool:
+            return any(
+                o.name == planned.name and abs(o.start - planned.start) < 2 and set(planned.targets) <= set(o.targets)
+                for o in own
+            )
+
+        return [e for e in spans if not (e.params.get("explore") and recorded_again(e))]
 
     def fault_label(self, event: TimelineEvent) -> str:
         """``partition {node-300} | {node-100, node-200}`` where the fault recorded how to name

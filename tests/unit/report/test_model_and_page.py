@@ -200,3 +200,10 @@ def test_without_samples_the_page_says_so_instead_of_every_node_kept_up(tmp_path
     text = render_html(data, tmp_path / "r.html").read_text()
     assert "every node kept up" not in text
     assert "no samples" in text
+
+
+def test_a_fault_explore_planned_is_shown_once_by_its_own_span() -> None:
+    planned = {**_partition_with_gap(), "id": 10, "targets": ["node-300"], "params": {"explore": True}}
+    unapplied = {**planned, "id": 11, "name": "pause", "params": {"explore": True, "error": "refused"}}
+    view = load_run(results(timeline=[planned, _partition_with_gap(), unapplied])).scenarios[0]
+    assert [(f.id, f.name) for f in view.faults()] == [(9, "partition"), (11, "pause")]
