@@ -24,7 +24,7 @@ from xmtpd_e2e.faults.capabilities import Capabilities, capabilities_of
 from xmtpd_e2e.faults.controller import Fault, FaultController
 from xmtpd_e2e.faults.links import CHAIN, CLIENTS, DATABASE, VALIDATION, Participant
 from xmtpd_e2e.faults.netfilter import Flow
-from xmtpd_e2e.faults.registry import FaultUnavailable, kind, kinds
+from xmtpd_e2e.faults.registry import FaultUnavailable, UnknownFaultKind, kind, kinds
 from xmtpd_e2e.runtime.base import RunningService
 from xmtpd_e2e.services.validation import ALIAS as VALIDATION_ALIAS
 
@@ -97,7 +97,12 @@ class EnvironmentFaults:
 
     def heal(self) -> None:
         """End every fault in force, of every kind: rules and shaping removed, toxics removed,
-        proxies enabled, pauses resumed, stopped services started."""
+        proxies enabled, pauses resumed, stopped services started.  While the environment is
+        being torn down, a service a fault stopped is not started again only to be removed."""
+        if getattr(self._env, "_closed", False):  # Environment.close began: it heals, then removes
+            for fault in self.controller.active():
+                if not _undone_at_teardown(fault.name):
+                    self.controller.heal(fault, undo=False)
         self.controller.heal_all()
 
     # -- shortcuts the README documents --------------------------------------------------------
@@ -246,6 +251,13 @@ class EnvironmentFaults:
         as the nodes' own settings are."""
         env = self._env
         return env.runtime.reach_host_port(urlsplit(env.postgres_service_dsn).port or 5432)
+
+
+def _undone_at_teardown(name: str) -> bool:
+    try:
+        return kind(name).undo_at_teardown
+    except UnknownFaultKind:  # applied straight through the controller
+        return True
 
 
 def _fault_namespace(service: RunningService) -> Any:

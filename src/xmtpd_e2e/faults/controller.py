@@ -121,14 +121,16 @@ class FaultController:
             except Exception as error:  # keep undoing the rest
                 self._log.warning("undoing %s failed: %s", piece.describe, error)
 
-    def heal(self, fault: Fault) -> None:
+    def heal(self, fault: Fault, *, undo: bool = True) -> None:
+        """End ``fault``: undo its pieces (``undo=False``: only close its span, for a fault whose
+        undoing is pointless because its services are being removed, such as a restart)."""
         with self._lock:
             if fault.healed:
                 return
             fault.healed = True
             self._active.pop(fault.id, None)
         errors: list[Exception] = []
-        for piece in reversed(fault._pieces):
+        for piece in reversed(fault._pieces if undo else []):
             try:
                 piece.remove()
             except Exception as error:

@@ -108,6 +108,8 @@ class FaultKind(abc.ABC):
     """Its target does not serve while the fault lasts (publishes to it fail by design)."""
     explore: ClassVar[bool] = True
     """Explore may draw it (on a node target: :meth:`draw` gives the parameters)."""
+    undo_at_teardown: ClassVar[bool] = True
+    """False where undoing would be wasted on a service about to be removed (starting a killed node)."""
     exclusive: ClassVar[bool] = False
     """A second fault of this kind on the same targets replaces the first (a proxy holds one
     toxic of each type)."""

@@ -44,6 +44,7 @@ class _Down(FaultKind):
     needs = frozenset({RESTART})
     restart = Restart.ENDS
     stops_service = True
+    undo_at_teardown = False
 
     def plan(self, faults: EnvironmentFaults, params: Mapping[str, Any]) -> FaultPlan:
         handle = faults.handle(params["on"])
