@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from xmtpd_e2e.errors import WaitTimeout
-from xmtpd_e2e.polling import wait_until
+from xmtpd_e2e.users.confirm import confirm, gave_up_waiting
 from xmtpd_e2e.users.errors import UserError
 
 __all__ = ["Conversation", "Message"]
 
 if TYPE_CHECKING:
     from xmtpd_e2e.users.user import User
-
-SEND_CONFIRM_TIMEOUT = 60.0
-"""Seconds a message libxmtp could not confirm in its own wait may take to be confirmed."""
-INTENT_WAIT_GAVE_UP = "Sync failed to wait for intent"
 
 
 @dataclass(frozen=True)
@@ -47,43 +42,33 @@ class Conversation:
         return self._user
 
     def send(self, text: str) -> str:
-        """Send a text message through the gateway; returns its id (hex) once it is published.
-
-        libxmtp's send publishes, then syncs at most 3 times (about half a second) until it reads
-        its own message back, and says ``Sync failed to wait for intent`` when that was too short
-        -- e.g. while concurrent commits of other members are being merged -- though the message
-        stays queued and the next syncs publish and confirm it.  So on that error only, this
-        syncs on until the message is published (``SEND_CONFIRM_TIMEOUT``), recorded as a
-        ``send_confirm`` operation; it fails if the message never is.
-        """
+        """Send a text message through the gateway; returns its id (hex) once it is published
+        (see xmtpd_e2e.users.confirm for when libxmtp's own wait is too short)."""
         handle = self._handle
         try:
             message_id: bytes = self._user.call("send", lambda: handle.send_text(text), conversation=self.id, text=text)
         except UserError as error:
-            if INTENT_WAIT_GAVE_UP not in error.detail:
+            if not gave_up_waiting(error):
                 raise
-            return self._confirm(text, error)
+            found = confirm(
+                self._user, "send", error, lambda: self._published(text), f"{self._user.name}'s {text!r} published"
+            )
+            return found.id
         return message_id.hex()
 
-    def _confirm(self, text: str, gave_up: UserError) -> str:
-        def published() -> Message | None:
-            self._user.call("sync", self._handle.sync, conversation=self.id)
-            mine = [m for m in self.messages() if m.sender_inbox == self._user.inbox_id and m.text == text]
-            return next((m for m in mine if m.published), None)
+    def _published(self, text: str) -> Message | None:
+        self._user.call("sync", self._handle.sync, conversation=self.id)
+        mine = [m for m in self.messages() if m.sender_inbox == self._user.inbox_id and m.text == text]
+        return next((m for m in mine if m.published), None)
 
-        with self._user.history.operation(self._user.name, "send_confirm", conversation=self.id, text=text):
-            try:
-                found = wait_until(
-                    published,
-                    lambda m: m is not None,
-                    timeout=SEND_CONFIRM_TIMEOUT,
-                    description=f"{self._user.name}'s message {text!r} to be published",
-                    swallow=(UserError,),
-                )
-            except WaitTimeout as timeout:
-                raise self._user.error("send", f"{gave_up.detail}; still not published: {timeout}") from None
-        assert found is not None
-        return found.id
+    def wait_for_members(self, done: Callable[[set[str]], bool], gave_up: UserError, what: str) -> None:
+        """Sync until ``done(member inbox ids)`` (the commit libxmtp gave up on was merged)."""
+
+        def merged() -> bool | None:
+            self._user.call("sync", self._handle.sync, conversation=self.id)
+            return True if done(set(self.members())) else None
+
+        confirm(self._user, gave_up.operation, gave_up, merged, what)
 
     def sync(self) -> None:
         """Fetch and process what the node has for this conversation, recording new messages."""
@@ -115,16 +100,29 @@ class Conversation:
     def add_members(self, users: Sequence[User]) -> None:
         inboxes = [u.inbox_id for u in users]
         handle = self._handle
-        self._user.call(
-            "add_members", lambda: handle.add_members(inboxes), conversation=self.id, members=[u.name for u in users]
-        )
+        try:
+            self._user.call(
+                "add_members",
+                lambda: handle.add_members(inboxes),
+                conversation=self.id,
+                members=[u.name for u in users],
+            )
+        except UserError as error:
+            if not gave_up_waiting(error):
+                raise
+            self.wait_for_members(lambda m: set(inboxes) <= m, error, f"{[u.name for u in users]} added")
 
     def remove_members(self, users: Sequence[User]) -> None:
         inboxes = [u.inbox_id for u in users]
         handle = self._handle
-        self._user.call(
-            "remove_members",
-            lambda: handle.remove_members(inboxes),
-            conversation=self.id,
-            members=[u.name for u in users],
-        )
+        try:
+            self._user.call(
+                "remove_members",
+                lambda: handle.remove_members(inboxes),
+                conversation=self.id,
+                members=[u.name for u in users],
+            )
+        except UserError as error:
+            if not gave_up_waiting(error):
+                raise
+            self.wait_for_members(lambda m: not set(inboxes) & m, error, f"{[u.name for u in users]} removed")

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from xmtpd_e2e.chain.keys import Key
 from xmtpd_e2e.users.conversation import Conversation, Message
+from xmtpd_e2e.users.confirm import gave_up_waiting
 from xmtpd_e2e.users.errors import UserError, failed_call
 from xmtpd_e2e.users.history import ReceivedMessage, UserHistory
 
@@ -103,20 +104,34 @@ class User:
         )
         inboxes = [m.inbox_id for m in members]
         conversations = self._client.conversations()
-        handle = self.call(
+        return self._create(
             "create_group",
             lambda: conversations.create_group(inboxes, options),
+            members,
             members=[m.name for m in members],
         )
-        return Conversation(self, handle)
 
     def create_dm(self, other: User) -> Conversation:
         options = self._pool.bindings.FfiCreateDmOptions(message_disappearing_settings=None)
         conversations = self._client.conversations()
-        handle = self.call(
-            "create_dm", lambda: conversations.find_or_create_dm(other.inbox_id, options), peer=other.name
+        return self._create(
+            "create_dm", lambda: conversations.find_or_create_dm(other.inbox_id, options), [other], peer=other.name
         )
-        return Conversation(self, handle)
+
+    def _create(self, kind: str, action: Callable[[], Any], invited: Sequence[User], **detail: Any) -> Conversation:
+        """The new conversation, once its commit adding ``members`` is merged (libxmtp keeps the
+        conversation and its queued commit when its own wait gives up: see users.confirm).
+        ``invited``: who the commit adds."""
+        before = {c.id for c in self.conversations()}
+        try:
+            return Conversation(self, self.call(kind, action, **detail))
+        except UserError as error:
+            created = [c for c in self.conversations() if c.id not in before]
+            if not gave_up_waiting(error) or len(created) != 1:
+                raise
+            wanted = {u.inbox_id for u in invited}
+            created[0].wait_for_members(lambda m: wanted <= m, error, f"{[u.name for u in invited]} in {kind[7:]}")
+            return created[0]
 
     def sync(self) -> list[Conversation]:
         """Fetch new welcomes and every conversation's messages; returns the conversations."""
