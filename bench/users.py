@@ -77,16 +77,22 @@ def run(config: RunConfig, users_count: int, messages_each: int) -> dict[str, An
                 conversations[user.name].send(f"{user.name} #{i}")
         sending = time.monotonic() - began
         for user in users:
-            others = {t for t in texts if not t.startswith(f"{user.name} #")}
-            wait_until(
-                lambda user=user: {m.text for m in user.received()},
-                lambda got, others=others: others <= got,
-                timeout=120,
-                description=f"{user.name} to see every message",
-                first_interval=0.02,
-            )
+            _wait_for_all(user, {t for t in texts if not t.startswith(f"{user.name} #")})
         end_to_end = time.monotonic() - began
         return _results(env.users.history.messages(), users, registration, sending, end_to_end, len(texts))
+
+
+def _wait_for_all(user: User, others: set[str]) -> None:
+    def seen() -> set[str]:
+        return {m.text for m in user.received()}
+
+    wait_until(
+        seen,
+        lambda got: others <= got,
+        timeout=120,
+        description=f"{user.name} to see every message",
+        first_interval=0.02,
+    )
 
 
 def _results(
