@@ -98,7 +98,7 @@ def _topic_reads(count: int, operations: list[Operation], after: float, rng: ran
         deliveries: list[Delivery] = [
             (after, op.keys[0][0], op.keys[0][1], op.topics[0], op.topics[0][:16]) for op in chosen
         ]
-        for k in range(count // readers):
+        for k in range(count // readers + (r < count % readers)):
             at = after + k * 0.01
             reads.append(
                 Read(
