@@ -260,12 +260,13 @@ def _unseen(history: History, truth: _Truth, found: _Findings) -> None:
         if max((r.complete or 0.0) for r in reads) < history.healed_at:
             continue
         first = min(reads, key=lambda r: r.invoke)
+        topics = {t for r in reads for t in r.topics}  # a topic reader may add topics as it goes
         had: dict[int, set[int]] = defaultdict(set)
         for r in reads:
             for _, o, s, _, _ in r.deliveries:
                 had[o].add(s)
-        if first.topics:
-            candidates: Iterable[Key] = (k for t in first.topics for k in truth.by_topic.get(t, ()) if k in truth.acked)
+        if topics:
+            candidates: Iterable[Key] = (k for t in topics for k in truth.by_topic.get(t, ()) if k in truth.acked)
         else:
             candidates = (
                 (o, s) for o, sequences in acked_by_originator.items() if _matches(first, o) for s in sequences - had[o]

@@ -146,3 +146,9 @@ def test_lag_counts_a_readers_first_delivery_of_each_envelope_only() -> None:
     again[1].deliveries = [(T0 + 30.1, o, s, t, d) for _, o, s, t, d in EVERYTHING]
     lag = check(reading(*again), ALL).stats["reader_lag_seconds"]["r0"]
     assert lag["100"] == {"count": 3, "p50": 2.0, "max": 2.0}
+
+
+def test_a_topic_added_later_by_a_reader_is_held_to_the_end_too() -> None:
+    first = read(1, [EVERYTHING[0]], kind="query-topics", originators=[], topics=["a"], invoke=2, complete=2.1)
+    later = read(2, [EVERYTHING[0]], kind="query-topics", originators=[], topics=["a", "d"], invoke=62, complete=62.1)
+    assert violation(check(reading(first, later), ALL), "read-unseen") == [["r0", "node-200", 1, [[200, 1]]]]
