@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from xmtpd_e2e.api.environment import Environment
-from xmtpd_e2e.explore import ExecutionOptions, Schedule, run_schedule
+from xmtpd_e2e.explore import CheckOptions, ExecutionOptions, Schedule, run_schedule
 
 
 def plan(**changes: Any) -> Schedule:
@@ -70,3 +70,25 @@ def test_readers_of_every_kind_are_recorded_through_a_kill_and_checked(local_env
     (recovery,) = history.recoveries
     assert recovery.kind == "kill" and recovery.seconds is not None and recovery.reader_seconds is not None
     assert 0 <= recovery.seconds <= recovery.reader_seconds + 1.0, recovery
+
+
+def test_a_recovery_past_its_budget_is_a_finding_with_the_evidence_taken_then(local_env: Environment) -> None:
+    # node 200 never syncs: after the kill of node 100 heals, node 200 never holds node 100's envelopes.
+    stuck = plan(
+        cluster={"nodes": [{"env": {}}, {"env": {"XMTPD_SYNC_ENABLE": "false"}}], "gateways": 0},
+        publishers=[{"name": "p0", "target": "node-100", "payer": 0, "batch_size": 5, "windows": [[0, 8, 0.5]]}],
+        faults=[{"kind": "kill", "target": "node-100", "start": 2, "duration": 2, "params": {}}],
+        duration=8,
+    )
+    budgets = {"kill": 3.0}
+    _, _, verdict = run_schedule(
+        local_env,
+        stuck,
+        check_options=CheckOptions(recovery_budgets=budgets),
+        execution=ExecutionOptions(convergence_timeout=5, recovery_budgets=budgets),
+    )
+    (slow,) = [v for v in verdict.violations if v.kind == "slow-recovery"]
+    assert "budget 3s" in slow.message and "node-200 lacked originator(s) [100]" in slow.message, slow.message
+    evidence = slow.details["evidence"]
+    assert "log/node-200" in evidence and evidence["log/node-200"].strip()
+    assert any(name.startswith("sockets/") for name in evidence), sorted(evidence)
