@@ -3,8 +3,9 @@ query and stream as a :class:`~xmtpd_e2e.explore.history.Read`.
 
 * ``pages`` -- follows every originator by cursor, page after page (``QueryEnvelopes``);
 * ``topics`` -- re-reads a set of acknowledged topics from the start, as a user in several groups
-  does: the first topic acknowledged by each originator, up to five (once complete the requests
-  are identical, so a node returning less than before shows as going back);
+  does: the first topic acknowledged by each originator, up to five, added as originators appear
+  (between additions the requests are identical, so a node returning less than before shows as
+  going back);
 * ``stream`` -- one ``SubscribeEnvelopes`` stream over every originator, reopened from its cursor
   when it breaks (each stream one long read with its deliveries).
 
@@ -61,11 +62,6 @@ def _spread(acknowledged: Sequence[tuple[str, int]], chosen: list[str]) -> list[
         if originator not in originators:
             topics.append(topic)
             originators.add(originator)
-    for topic, _ in acknowledged:  # fewer originators than five: fill with the earliest topics
-        if len(topics) >= TOPICS_PER_READER:
-            break
-        if topic not in topics:
-            topics.append(topic)
     return topics
 
 
