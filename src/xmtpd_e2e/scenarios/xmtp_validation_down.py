@@ -39,6 +39,7 @@ def xmtp_validation_down(env: Environment) -> None:
         env.log.info("registration while the validation service is down: %s", error)
         env.require.contains(str(error), "PublishClientEnvelopes", "the error names the publish that failed")
         env.require.contains(str(error), "gateway-0", "the error names the gateway")
+        env.require.contains(str(error), "key package", "the error says the key package could not be validated")
     else:
         env.require.fail("a user registered while the MLS validation service was stopped")
 

@@ -4,11 +4,12 @@ node or gateway it went to -- libxmtp's own text names at most the RPC."""
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 
 from xmtpd_e2e.errors import E2EError
 
-__all__ = ["UserError", "FailedCall", "failed_call"]
+__all__ = ["UserError", "FailedCall", "failed_call", "gateway_reason", "without_api_stats"]
 
 _GATEWAY_RPCS = ("PublishClientEnvelopes", "GetNodes", "GetReaderNode")
 _RPC = re.compile(
@@ -46,3 +47,26 @@ class UserError(E2EError):
         self.call = call
         rpc = f" ({call.rpc} to {call.target})" if call.rpc else f" (via {call.target})"
         super().__init__(f"{user}: {operation} failed{rpc}: {detail}")
+
+
+_NODE_REFUSED = "error publishing to node"
+_API_STATS = re.compile(r"\s*=+ Api Stats =+.*", re.DOTALL)
+
+
+def without_api_stats(text: str) -> str:
+    """libxmtp's error without the table of API call counts some errors append."""
+    return _API_STATS.sub("", text).strip()
+
+
+def gateway_reason(log: str, since: float) -> str | None:
+    """Why the gateway failed a publish, from its own log: its last ``error publishing to node``
+    line at or after ``since`` (Unix seconds) -- libxmtp only ever sees ``Internal error``."""
+    start = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(since))
+    found = None
+    for line in log.splitlines():
+        if _NODE_REFUSED in line and line[:19] >= start:
+            found = line
+    if found is None:
+        return None
+    detail = found.split(_NODE_REFUSED, 1)[1].strip(" ,\t")
+    return f"{_NODE_REFUSED} {detail}"[:600]

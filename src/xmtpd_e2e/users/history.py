@@ -95,6 +95,33 @@ class UserHistory:
         with self._lock:
             return [m for m in self._received.values() if user is None or m.user == user]
 
+    def lanes(self) -> dict[str, dict[str, Any]]:
+        """Per user, what it sent, received and failed at, timed: one lane each in a report."""
+        lanes: dict[str, dict[str, Any]] = {}
+
+        def lane(user: str) -> dict[str, Any]:
+            return lanes.setdefault(user, {"sent": [], "received": [], "failed": []})
+
+        with self._lock:
+            for o in self._operations:
+                if o.kind == "send" and o.ok:
+                    lane(o.user)["sent"].append(
+                        {"at": o.started_at, "text": o.detail.get("text"), "seconds": o.seconds}
+                    )
+                elif o.error is not None:
+                    lane(o.user)["failed"].append({"at": o.started_at, "kind": o.kind, "error": o.error})
+            for m in self._received.values():
+                lane(m.user)["received"].append(
+                    {
+                        "at": m.received_at,
+                        "from": m.sender,
+                        "text": m.text,
+                        "latency": round(m.latency, 4),
+                        "how": m.how,
+                    }
+                )
+        return lanes
+
     def to_dict(self) -> dict[str, Any]:
         with self._lock:
             return {

@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from xmtpd_e2e.chain.keys import Key
-from xmtpd_e2e.errors import E2EError
+from xmtpd_e2e.errors import E2EError, WaitTimeout
 from xmtpd_e2e.polling import wait_until
 from xmtpd_e2e.users.bindings import load_bindings, stop_client_log, write_client_log
 from xmtpd_e2e.users.conversation import Message
-from xmtpd_e2e.users.errors import UserError, failed_call
+from xmtpd_e2e.users.errors import UserError, failed_call, gateway_reason, without_api_stats
 from xmtpd_e2e.users.event_loop import LoopThread
 from xmtpd_e2e.users.gateway_front import GatewayFront
 from xmtpd_e2e.users.history import ReceivedMessage, UserHistory
@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 
 __all__ = ["UserPool", "REGISTRATION_VISIBLE_TIMEOUT"]
 
+GATEWAY_LOG_DELAY = 3.0
+"""Seconds to wait for the gateway's log line about a publish it failed."""
 REGISTRATION_VISIBLE_TIMEOUT = 30.0
 """Seconds for a registered installation to show in its inbox state: registration returns once
 the gateway put the identity update on chain; nodes index it a moment later."""
@@ -79,14 +81,15 @@ class UserPool:
         gateway: GatewayHandle = self._resolve_gateway(gateway_index)
         api = self._api(node, gateway)
         database = self.directory / f"{name}.db3"
-        with self.history.operation(name, "register", node=node.alias, gateway=gateway.alias):
+        with self.history.operation(name, "register", node=node.alias, gateway=gateway.alias) as record:
             try:
                 client = self.loop.run(
                     register_client(self.bindings, api, wallet, database), timeout=60, what=f"{name}: register"
                 )
             except self.bindings.FfiError as error:
-                call = failed_call(str(error), gateway=gateway.alias, node=node.alias)
-                raise UserError(name, "register", str(error), call) from None
+                raise self.user_error(
+                    name, "register", str(error), gateway=gateway.alias, node=node.alias, since=record.started_at
+                ) from None
         user = User(
             name=name,
             pool=self,
@@ -150,6 +153,37 @@ class UserPool:
                 return self._users[name]
         raise E2EError(f"no user {name!r}; users: {sorted(self._users)}")
 
+    def user_error(
+        self, user: str, operation: str, detail: str, *, gateway: str, node: str, since: float | None
+    ) -> UserError:
+        """libxmtp's error with the RPC and where it went; for a gateway, the gateway's reason."""
+        detail = without_api_stats(detail)
+        call = failed_call(detail, gateway=gateway, node=node)
+        if call.target == gateway and since is not None:
+            reason = self._gateway_reason(gateway, since)
+            if reason:
+                detail = f"{detail} -- {gateway} logged: {reason}"
+        return UserError(user, operation, detail, call)
+
+    def _gateway_reason(self, alias: str, since: float) -> str | None:
+        """The gateway's logged reason, waiting briefly: its log reaches us a moment after its
+        reply (the local runtime copies output from a pipe)."""
+        try:
+            handle = self._gateway_by_alias(alias)
+            return wait_until(
+                lambda: gateway_reason(handle.logs(), since),
+                lambda reason: reason is not None,
+                timeout=GATEWAY_LOG_DELAY,
+                description=f"{alias}'s log of the failed publish",
+            )
+        except WaitTimeout:
+            return None
+        except Exception as error:  # a log that cannot be read must not hide the error itself
+            return f"(its log could not be read: {error})"
+
+    def _gateway_by_alias(self, alias: str) -> GatewayHandle:
+        return self._resolve_gateway(self._gateway_index(alias))  # type: ignore[no-any-return]
+
     def name_of(self, inbox_id: str) -> str:
         """The user name(s) of an inbox (installations of one inbox share it), else the inbox id."""
         with self._lock:
@@ -202,6 +236,14 @@ class UserPool:
                 pool._log.debug("%s: message stream closed", user.name)
 
         return Callback()
+
+    def observations(self) -> dict[str, Any]:
+        """Each user's lane (see UserHistory.lanes) with the node and gateway it uses."""
+        lanes = self.history.lanes()
+        return {
+            user.name: {"node": user.node_alias, "gateway": user.gateway_alias, **lanes.get(user.name, {})}
+            for user in self.users()
+        }
 
     # -- end --------------------------------------------------------------------------------------
     def collect(self, directory: Path) -> str:

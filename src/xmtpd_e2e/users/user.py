@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from xmtpd_e2e.chain.keys import Key
 from xmtpd_e2e.users.conversation import Conversation, Message
 from xmtpd_e2e.users.confirm import gave_up_waiting
-from xmtpd_e2e.users.errors import UserError, failed_call
+from xmtpd_e2e.users.errors import UserError
 from xmtpd_e2e.users.history import ReceivedMessage, UserHistory
 
 if TYPE_CHECKING:
@@ -68,17 +68,19 @@ class User:
                 return await result
             return result
 
-        with self._pool.history.operation(self.name, kind, **detail):
+        with self._pool.history.operation(self.name, kind, **detail) as record:
             try:
                 return self._pool.loop.run(
                     invoke(), timeout=timeout or DEFAULT_OPERATION_TIMEOUT, what=f"{self.name}: {kind}"
                 )
             except bindings.FfiError as error:
-                raise self.error(kind, str(error)) from None
+                raise self.error(kind, str(error), since=record.started_at) from None
 
-    def error(self, operation: str, detail: str) -> UserError:
-        return UserError(
-            self.name, operation, detail, failed_call(detail, gateway=self.gateway_alias, node=self.node_alias)
+    def error(self, operation: str, detail: str, *, since: float | None = None) -> UserError:
+        """A UserError for ``operation``; when the gateway failed it, with the gateway's reason
+        from its log since ``since`` (libxmtp itself only ever gets ``Internal error``)."""
+        return self._pool.user_error(
+            self.name, operation, detail, gateway=self.gateway_alias, node=self.node_alias, since=since
         )
 
     @property

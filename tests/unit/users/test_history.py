@@ -37,3 +37,16 @@ def test_an_operation_records_its_duration_or_its_error() -> None:
     assert sent.ok and sent.detail == {"text": "hi"}
     assert not synced.ok and synced.error == "node-100 unreachable"
     assert history.to_dict()["operations"][1]["ok"] is False
+
+
+def test_lanes_say_per_user_what_it_sent_received_and_failed_at() -> None:
+    history = UserHistory()
+    with history.operation("bob", "send", text="hi"):
+        pass
+    with pytest.raises(RuntimeError), history.operation("bob", "sync"):
+        raise RuntimeError("node-200 down")
+    history.received(_message("alice", "m1"))
+    lanes = history.lanes()
+    assert [s["text"] for s in lanes["bob"]["sent"]] == ["hi"]
+    assert [f["kind"] for f in lanes["bob"]["failed"]] == ["sync"]
+    assert lanes["alice"]["received"][0] == {"at": 12.0, "from": "bob", "text": "hi", "latency": 2.0, "how": "sync"}
