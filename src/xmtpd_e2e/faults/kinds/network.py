@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 __all__ = ["Partition", "Cut", "PacketLoss", "Bandwidth", "Duplication", "Reordering", "partition_label"]
 
 LINKS = frozenset({"node", "gateway", "chain", "database", "clients", "validation", "link"})
+SHAPED = frozenset({"node", "gateway", "chain", "validation"})
+"""Services whose own interface can be shaped (each has a namespace of its own)."""
+ON = Param("on", object, "the service")
 
 
 def partition_label(groups: Sequence[Sequence[str]]) -> str:
@@ -182,10 +185,10 @@ class Bandwidth(FaultKind):
     name = "bandwidth"
     description = "tc tbf on the service's interface, out and (through an ifb device) in: per service"
     params = (
-        Param("on", object, "the service"),
+        ON,
         Param("kilobytes_per_second", int, "the rate each way", draws=(16, 64, 256)),
     )
-    roles = frozenset({"node", "gateway", "chain", "validation"})
+    roles = SHAPED
     needs = frozenset({NAMESPACE_RULES})
 
     def plan(self, faults: EnvironmentFaults, params: Mapping[str, Any]) -> FaultPlan:
@@ -211,8 +214,8 @@ def _netem_plan(
 class Duplication(FaultKind):
     name = "duplication"
     description = "netem duplicates a share of the service's outgoing packets"
-    params = (Param("on", object, "the service"), Param("percent", float, "share duplicated", draws=(5, 20)))
-    roles = frozenset({"node", "gateway", "chain", "validation"})
+    params = (ON, Param("percent", float, "share duplicated", draws=(5, 20)))
+    roles = SHAPED
     needs = frozenset({NETEM})
 
     def plan(self, faults: EnvironmentFaults, params: Mapping[str, Any]) -> FaultPlan:
@@ -225,11 +228,11 @@ class Reordering(FaultKind):
     name = "reordering"
     description = "netem sends a share of the service's packets at once, the others late (reordered)"
     params = (
-        Param("on", object, "the service"),
+        ON,
         Param("percent", float, "share sent at once", draws=(25, 50)),
         Param("delay_ms", int, "delay of the others", draws=(10, 50), default=10),
     )
-    roles = frozenset({"node", "gateway", "chain", "validation"})
+    roles = SHAPED
     needs = frozenset({NETEM})
 
     def plan(self, faults: EnvironmentFaults, params: Mapping[str, Any]) -> FaultPlan:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 __all__ = ["Latency", "ProxyBandwidth", "ConnectionReset", "Timeout", "Disconnect"]
 
 SERVICES = frozenset({"node", "gateway"})
+ON = Param("on", object, "the node or gateway")
 
 
 class _Toxic(FaultKind):
@@ -61,7 +62,7 @@ class Latency(_Toxic):
     name = "latency"
     description = "toxiproxy delays what the service's proxy sends back by latency_ms +- jitter_ms"
     params = (
-        Param("on", object, "the node or gateway"),
+        ON,
         Param("latency_ms", int, "added delay", draws=(200, 500, 1000, 2000)),
         Param("jitter_ms", int, "random spread", default=0),
     )
@@ -74,7 +75,7 @@ class ProxyBandwidth(_Toxic):
     name = "proxy-bandwidth"
     description = "toxiproxy limits what the service's proxy sends back to kilobytes_per_second"
     params = (
-        Param("on", object, "the node or gateway"),
+        ON,
         Param("kilobytes_per_second", int, "the rate", draws=(1, 5, 20, 100)),
     )
     toxic, suffix = "bandwidth", "bandwidth"
@@ -85,7 +86,7 @@ class ProxyBandwidth(_Toxic):
 class ConnectionReset(_Toxic):
     name = "reset"
     description = "toxiproxy resets connections through the service's proxy after timeout_ms"
-    params = (Param("on", object, "the node or gateway"), Param("timeout_ms", int, "when", draws=(0, 100, 1000)))
+    params = (ON, Param("timeout_ms", int, "when", draws=(0, 100, 1000)))
     toxic, suffix = "reset_peer", "reset"
     attributes = {"timeout": "timeout_ms"}
 
@@ -94,7 +95,7 @@ class ConnectionReset(_Toxic):
 class Timeout(_Toxic):
     name = "timeout"
     description = "toxiproxy stops all data through the proxy, closing after timeout_ms (0: never)"
-    params = (Param("on", object, "the node or gateway"), Param("timeout_ms", int, "when", draws=(0, 2000)))
+    params = (ON, Param("timeout_ms", int, "when", draws=(0, 2000)))
     toxic, suffix = "timeout", "timeout"
     attributes = {"timeout": "timeout_ms"}
 
@@ -105,7 +106,7 @@ class Disconnect(FaultKind):
     description = (
         "the service's proxy disabled: its listener and connections closed, peers and gateways cannot reach it"
     )
-    params = (Param("on", object, "the node or gateway"),)
+    params = (ON,)
     roles = SERVICES
     needs = frozenset({TOXIPROXY})
     exclusive = True
