@@ -265,8 +265,10 @@ class Environment:
 
     def observations(self) -> dict[str, Any]:
         """What was measured while the scenario ran, for results and the HTML report: the node
-        samples (``samples``) and the publish rate and failures over time (``publishing``)."""
-        return {"samples": self.sampler.to_dict(), "publishing": self.published.rate_series()}
+        samples (``samples``), the publish rate and failures over time (``publishing``) and, with
+        real users, each user's lane: sent, received with latency, failed (``users``)."""
+        users = {"users": self._users.observations()} if self._users is not None else {}
+        return {"samples": self.sampler.to_dict(), "publishing": self.published.rate_series(), **users}
 
     def service_logs(self) -> dict[str, str]:
         """Every service's output so far, by service name."""
