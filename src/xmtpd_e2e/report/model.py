@@ -93,6 +93,8 @@ class ScenarioView:
     logs_source: str
     """Where the logs came from, said on the page (``results``, ``artifacts`` or why none)."""
     sample_interval: float = 1.0
+    users: dict[str, Any] = field(default_factory=dict)
+    """Real XMTP users' lanes by name (observations ``users``): node, sent, received, failed."""
 
     @property
     def start(self) -> float:
@@ -333,6 +335,7 @@ def _scenario(data: Mapping[str, Any], typical: Mapping[str, float]) -> Scenario
         logs=logs,
         logs_source=source,
         sample_interval=float((observations.get("samples") or {}).get("interval_seconds") or 1.0),
+        users=dict(observations.get("users") or {}),
     )
 
 

@@ -217,6 +217,7 @@ def scenario_timeline(view: ScenarioView, colors: dict[str, str]) -> str:
     drawing.checks()
     drawing.node_charts()
     drawing.publishing()
+    drawing.user_lanes()
     return drawing.finish()
 
 
@@ -520,6 +521,22 @@ class _TimelineDrawing:
                     self.x(moment), top, bar, h, fill=_FAULT, title=f"{bad} publish request(s) failed {_clock(moment)}"
                 )
         self.y = top + height + 6
+
+    def user_lanes(self) -> None:
+        """One lane per real XMTP user: what it sent (blue), received (green, with sender and
+        delivery latency) and failed at (red)."""
+        for name, lane in self.view.users.items():
+            self.lane_label(f"{name} ({lane.get('node', '?')})", self.y, _ROW)
+            middle = self.y + _ROW / 2
+            for sent in lane.get("sent") or []:
+                self.svg.circle(self.x(sent["at"]), middle - 3, 3, fill="#4c78a8", title=f"sent {sent.get('text')!r}")
+            for got in lane.get("received") or []:
+                title = f"received {got.get('text')!r} from {got.get('from')} after {got.get('latency', 0):.3f} s"
+                self.svg.circle(self.x(got["at"]), middle + 3, 3, fill="#2ca02c", title=title)
+            for failed in lane.get("failed") or []:
+                title = f"{failed.get('kind')} failed: {str(failed.get('error'))[:200]}"
+                self.svg.circle(self.x(failed["at"]), middle, 4, fill=_FAULT, title=title)
+            self.y += _ROW + 2
 
     def _fault_bands(self) -> list[str]:
         """Each fault's in-force stretches shaded across everything below the axis."""
