@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 __all__ = ["emit"]
 
@@ -25,7 +26,7 @@ def emit(summary: dict[str, Any], output_format: str, output_file: Path | None) 
         verdict = run["verdict"]
         console.print(f"[bold]seed {run['seed']}[/]: {run['status']}  record: {run['record']}")
         if run.get("error") and run["status"] not in ("PASS", "FAIL"):
-            console.print(f"  error: {run['error']}")
+            console.print(f"  error: {escape(str(run['error']))}")
         if verdict:
             stats = verdict["stats"]
             console.print(
@@ -35,19 +36,19 @@ def emit(summary: dict[str, Any], output_format: str, output_file: Path | None) 
                 f"max {stats['publish_latency_max']}s"
             )
             for violation in verdict["violations"]:
-                console.print(f"  [red]{violation['kind']}[/]: {violation['message']}")
+                console.print(f"  [red]{violation['kind']}[/]: {escape(violation['message'])}")
             for note in verdict["notes"]:
-                console.print(f"  note: {note}")
+                console.print(f"  note: {escape(note)}")
         for line in run.get("recovery_lines", []):
-            console.print(f"  recovery: {line}")
+            console.print(f"  recovery: {escape(line)}")
         shrunk = run.get("shrink")
         if shrunk:
             accepted = "; ".join(shrunk["accepted"]) or "no smaller schedule still failed"
             console.print(f"  shrunk in {shrunk['runs']} runs ({accepted}) to:")
             for line in shrunk["minimal_schedule"]:
-                console.print(f"    {line}")
+                console.print(f"    {escape(line)}")
             for violation in shrunk["minimal_verdict"]["violations"]:
-                console.print(f"    [red]{violation['kind']}[/]: {violation['message']}")
+                console.print(f"    [red]{violation['kind']}[/]: {escape(violation['message'])}")
             console.print(
                 f"  minimal record: {shrunk['record']}  (replay: xmtpd-e2e explore --replay {shrunk['record']})"
             )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from xmtpd_e2e.cli.explore_output import emit
 from xmtpd_e2e.cli.explore_session import ExploreSession
 
 
@@ -45,3 +47,22 @@ def test_an_option_given_beats_the_recorded_one() -> None:
     settings = session.settings(RECORDED)
     assert settings["slow_seconds"] == 60.0 and settings["runtime"] == "docker"
     assert settings["xmtpd_version"] == "v1.1.0" and settings["convergence_timeout"] == 20.0
+
+
+def test_a_violation_message_is_printed_as_written_brackets_included(tmp_path: Path) -> None:
+    message = "1 reader(s) never got acknowledged envelopes [reader, node, count, first keys]: [['r1', 'node-200']]"
+    verdict = {
+        "violations": [{"kind": "read-unseen", "message": message}],
+        "notes": [],
+        "stats": {
+            "operations": {},
+            "acknowledged_envelopes": 0,
+            "faults": 0,
+            "nodes_checked": [],
+            "publish_latency_p50": None,
+            "publish_latency_max": None,
+        },
+    }
+    out = tmp_path / "summary.txt"
+    emit({"runs": [{"seed": 1, "status": "FAIL", "record": "r.json", "verdict": verdict}]}, "human", out)
+    assert message in out.read_text().replace("\n", "")
