@@ -31,6 +31,7 @@ Properties (each violation names its kind, the node and the envelopes or operati
 from __future__ import annotations
 
 import bisect
+import gc
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -426,7 +427,20 @@ def _planned_faults(history: History) -> int:
 
 
 def check(history: History, final: FinalState, options: CheckOptions | None = None) -> Verdict:
-    """The verdict on one exploration (see module docstring)."""
+    """The verdict on one exploration (see module docstring).
+
+    The cyclic garbage collector is paused meanwhile: checking builds millions of short-lived
+    tuples and no cycles, and its passes over them cost a large share of the time."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _check(history, final, options)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _check(history: History, final: FinalState, options: CheckOptions | None) -> Verdict:
     options = options or CheckOptions()
     checked = {n.node_id: n for n in final.nodes.values() if n.checked}
     notes = [
