@@ -43,6 +43,13 @@ KNOWN_FINDINGS = (
         "missing",
         "a node with XMTPD_SYNC_ENABLE=false never receives the others' envelopes",
     ),
+    KnownFinding(
+        "originator-cache",
+        "explore-originator-cache-min.json",
+        "read-unseen",
+        "a topic query misses an originator that first reached the node after its originator list was "
+        "cached (5 min TTL): docs/findings/originator-cache-hides-new-originators.md",
+    ),
 )
 
 
