@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from xmtpd_e2e.api.client_handle import ClientHandle
+from xmtpd_e2e.api.database_faults import DatabaseFaults
 from xmtpd_e2e.api.faults import EnvironmentFaults, ParticipantRef
 from xmtpd_e2e.api.gateway_handle import GatewayHandle
 from xmtpd_e2e.api.node_handle import NodeHandle
@@ -56,6 +57,7 @@ from xmtpd_e2e.timeline import Timeline
 
 if TYPE_CHECKING:
     from xmtpd_e2e.runner.lifecycle import EnvironmentRequest
+    from xmtpd_e2e.services.postgres_server import EnvironmentPostgres
     from xmtpd_e2e.users.pool import UserPool
     from xmtpd_e2e.users.user import User
 
@@ -117,6 +119,13 @@ class Environment:
         self.faults = EnvironmentFaults(self, FaultController(self.timeline, logger.getChild("faults")))
         """Network and process faults (also reachable as env.partition, env.cut, node.pause...)."""
         self._starters = StarterThreads(f"{env_id}-start")
+        self._after_close: list[Callable[[], None]] = []
+        """Run last by close (an environment's own Postgres server: see use_durable_postgres)."""
+        self.durable_postgres: EnvironmentPostgres | None = None
+        """The environment's own durable Postgres server, once use_durable_postgres() made it."""
+        self.database_faults = DatabaseFaults(self)
+        """Faults of one node's database: sessions terminated, refused, slow path, disk full,
+        and a crash of the environment's own server (see xmtpd_e2e.api.database_faults)."""
 
     # ==========================================================================================
     # lifecycle (driven by the runner)
@@ -200,6 +209,8 @@ class Environment:
             errors.append(E2EError(f"threads still starting services after 120 s: {', '.join(still_starting)}"))
         attempt(lambda: self.runtime.close(fast=True))
         attempt(self._databases.drop_all)
+        for step in self._after_close:
+            attempt(step)
         attempt(lambda: shutil.rmtree(self.work_dir, ignore_errors=True))
         self.run_state.forget("directory", str(self.work_dir))
         self._teardown_complete = True
@@ -714,6 +725,28 @@ class Environment:
     def chain_service(self) -> RunningService:
         """The anvil service."""
         return self._require(self._chain_endpoints).service
+
+    def use_durable_postgres(self) -> EnvironmentPostgres:
+        """Put this environment's node databases on a Postgres server of its own in the durable
+        profile (fsync and synchronous commit on), which may be crashed
+        (``env.database_faults.crash_server``) without touching other runs.  Call it before the
+        first node is added; the server goes with the environment."""
+        from xmtpd_e2e.services.postgres_server import EnvironmentPostgres
+
+        self._require_started()
+        if self._nodes:
+            raise E2EError("use_durable_postgres() must come before the first node is added")
+        if self._postgres.disposable:
+            raise E2EError(
+                f"the {self.runtime.name} runtime's environments already have a Postgres of their own "
+                "(its default profile); the durable profile runs on the local and docker runtimes"
+            )
+        server = EnvironmentPostgres.create(self.run_state, self.env_id)
+        self._after_close.append(server.remove)
+        self._postgres = server.access()
+        self._databases = Databases(server.admin_dsn, self.run_state, self.env_id, disposable=True)
+        self.durable_postgres = server
+        return server
 
     @property
     def postgres_service_dsn(self) -> str:

@@ -16,14 +16,18 @@ from pathlib import Path
 from xmtpd_e2e.errors import E2EError
 from xmtpd_e2e.record import DIRECTORIES, Reclaimer, RunState
 from xmtpd_e2e.runtime.registry import RUNTIMES
+from xmtpd_e2e.faults.database_disk import TABLESPACES
 from xmtpd_e2e.services.postgres import DATABASES
+from xmtpd_e2e.services.postgres_server import SERVERS
 
 __all__ = ["remove_resources", "finish_run", "reclaimers", "run_record"]
 
 
 def reclaimers() -> list[Reclaimer]:
     """Every known way of removing a kind of resource, in the order they must run."""
-    return sorted([*RUNTIMES.reclaimers(), DATABASES, DIRECTORIES], key=lambda reclaimer: reclaimer.order)
+    return sorted(
+        [*RUNTIMES.reclaimers(), DATABASES, TABLESPACES, SERVERS, DIRECTORIES], key=lambda reclaimer: reclaimer.order
+    )
 
 
 def remove_resources(state: RunState, *, logger: logging.Logger) -> list[str]:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from database_probes import cannot_write, database_round_trip, refuses_sessions
 from netprobe import connects, frozen, udp_delivery, udp_out_of
 from runtime_params import runtime_params
 
@@ -44,6 +45,9 @@ class Contract:
     params: Callable[[Environment], dict[str, Any]]
     effect: Callable[[Environment], bool]
     """True while the fault acts, observed from outside the target."""
+    starts_under: bool = True
+    """False when the target cannot start while the fault holds (its database refuses it): the
+    restart step is left out."""
 
 
 def _node(env: Environment) -> NodeHandle:
@@ -157,7 +161,24 @@ CONTRACTS: dict[str, Contract] = {
     "disconnect": Contract(
         lambda env: {"on": TARGET}, lambda env: _through_proxy(env)[0] in ("refused", "closed", "reset")
     ),
+    "database-refused": Contract(
+        lambda env: {"on": TARGET}, lambda env: refuses_sessions(_node(env)), starts_under=False
+    ),
+    "database-slow": Contract(
+        lambda env: {"on": TARGET, "latency_ms": 1500}, lambda env: database_round_trip(env, _node(env)) >= 1.4
+    ),
+    "database-disk-full": Contract(
+        lambda env: {"on": TARGET}, lambda env: cannot_write(_node(env)), starts_under=False
+    ),
+    "database-crash": Contract(lambda env: _durable_only(), lambda env: False),
 }
+
+
+def _durable_only() -> dict[str, Any]:
+    pytest.skip(
+        "database-crash needs an environment made with use_durable_postgres() before its nodes; "
+        "tests/integration/faults/test_database_crash.py applies it there"
+    )
 
 
 def test_every_kind_has_a_contract() -> None:
@@ -186,7 +207,7 @@ def test_the_kind_keeps_its_contract(cluster: Environment, name: str) -> None:
     fault = env.faults.apply(name, **contract.params(env))
     try:
         assert contract.effect(env), f"{name}: no effect observed"
-        if chosen.restart is Restart.OUTLIVES:
+        if chosen.restart is Restart.OUTLIVES and contract.starts_under:
             node = _node(env)
             node.stop(kill=True)
             node.start()

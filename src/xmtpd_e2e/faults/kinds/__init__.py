@@ -5,8 +5,9 @@ A new family is one module here, imported below, whose kinds are decorated with
 ``tests/integration/faults/test_fault_contract.py``).
 """
 
+import xmtpd_e2e.faults.kinds.database as database
 import xmtpd_e2e.faults.kinds.network as network
 import xmtpd_e2e.faults.kinds.process as process
 import xmtpd_e2e.faults.kinds.proxy as proxy
 
-__all__ = ["network", "process", "proxy"]
+__all__ = ["database", "network", "process", "proxy"]
