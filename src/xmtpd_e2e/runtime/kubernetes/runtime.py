@@ -359,6 +359,13 @@ class KubernetesRuntime(ManagedRuntime):
         self.pull_policy = "IfNotPresent"
         self._forwards: dict[tuple[str, int], PodPortForward] = {}
         self._forward_lock = threading.Lock()
+        if extra_images and self.connection.local is None:
+            raise SetupError(
+                f"the images built here ({', '.join(r.tag for r in extra_images)}) can be loaded only into the "
+                "framework's local cluster, not into the one this kubeconfig names",
+                "pass --mls-validation-image with an image that cluster can pull (upstream's is "
+                "ghcr.io/xmtp/mls-validation-service:<tag>), or use the local cluster",
+            )
         if self.connection.local is not None and images is not None:
             from xmtpd_e2e.runtime.kubernetes.images import POSTGRES_IMAGE, load_images
 
