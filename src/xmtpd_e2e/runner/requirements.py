@@ -12,11 +12,13 @@ from collections.abc import Callable
 from xmtpd_e2e.config import AUTO_RUNTIME, RunConfig
 from xmtpd_e2e.errors import SetupError
 
-__all__ = ["MLS_VALIDATION", "KNOWN_REQUIREMENTS", "unmet_requirement"]
+__all__ = ["MLS_VALIDATION", "XMTP_USERS", "KNOWN_REQUIREMENTS", "unmet_requirement"]
 
 MLS_VALIDATION = "mls-validation"
 """libxmtp's MLS validation service (nodes validate key packages and identity updates with it)."""
-KNOWN_REQUIREMENTS = (MLS_VALIDATION,)
+XMTP_USERS = "xmtp-users"
+"""Real XMTP users: libxmtp's Python bindings (PyPI ``xmtp-bindings``) in the runner's Python."""
+KNOWN_REQUIREMENTS = (MLS_VALIDATION, XMTP_USERS)
 
 
 def _runs_images(config: RunConfig) -> bool:
@@ -36,7 +38,16 @@ def _mls_validation(config: RunConfig) -> SetupError | None:
     return validation_unavailable(config, runs_images=_runs_images(config))
 
 
-_CHECKS: dict[str, Callable[[RunConfig], SetupError | None]] = {MLS_VALIDATION: _mls_validation}
+def _xmtp_users(config: RunConfig) -> SetupError | None:
+    from xmtpd_e2e.users.bindings import bindings_problem
+
+    return bindings_problem()
+
+
+_CHECKS: dict[str, Callable[[RunConfig], SetupError | None]] = {
+    MLS_VALIDATION: _mls_validation,
+    XMTP_USERS: _xmtp_users,
+}
 
 
 def unmet_requirement(scenario: str, requires: tuple[str, ...], config: RunConfig) -> SetupError | None:

@@ -10,7 +10,7 @@ while xmtpd has it; the other ``xmtp-*`` scenarios set the cache TTL as xmtpd's 
 from __future__ import annotations
 
 from xmtpd_e2e.api.environment import Environment
-from xmtpd_e2e.runner.requirements import MLS_VALIDATION
+from xmtpd_e2e.runner.requirements import MLS_VALIDATION, XMTP_USERS
 from xmtpd_e2e.runner.scenario import scenario
 from xmtpd_e2e.scenarios._topology import standard_cluster
 from xmtpd_e2e.scenarios._xmtp_users import FINDING, check_identities_on_every_node, join, wait_for_texts
@@ -27,7 +27,7 @@ CHAIN_ORIGINATOR = 0
     "xmtp-dm",
     "2 libxmtp users on 2 nodes (default xmtpd settings) create a DM and exchange a message each way",
     typical_seconds=25,
-    requires=(MLS_VALIDATION,),
+    requires=(MLS_VALIDATION, XMTP_USERS),
 )
 def xmtp_dm(env: Environment) -> None:
     standard_cluster(env, nodes=2)

@@ -10,7 +10,7 @@ key package.
 from __future__ import annotations
 
 from xmtpd_e2e.api.environment import Environment
-from xmtpd_e2e.runner.requirements import MLS_VALIDATION
+from xmtpd_e2e.runner.requirements import MLS_VALIDATION, XMTP_USERS
 from xmtpd_e2e.runner.scenario import scenario
 from xmtpd_e2e.scenarios._xmtp_users import (
     check_exactly_once_in_order,
@@ -29,7 +29,7 @@ MESSAGES_EACH = 3
     "4 libxmtp users on 3 nodes make a group, each sends 3: all get all 12 once, in order; identities on every node",
     suites=("fast",),
     typical_seconds=45,
-    requires=(MLS_VALIDATION,),
+    requires=(MLS_VALIDATION, XMTP_USERS),
 )
 def xmtp_group_chat(env: Environment) -> None:
     user_cluster(env, nodes=3)

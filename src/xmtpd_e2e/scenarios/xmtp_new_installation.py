@@ -13,7 +13,7 @@ import time
 
 from xmtpd_e2e.api.environment import Environment
 from xmtpd_e2e.polling import sleep_until
-from xmtpd_e2e.runner.requirements import MLS_VALIDATION
+from xmtpd_e2e.runner.requirements import MLS_VALIDATION, XMTP_USERS
 from xmtpd_e2e.runner.scenario import scenario
 from xmtpd_e2e.scenarios._xmtp_users import check_identities_on_every_node, join, user_cluster, wait_for_texts
 
@@ -26,7 +26,7 @@ INSTALLATION_CHECK_INTERVAL = 5.0
     "A libxmtp user adds a second installation (another node); it receives the group's later messages",
     suites=("fast",),
     typical_seconds=35,
-    requires=(MLS_VALIDATION,),
+    requires=(MLS_VALIDATION, XMTP_USERS),
 )
 def xmtp_new_installation(env: Environment) -> None:
     user_cluster(env, nodes=3)

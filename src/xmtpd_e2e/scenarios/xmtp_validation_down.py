@@ -9,7 +9,7 @@ registration must work again.
 from __future__ import annotations
 
 from xmtpd_e2e.api.environment import Environment
-from xmtpd_e2e.runner.requirements import MLS_VALIDATION
+from xmtpd_e2e.runner.requirements import MLS_VALIDATION, XMTP_USERS
 from xmtpd_e2e.runner.scenario import scenario
 from xmtpd_e2e.scenarios._xmtp_users import check_identities_on_every_node, join, user_cluster, wait_for_texts
 from xmtpd_e2e.users import User, UserError
@@ -22,7 +22,7 @@ RECOVERY_TIMEOUT = 60.0
     "MLS validation service stopped: registration fails clearly, group messages still flow; back: it works",
     suites=("fast",),
     typical_seconds=40,
-    requires=(MLS_VALIDATION,),
+    requires=(MLS_VALIDATION, XMTP_USERS),
 )
 def xmtp_validation_down(env: Environment) -> None:
     user_cluster(env, nodes=2)
