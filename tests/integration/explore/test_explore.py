@@ -29,7 +29,8 @@ def test_a_schedule_with_a_kill_is_executed_recorded_and_checked(any_env: Enviro
     history, final, verdict = run_schedule(any_env, plan())
     counts = history.counts()
     assert counts["ok"] > 5 and counts["pending"] == 0
-    kills = [e for e in history.events if e.kind == "fault" and e.name == "kill"]
+    # The plan's own span (the fault registry's controller records a second one of the same kill).
+    kills = [e for e in history.events if e.kind == "fault" and e.name == "kill" and e.params.get("explore")]
     assert len(kills) == 1 and kills[0].targets == ("node-200",) and kills[0].end is not None
     assert sorted(final.nodes) == [100, 200] and all(n.checked for n in final.nodes.values())
     assert {e.payer for n in final.nodes.values() for e in n.envelopes} and final.nodes[100].usage
@@ -50,13 +51,21 @@ def test_a_node_with_sync_disabled_is_named_as_missing_envelopes(local_env: Envi
     assert [v.node for v in missing] == [200], verdict.violations
 
 
+# xmtpd caches each node's originator list for 5 minutes, so a topic query misses an originator that
+# reached the node after the cache was filled (docs/findings/originator-cache-hides-new-originators.md;
+# explore finds it as read-unseen).  Here the nodes refresh it every 100 ms, as upstream's own tests
+# do, so the rest of the read path is what is tested.
+FRESH_ORIGINATORS = {"XMTPD_API_ORIGINATOR_CACHE_TTL": "100ms"}
+
+
 def test_readers_of_every_kind_are_recorded_through_a_kill_and_checked(local_env: Environment) -> None:
     readers = [
         {"name": "r0", "target": "node-100", "kind": "pages", "interval": 0.5},
         {"name": "r1", "target": "node-200", "kind": "stream"},
         {"name": "r2", "target": "node-100", "kind": "topics", "interval": 0.5},
     ]
-    history, _, verdict = run_schedule(local_env, plan(readers=readers))
+    nodes = {"nodes": [{"env": FRESH_ORIGINATORS}, {"env": FRESH_ORIGINATORS}], "gateways": 0}
+    history, _, verdict = run_schedule(local_env, plan(readers=readers, cluster=nodes))
     kinds = {r.kind for r in history.reads}
     assert kinds == {"query-originators", "query-topics", "subscribe"}, kinds
     assert all(r.outcome is not None for r in history.reads)
