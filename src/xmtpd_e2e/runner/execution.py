@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, cast
 from xmtpd_e2e.config import RunConfig
 from xmtpd_e2e.errors import CheckFailed, Interrupted, ScenarioTimeout, SetupError
 from xmtpd_e2e.logs import scenario_log_file
-from xmtpd_e2e.report.logs import cap_log
 from xmtpd_e2e.runner.lifecycle import EnvironmentFactory, EnvironmentRequest, ManagedEnvironment
 from xmtpd_e2e.runner.requirements import unmet_requirement
 from xmtpd_e2e.runner.results import RunResult, ScenarioResult, Status
@@ -146,6 +145,8 @@ class Runner:
             logger.info("%s %s in %.1fs", info.name, outcome.status.value, outcome.duration_seconds)
         if outcome.status is Status.PASS and not self.config.artifacts_always:
             if self.config.keep_logs_for_report and outcome.service_logs:
+                from xmtpd_e2e.report.logs import cap_log  # the report package: only for --html
+
                 outcome.service_logs["scenario"] = cap_log(log_path.read_text(errors="replace"))
             log_path.unlink(missing_ok=True)
         else:
@@ -194,6 +195,8 @@ class Runner:
                 if outcome.status is not Status.PASS or self.config.artifacts_always:
                     env.collect_artifacts(artifacts_dir)
                 elif self.config.keep_logs_for_report:
+                    from xmtpd_e2e.report.logs import cap_log
+
                     outcome.service_logs = {name: cap_log(text) for name, text in env.service_logs().items()}
             except FastTeardown:
                 pass
