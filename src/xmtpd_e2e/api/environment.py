@@ -23,6 +23,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from xmtpd_e2e.api.chain_faults import ChainFaults
 from xmtpd_e2e.api.client_handle import ClientHandle
 from xmtpd_e2e.api.database_faults import DatabaseFaults
 from xmtpd_e2e.api.faults import EnvironmentFaults, ParticipantRef
@@ -123,6 +124,8 @@ class Environment:
         """Run last by close (an environment's own Postgres server: see use_durable_postgres)."""
         self.durable_postgres: EnvironmentPostgres | None = None
         """The environment's own durable Postgres server, once use_durable_postgres() made it."""
+        self.chain_faults = ChainFaults(self)
+        """One-shot chain events: a reorg, a jump of the chain's clock (xmtpd_e2e.api.chain_faults)."""
         self.database_faults = DatabaseFaults(self)
         """Faults of one node's database: sessions terminated, refused, slow path, disk full,
         and a crash of the environment's own server (see xmtpd_e2e.api.database_faults)."""

@@ -13,16 +13,17 @@ refused with the capability's reason and leaves nothing behind.  A new kind adds
 from __future__ import annotations
 
 import itertools
-import socket
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from chain_probes import base_fee_at_least, chain_round_trip, reorganised_within, stalled_for
 from database_probes import cannot_write, database_round_trip, refuses_sessions
-from netprobe import connects, frozen, udp_delivery, udp_out_of
+from membership_probes import replicates_within
+from netprobe import connects, frozen, http2_answer, udp_delivery, udp_out_of
+from redis_probes import redis_answers
 from runtime_params import runtime_params
 
 from integration_environments import integration_config, started_environment
@@ -46,8 +47,8 @@ class Contract:
     effect: Callable[[Environment], bool]
     """True while the fault acts, observed from outside the target."""
     starts_under: bool = True
-    """False when the target cannot start while the fault holds (its database refuses it): the
-    restart step is left out."""
+    """False when the target cannot start while the fault holds (its database refuses it, it is
+    out of the canonical network): the restart step is left out."""
 
 
 def _node(env: Environment) -> NodeHandle:
@@ -100,23 +101,9 @@ def _qdisc(env: Environment, name: str) -> bool:
 
 
 def _through_proxy(env: Environment, *, timeout: float = 4.0) -> tuple[str, float]:
-    """Open a connection to the target's proxy from the host and send an HTTP/2 preface: what
-    came back (``data``, ``closed``, ``reset``, ``refused``, ``silent``) and after how long."""
-    host, port = env.node(200).chaos.host_address(_node(env).proxy)
-    began = time.monotonic()
-    try:
-        with socket.create_connection((host, port), timeout=timeout) as connection:
-            connection.settimeout(timeout)
-            connection.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes.fromhex("000000040000000000"))
-            data = connection.recv(16)
-            outcome = "data" if data else "closed"
-    except ConnectionRefusedError:
-        outcome = "refused"
-    except ConnectionResetError:
-        outcome = "reset"
-    except (socket.timeout, TimeoutError):
-        outcome = "silent"
-    return outcome, time.monotonic() - began
+    """What a peer (node 100) meets calling the target through its proxy: the first answer to an
+    HTTP/2 preface (``data``, ``closed``, ``reset``, ``refused``, ``silent``) and after how long."""
+    return http2_answer(_namespace(env.node(100)), *_proxy_of(env, _node(env)), timeout=timeout)
 
 
 def _pid(env: Environment) -> int:
@@ -171,6 +158,20 @@ CONTRACTS: dict[str, Contract] = {
         lambda env: {"on": TARGET}, lambda env: cannot_write(_node(env)), starts_under=False
     ),
     "database-crash": Contract(lambda env: _durable_only(), lambda env: False),
+    "chain-reorgs": Contract(lambda env: {"depth": 2, "every_s": 1.0}, lambda env: reorganised_within(env, 2.5)),
+    "chain-stall": Contract(lambda env: {}, lambda env: stalled_for(env, 2.5)),
+    "chain-base-fee-spike": Contract(lambda env: {"gwei": 1000}, lambda env: base_fee_at_least(env, 1000 * 10**9)),
+    # The registry is what this fault changes; how running nodes react (they ignore it in xmtpd
+    # v1.2.0) is checked in test_membership_faults.py.  A node out of the canonical network
+    # refuses to start ("no matching public key found in registry").
+    "node-removed": Contract(
+        lambda env: {"on": TARGET}, lambda env: 200 not in env.chain.canonical_node_ids(), starts_under=False
+    ),
+    "node-address-changed": Contract(lambda env: {"on": TARGET}, lambda env: not replicates_within(env, 200, 100, 10)),
+    "redis-down": Contract(lambda env: {}, lambda env: not redis_answers(env)),
+    "chain-slow": Contract(
+        lambda env: {"on": TARGET, "latency_ms": 600}, lambda env: chain_round_trip(env, _node(env)) >= 0.6
+    ),
 }
 
 

@@ -151,6 +151,7 @@ class DatabaseDiskFull(FaultKind):
     )
     params = (Param("on", object, "the node"),)
     needs = frozenset({HOST_DATABASE})
+    stops_service = True
 
     def plan(self, faults: EnvironmentFaults, params: Mapping[str, Any]) -> FaultPlan:
         handle = _node(faults, params)
