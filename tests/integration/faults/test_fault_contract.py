@@ -13,7 +13,9 @@ refused with the capability's reason and leaves nothing behind.  A new kind adds
 from __future__ import annotations
 
 import itertools
+import socket
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +24,7 @@ import pytest
 from chain_probes import base_fee_at_least, chain_round_trip, reorganised_within, stalled_for
 from database_probes import cannot_write, database_round_trip, refuses_sessions
 from membership_probes import replicates_within
-from netprobe import connects, frozen, http2_answer, udp_delivery, udp_out_of
+from netprobe import connects, frozen, udp_delivery, udp_out_of
 from redis_probes import redis_answers
 from runtime_params import runtime_params
 
@@ -101,9 +103,23 @@ def _qdisc(env: Environment, name: str) -> bool:
 
 
 def _through_proxy(env: Environment, *, timeout: float = 4.0) -> tuple[str, float]:
-    """What a peer (node 100) meets calling the target through its proxy: the first answer to an
-    HTTP/2 preface (``data``, ``closed``, ``reset``, ``refused``, ``silent``) and after how long."""
-    return http2_answer(_namespace(env.node(100)), *_proxy_of(env, _node(env)), timeout=timeout)
+    """Open a connection to the target's proxy from the host and send an HTTP/2 preface: what
+    came back (``data``, ``closed``, ``reset``, ``refused``, ``silent``) and after how long."""
+    host, port = env.node(200).chaos.host_address(_node(env).proxy)
+    began = time.monotonic()
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as connection:
+            connection.settimeout(timeout)
+            connection.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes.fromhex("000000040000000000"))
+            data = connection.recv(16)
+            outcome = "data" if data else "closed"
+    except ConnectionRefusedError:
+        outcome = "refused"
+    except ConnectionResetError:
+        outcome = "reset"
+    except (socket.timeout, TimeoutError):
+        outcome = "silent"
+    return outcome, time.monotonic() - began
 
 
 def _pid(env: Environment) -> int:
