@@ -23,6 +23,7 @@ from xmtpd_e2e.timeline import Timeline
 
 if TYPE_CHECKING:
     from xmtpd_e2e.api.faults import EnvironmentFaults
+    from xmtpd_e2e.client.reader import EnvelopeReader
     from xmtpd_e2e.chain.client import Chain
     from xmtpd_e2e.chain.keys import Key
 
@@ -189,6 +190,13 @@ class NodeHandle(ServiceFaults):
     def get_node_info(self) -> int | None:
         """The node id recorded in the node's own database."""
         return self.observer.node_id()
+
+    def reader(self) -> EnvelopeReader:
+        """Read this node as a user's app does (QueryEnvelopes by topic or cursor, SubscribeEnvelopes
+        streams); it follows the node's address across restarts.  Close it when done."""
+        from xmtpd_e2e.client.reader import EnvelopeReader
+
+        return EnvelopeReader(lambda: self.endpoint)
 
     def envelope_keys(self, *, client_only: bool = True) -> set[tuple[int, int]]:
         """The (originator node id, sequence id) of every envelope this node has stored.

@@ -6,14 +6,14 @@ from __future__ import annotations
 import threading
 
 from xmtpd_e2e.api.environment import Environment
-from xmtpd_e2e.client.reader import EnvelopeReader, ReadEnvelope
+from xmtpd_e2e.client.reader import ReadEnvelope
 
 
 def test_queries_by_topic_and_by_cursor_and_a_stream_see_what_was_published(local_env: Environment) -> None:
     node = local_env.add_nodes(1)[0]
     client = local_env.new_client(node.id)
     first = client.publish_envelopes(7)
-    reader = EnvelopeReader(lambda: node.endpoint)
+    reader = node.reader()
     try:
         by_topic = reader.query(topics=[first[2].topic])
         assert [(e.originator, e.sequence_id, e.topic) for e in by_topic] == [
