@@ -38,7 +38,10 @@ def _reachable_address(env: Environment, node: NodeHandle) -> tuple[str, int]:
         fields = line.split()
         if host in fields[1:]:
             return fields[0], port
-    raise AssertionError(f"{host} is not in {node.alias}'s /etc/hosts")
+    service = env.runtime.services().get(host)  # kubernetes: the environment's Postgres pod, by DNS
+    address = service.network_address() if service is not None else None
+    assert address is not None, f"{host} is neither in {node.alias}'s /etc/hosts nor a service with an address"
+    return address, port
 
 
 def database_round_trip(env: Environment, node: NodeHandle) -> float:

@@ -37,7 +37,9 @@ from xmtpd_e2e.runtime.lifecycle import ManagedService
 from xmtpd_e2e.runtime.registry import KUBERNETES
 
 TARGET = "node-200"
-NAMESPACE_KINDS = frozenset({"partition", "cut", "packet-loss", "bandwidth", "duplication", "reordering"})
+NAMESPACE_KINDS = frozenset(
+    {"partition", "cut", "packet-loss", "bandwidth", "duplication", "reordering", "database-slow", "chain-slow"}
+)
 """Kinds whose rules live in the target's network namespace."""
 _PORTS = itertools.count(47100)
 """A fresh UDP port per probe: a late datagram of one probe never counts for the next."""
