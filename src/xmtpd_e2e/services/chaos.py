@@ -113,6 +113,14 @@ class ChaosController:
         result = self._call("get", f"/proxies/{proxy}")
         return bool(result.get("enabled", True)) if isinstance(result, dict) else True
 
+    def set_upstream(self, proxy: str, upstream: str) -> None:
+        """Point ``proxy`` at ``upstream``; toxiproxy restarts the proxy, closing its connections."""
+        self._call("post", f"/proxies/{proxy}", json={"upstream": upstream})
+
+    def upstream(self, proxy: str) -> str:
+        result = self._call("get", f"/proxies/{proxy}")
+        return str(result.get("upstream", "")) if isinstance(result, dict) else ""
+
     def proxies(self) -> dict[str, Any]:
         """Every proxy with its toxics, as toxiproxy reports them (for artifacts)."""
         result = self._call("get", "/proxies")

@@ -24,6 +24,7 @@ import pytest
 from chain_probes import base_fee_at_least, chain_round_trip, reorganised_within, stalled_for
 from database_probes import cannot_write, database_round_trip, refuses_sessions
 from membership_probes import replicates_within
+from misbehaving_probes import serves_through_another_upstream
 from netprobe import connects, frozen, udp_delivery, udp_out_of
 from redis_probes import redis_answers
 from runtime_params import runtime_params
@@ -178,6 +179,10 @@ CONTRACTS: dict[str, Contract] = {
     "database-crash": Contract(lambda env: _durable_only(), lambda env: False),
     "chain-reorgs": Contract(lambda env: {"depth": 2, "every_s": 1.0}, lambda env: reorganised_within(env, 2.5)),
     "chain-stall": Contract(lambda env: {}, lambda env: stalled_for(env, 2.5)),
+    "bad-signature": Contract(lambda env: {"on": TARGET}, lambda env: serves_through_another_upstream(_node(env))),
+    "equivocate": Contract(lambda env: {"on": TARGET}, lambda env: serves_through_another_upstream(_node(env))),
+    "skip-sequence": Contract(lambda env: {"on": TARGET}, lambda env: serves_through_another_upstream(_node(env))),
+    "replay-old": Contract(lambda env: {"on": TARGET}, lambda env: serves_through_another_upstream(_node(env))),
     "chain-base-fee-spike": Contract(lambda env: {"gwei": 1000}, lambda env: base_fee_at_least(env, 1000 * 10**9)),
     # The registry is what this fault changes; how running nodes react (they ignore it in xmtpd
     # v1.2.0) is checked in test_membership_faults.py.  A node out of the canonical network

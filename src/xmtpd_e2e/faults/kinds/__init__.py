@@ -8,9 +8,10 @@ A new family is one module here, imported below, whose kinds are decorated with
 import xmtpd_e2e.faults.kinds.chain as chain
 import xmtpd_e2e.faults.kinds.database as database
 import xmtpd_e2e.faults.kinds.membership as membership
+import xmtpd_e2e.faults.kinds.misbehaving as misbehaving
 import xmtpd_e2e.faults.kinds.network as network
 import xmtpd_e2e.faults.kinds.process as process
 import xmtpd_e2e.faults.kinds.proxy as proxy
 import xmtpd_e2e.faults.kinds.redis as redis
 
-__all__ = ["chain", "database", "membership", "network", "process", "proxy", "redis"]
+__all__ = ["chain", "database", "membership", "misbehaving", "network", "process", "proxy", "redis"]
