@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from xmtpd_e2e.api.environment import Environment
     from xmtpd_e2e.api.node_handle import NodeHandle
 
-__all__ = ["Evidence", "Outcome", "FINDINGS", "LOG_FLAGS", "signer_of", "gather", "exercise"]
+__all__ = ["Evidence", "Outcome", "FINDINGS", "LOG_FLAGS", "signer_of", "gather", "exercise", "findings_in"]
 
 FINDINGS = {
     "bad-signature": "sync-unverified-originator-signature",
@@ -110,9 +110,11 @@ class Outcome:
         """What got through, each naming its finding; empty when every honest node held."""
         found = []
         finding = FINDINGS[self.behaviour]
-        for evidence in self.during + self.after:
-            if evidence.altered or evidence.badly_signed:
-                found.append(f"[{finding}] {self.behaviour}: {evidence.describe()}")
+        reported: set[str] = set()
+        for when, evidence in [("after heal", e) for e in self.after] + [("while in force", e) for e in self.during]:
+            if (evidence.altered or evidence.badly_signed) and evidence.node not in reported:
+                reported.add(evidence.node)
+                found.append(f"[{finding}] {self.behaviour}, {when}: {evidence.describe()}")
         for evidence in self.after:
             if evidence.gaps:
                 found.append(f"[{finding}] {self.behaviour}: gap never filled after heal: {evidence.describe()}")
@@ -149,3 +151,8 @@ def _settle(honest: list[NodeHandle], keys_of_x: list[tuple[int, int]], seconds:
         )
     except WaitTimeout:
         pass
+
+
+def findings_in(violations: list[str]) -> list[str]:
+    """The finding names ``violations`` cite, once each, in order."""
+    return list(dict.fromkeys(v[1 : v.index("]")] for v in violations if v.startswith("[")))

@@ -11,7 +11,7 @@ the finding that explains it (docs/findings/).
 from __future__ import annotations
 
 from xmtpd_e2e.api.environment import Environment
-from xmtpd_e2e.faults.misbehaving_evidence import exercise
+from xmtpd_e2e.faults.misbehaving_evidence import exercise, findings_in
 from xmtpd_e2e.faults.misbehaving_proxy import BEHAVIOURS
 from xmtpd_e2e.runner.scenario import scenario
 from xmtpd_e2e.scenarios._topology import standard_cluster
@@ -34,4 +34,6 @@ def chaos_misbehaving_node(env: Environment) -> None:
         for evidence in outcome.during + outcome.after:
             env.log.info("%s: %s", behaviour, evidence.describe())
         violations += outcome.violations()
-    env.require.equal(violations, [], "honest nodes kept envelopes node 100 altered")
+    if violations:
+        cited = ", ".join(f"docs/findings/{name}.md" for name in findings_in(violations))
+        env.require.fail(f"honest nodes kept what node 100 altered ({cited}): " + "; ".join(violations))
