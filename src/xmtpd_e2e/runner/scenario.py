@@ -26,8 +26,9 @@ if TYPE_CHECKING:
 
 __all__ = ["ScenarioInfo", "scenario", "Registry", "REGISTRY", "SUITES"]
 
-SUITES = ("fast", "full")
-"""``fast`` runs in every CI run; ``full`` is the whole catalogue (every scenario is in it)."""
+SUITES = ("fast", "layers", "full")
+"""``fast`` runs in every CI run; ``layers`` holds the faults below the network (database, chain,
+Redis), each scenario under a minute; ``full`` is the whole catalogue (every scenario is in it)."""
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 

@@ -36,7 +36,7 @@ def _change_rates_and_check(env: Environment, message_fee: int) -> None:
 @scenario(
     "chaos-chain-reorgs",
     "Reorgs of depth 3 every 2 s while a node registers and rates change; both take effect, nothing lost",
-    suites=("fast",),
+    suites=("layers",),
     typical_seconds=45,
 )
 def chaos_chain_reorgs(env: Environment) -> None:
@@ -55,7 +55,7 @@ def chaos_chain_reorgs(env: Environment) -> None:
 @scenario(
     "chaos-chain-stall",
     "Mining stalled for 10 s under traffic: publishing goes on; a rate change after healing takes effect",
-    suites=("fast",),
+    suites=("layers",),
     typical_seconds=40,
 )
 def chaos_chain_stall(env: Environment) -> None:
@@ -73,7 +73,7 @@ def chaos_chain_stall(env: Environment) -> None:
 @scenario(
     "chaos-chain-base-fee-spike",
     "Base fee held at 1000 gwei while a node registers and rates change; both take effect",
-    suites=("fast",),
+    suites=("layers",),
     typical_seconds=40,
 )
 def chaos_chain_base_fee_spike(env: Environment) -> None:
@@ -89,7 +89,7 @@ def chaos_chain_base_fee_spike(env: Environment) -> None:
 @scenario(
     "chaos-chain-slow",
     "Node 100's chain path 2 s slow per response while rates change; it prices with the new rates",
-    suites=("fast",),
+    suites=("layers",),
     typical_seconds=45,
 )
 def chaos_chain_slow(env: Environment) -> None:

@@ -24,7 +24,6 @@ DOWN_SECONDS = 3.0
 @scenario(
     "chaos-database-crash",
     "Postgres (durable profile, the environment's own) SIGKILLed under traffic and restarted: no acknowledged envelope lost",
-    suites=("fast",),
     typical_seconds=40,
 )
 def chaos_database_crash(env: Environment) -> None:

@@ -55,7 +55,7 @@ def _under_traffic(env: Environment, apply: Callable[[], Fault]) -> None:
 @scenario(
     "chaos-database-refused",
     "Node 100's database refuses it for 8 s under traffic (sessions ended, new ones refused); it recovers",
-    suites=("fast",),
+    suites=("layers",),
     typical_seconds=30,
 )
 def chaos_database_refused(env: Environment) -> None:
@@ -65,7 +65,7 @@ def chaos_database_refused(env: Environment) -> None:
 @scenario(
     "chaos-database-slow",
     "Node 100's database path 200 ms slow per response for 8 s under traffic; nothing is lost",
-    suites=("fast",),
+    suites=("layers",),
     typical_seconds=35,
 )
 def chaos_database_slow(env: Environment) -> None:
@@ -75,7 +75,7 @@ def chaos_database_slow(env: Environment) -> None:
 @scenario(
     "chaos-database-disk-full",
     "Node 100's database out of disk space for 8 s under traffic; node 200 unaffected; it recovers",
-    suites=("fast",),
+    suites=("layers",),
     typical_seconds=35,
 )
 def chaos_database_disk_full(env: Environment) -> None:

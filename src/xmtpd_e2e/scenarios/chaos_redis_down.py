@@ -19,7 +19,7 @@ from xmtpd_e2e.scenarios._topology import standard_cluster
 @scenario(
     "chaos-redis-down",
     "Redis killed for 8 s under gateway traffic, started again empty; group messages through the gateway go on",
-    suites=("fast",),
+    suites=("layers",),
     typical_seconds=30,
 )
 def chaos_redis_down(env: Environment) -> None:
