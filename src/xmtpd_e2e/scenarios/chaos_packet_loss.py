@@ -6,9 +6,14 @@ the streams node 300 opens and those it serves).  Publishing to every node must 
 every envelope must reach every node: the scenario waits a while for that with the loss in force
 (logging how far it got if not), then heals and requires full convergence.
 
-Two variants.  ``chaos-packet-loss`` (fast suite) allows 60 s after the heal and fails citing
-``docs/findings/sync-stream-stalls-after-packet-loss.md`` when a node still misses envelopes;
-``chaos-packet-loss-recovery`` (full suite) waits up to 600 s and logs how long recovery took.
+Two variants.  ``chaos-packet-loss`` (fast suite) gives xmtpd a recovery budget of 60 s after the
+heal (healthy runs recover in seconds).  A node still missing envelopes then is xmtpd's known stall
+(``docs/findings/sync-stream-stalls-after-packet-loss.md``): the scenario records it as a ``check``
+event named ``finding: recovery over budget`` on the timeline (results JSON, HTML report) with the
+lagging nodes, logs it as a warning, and then still requires that nothing is lost -- every envelope
+on every node within 600 s -- so the gate fails on loss, not on the known slow recovery (seen in
+about 1 of 6 clean-clone runs).  ``chaos-packet-loss-recovery`` (full suite) waits up to 600 s
+and logs how long recovery took.
 
 Why so long after healing: with 30 % loss each way a segment and its ack both get through only
 half the time, and TCP doubles its retransmission timer on every miss, up to Linux's ceiling of
@@ -32,6 +37,7 @@ from xmtpd_e2e.runner.scenario import scenario
 from xmtpd_e2e.scenarios._topology import standard_cluster
 
 FINDING = "docs/findings/sync-stream-stalls-after-packet-loss.md"
+RECOVERY_BUDGET_SECONDS = 60.0
 
 
 @scenario(
@@ -39,15 +45,27 @@ FINDING = "docs/findings/sync-stream-stalls-after-packet-loss.md"
     "Drop 30% of the packets between node 300 and its peers while clients publish to every node; all converge",
     suites=("fast",),
     typical_seconds=60,
+    timeout_seconds=900,
 )
 def chaos_packet_loss(env: Environment) -> None:
     healed = lossy_traffic_then_heal(env, under_loss_wait=20)
     try:
-        env.wait_for_replication(timeout=60)
+        env.wait_for_replication(timeout=RECOVERY_BUDGET_SECONDS)
     except CheckFailed as stalled:
-        raise CheckFailed(
-            f"{stalled} (60 s after healing; see {FINDING}; chaos-packet-loss-recovery waits 600 s)"
-        ) from stalled
+        env.timeline.instant(
+            "check",
+            "finding: recovery over budget",
+            finding=FINDING,
+            budget_seconds=RECOVERY_BUDGET_SECONDS,
+            lagging=str(stalled),
+        )
+        env.log.warning(
+            "xmtpd's known post-loss stall (%s): %s %.0f s after healing; waiting for nothing to be lost",
+            FINDING,
+            stalled,
+            time.monotonic() - healed,
+        )
+        env.wait_for_replication(timeout=600 - RECOVERY_BUDGET_SECONDS)
     env.log.info("recovered %.1f s after the heal", time.monotonic() - healed)
 
 
