@@ -8,7 +8,7 @@ VENV := .venv/bin
 E2E := $(VENV)/xmtpd-e2e
 DOCKER_FLAGS := --runtime docker --image-set local
 
-.PHONY: setup e2e e2e-local e2e-docker e2e-full e2e-kubernetes e2e-kubernetes-trio test unit integration lint bench clean-runs
+.PHONY: setup e2e e2e-local e2e-docker e2e-layers e2e-full e2e-kubernetes e2e-kubernetes-trio test unit integration lint bench clean-runs
 
 setup:
 	scripts/setup
@@ -20,6 +20,11 @@ e2e-local:
 
 e2e-docker:
 	$(E2E) run $(DOCKER_FLAGS) --suite fast --parallel 2
+
+# Faults below the network (database, chain, Redis), each scenario under a minute.
+e2e-layers: setup
+	$(E2E) run --runtime local --suite layers --parallel 2
+	$(E2E) run $(DOCKER_FLAGS) --suite layers --parallel 2
 
 # The whole catalogue (payer reports follow xmtpd's hourly schedule: ~14 min per runtime with --parallel 6).
 e2e-full: setup
