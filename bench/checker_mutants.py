@@ -13,6 +13,7 @@ control runs (no mutation) must pass.  Writes ``bench/results/checker-mutants.js
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import time
 from pathlib import Path
@@ -57,7 +58,7 @@ def _readers(node: Any, address: str, recorder: HistoryRecorder, start: int) -> 
     ]
     threads = []
     for spec, target in specs:
-        thread = ReaderThread(spec, EnvelopeReader(lambda target=target: target), recorder, [node.id], topics)
+        thread = ReaderThread(spec, EnvelopeReader(functools.partial(str, target)), recorder, [node.id], topics)
         thread.cursor = {node.id: start}
         threads.append(thread)
     return threads
