@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 
-__all__ = ["connects", "udp_delivery", "udp_out_of", "process_state", "frozen"]
+__all__ = ["connects", "http2_answer", "udp_delivery", "udp_out_of", "process_state", "frozen"]
 
 _CONNECT = """
 import socket, sys
@@ -132,3 +132,35 @@ def udp_out_of(namespace: str, address: str, port: int, count: int = 1000) -> li
         return arrived
     finally:
         receiver.close()
+
+
+_HTTP2 = """
+import socket, sys, time
+began = time.monotonic()
+try:
+    with socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=float(sys.argv[3])) as c:
+        c.settimeout(float(sys.argv[3]))
+        c.sendall(b"PRI * HTTP/2.0\\r\\n\\r\\nSM\\r\\n\\r\\n" + bytes.fromhex("000000040000000000"))
+        outcome = "data" if c.recv(16) else "closed"
+except ConnectionRefusedError:
+    outcome = "refused"
+except ConnectionResetError:
+    outcome = "reset"
+except (socket.timeout, TimeoutError):
+    outcome = "silent"
+print(outcome, time.monotonic() - began)
+"""
+
+
+def http2_answer(namespace: str, host: str, port: int, timeout: float = 4.0) -> tuple[str, float]:
+    """From inside ``namespace``, open a connection to a gRPC server at ``host:port`` and send an
+    HTTP/2 preface: what came back (``data``, ``closed``, ``reset``, ``refused``, ``silent``) and
+    after how many seconds."""
+    result = subprocess.run(
+        ["nsenter", f"--net={namespace}", sys.executable, "-c", _HTTP2, host, str(port), str(timeout)],
+        capture_output=True,
+        text=True,
+        timeout=timeout + 10,
+    )
+    outcome, seconds = result.stdout.split()
+    return outcome, float(seconds)
