@@ -60,9 +60,10 @@ def test_readme_command_works_as_written(command: str, tmp_path: Path) -> None:
         assert left == asked, f"a passing run left {sorted(map(str, left - asked))} in its directory"
 
 
-def test_the_writing_a_scenario_example_runs_as_written(tmp_path: Path) -> None:
-    """The scenario module shown under "Writing a scenario" passes against a real cluster."""
-    section = README.read_text().split("## Writing a scenario", 1)[1].split("\n## ", 1)[0]
+def _run_readme_scenario(section_title: str, name: str, tmp_path: Path) -> None:
+    """Write the first python block of the README's ``section_title`` section to a module and run
+    scenario ``name`` from it on the local runtime; it must pass."""
+    section = README.read_text().split(f"## {section_title}", 1)[1].split("\n## ", 1)[0]
     module = tmp_path / "readme_scenario.py"
     module.write_text(re.findall(r"```python\n(.*?)```", section, flags=re.S)[0])
     command = [
@@ -73,9 +74,20 @@ def test_the_writing_a_scenario_example_runs_as_written(tmp_path: Path) -> None:
         "--scenarios",
         str(module),
         "--test",
-        "my-test",
+        name,
         "--runtime",
         "local",
     ]
     result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, f"stdout:\n{result.stdout[-3000:]}\nstderr:\n{result.stderr[-3000:]}"
+
+
+def test_the_writing_a_scenario_example_runs_as_written(tmp_path: Path) -> None:
+    """The scenario module shown under "Writing a scenario" passes against a real cluster."""
+    _run_readme_scenario("Writing a scenario", "my-test", tmp_path)
+
+
+def test_the_real_users_example_runs_as_written(tmp_path: Path) -> None:
+    """The real-users scenario under "Real XMTP users" passes against a real cluster (it needs the
+    MLS validation service: XMTPD_E2E_MLS_VALIDATION_BIN, as `make test` documents)."""
+    _run_readme_scenario("Real XMTP users", "my-chat", tmp_path)

@@ -13,9 +13,9 @@ from collections.abc import Mapping, Sequence
 from xmtpd_e2e.api.environment import Environment
 from xmtpd_e2e.api.gateway_handle import GatewayHandle
 from xmtpd_e2e.api.node_handle import NodeHandle
-from xmtpd_e2e.polling import wait_until
 from xmtpd_e2e.scenarios._topology import standard_cluster
-from xmtpd_e2e.users import Conversation, Message, User, UserError
+from xmtpd_e2e.users import Conversation, Message, User
+from xmtpd_e2e.users.visibility import missing_on_nodes
 
 __all__ = [
     "ORIGINATOR_CACHE_TTL",
@@ -29,8 +29,6 @@ __all__ = [
 
 ORIGINATOR_CACHE_TTL: Mapping[str, str] = {"XMTPD_API_ORIGINATOR_CACHE_TTL": "100ms"}
 FINDING = "docs/findings/originator-cache-hides-new-originators.md"
-IDENTITY_UPDATES_TOPIC = "02"
-KEY_PACKAGES_TOPIC = "03"
 
 
 def user_cluster(env: Environment, *, nodes: int = 3) -> tuple[list[NodeHandle], list[GatewayHandle]]:
@@ -41,37 +39,12 @@ def user_cluster(env: Environment, *, nodes: int = 3) -> tuple[list[NodeHandle],
 
 def join(user: User, conversation_id: str, *, timeout: float = 60.0) -> Conversation:
     """``user``'s handle on a conversation it was added to, once its welcome arrived."""
-
-    def find() -> Conversation | None:
-        return next((c for c in user.sync() if c.id == conversation_id), None)
-
-    found = wait_until(
-        find,
-        lambda c: c is not None,
-        timeout=timeout,
-        description=f"{user.name} to receive the welcome to {conversation_id[:8]} (on {user.node_alias})",
-        swallow=(UserError,),
-    )
-    assert found is not None
-    return found
+    return user.wait_for_conversation(conversation_id, timeout=timeout)
 
 
 def wait_for_texts(conversation: Conversation, expected: Sequence[str], *, timeout: float = 60.0) -> list[Message]:
     """Sync until every text in ``expected`` is in the conversation; returns its messages."""
-    wanted = set(expected)
-
-    def messages() -> list[Message]:
-        conversation.sync()
-        return conversation.messages()
-
-    return wait_until(
-        messages,
-        lambda found: wanted <= {m.text for m in found},
-        timeout=timeout,
-        description=f"{conversation.user.name} ({conversation.user.node_alias}) to have {len(wanted)} messages",
-        detail=lambda found: f"{len(wanted & {m.text for m in found})} of {len(wanted)}",
-        swallow=(UserError,),
-    )
+    return conversation.wait_for_texts(expected, timeout=timeout)
 
 
 def check_exactly_once_in_order(
@@ -92,19 +65,8 @@ def check_identities_on_every_node(env: Environment, users: Sequence[User], *, t
     """Every node stores each user's identity updates and each installation's key package
     (waiting for replication); the failure lists what each node lacks."""
 
-    def missing() -> dict[str, list[str]]:
-        lacking: dict[str, list[str]] = {}
-        for node in env.nodes():
-            topics = {row[2] for row in node.observer.client_envelope_rows()}
-            for user in users:
-                if IDENTITY_UPDATES_TOPIC + user.inbox_id not in topics:
-                    lacking.setdefault(node.alias, []).append(f"{user.name}'s identity updates")
-                if KEY_PACKAGES_TOPIC + user.installation_id not in topics:
-                    lacking.setdefault(node.alias, []).append(f"{user.name}'s key package")
-        return lacking
-
     env.require.eventually(
-        missing,
+        lambda: missing_on_nodes(env.nodes(), users),
         accept=lambda lacking: not lacking,
         timeout=timeout,
         description=f"every node to store the identity updates and key packages of {len(users)} users",

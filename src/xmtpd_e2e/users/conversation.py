@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from xmtpd_e2e.polling import wait_until
 from xmtpd_e2e.users.confirm import confirm, gave_up_waiting
 from xmtpd_e2e.users.errors import UserError
 
@@ -75,6 +76,23 @@ class Conversation:
         handle = self._handle
         self._user.call("sync", handle.sync, conversation=self.id)
         self._user.record_new_messages(self, how="sync")
+
+    def wait_for_texts(self, expected: Sequence[str], *, timeout: float = 60.0) -> list[Message]:
+        """Sync until every text in ``expected`` is in the conversation; returns its messages."""
+        wanted = set(expected)
+
+        def messages() -> list[Message]:
+            self.sync()
+            return self.messages()
+
+        return wait_until(
+            messages,
+            lambda found: wanted <= {m.text for m in found},
+            timeout=timeout,
+            description=f"{self._user.name} ({self._user.node_alias}) to have {len(wanted)} messages",
+            detail=lambda found: f"{len(wanted & {m.text for m in found})} of {len(wanted)}",
+            swallow=(UserError,),
+        )
 
     def messages(self) -> list[Message]:
         """Every text message in this user's local database, in the order the client stored

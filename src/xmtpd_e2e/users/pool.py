@@ -8,6 +8,7 @@ import logging
 import shutil
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,7 @@ from xmtpd_e2e.users.gateway_front import GatewayFront
 from xmtpd_e2e.users.history import ReceivedMessage, UserHistory
 from xmtpd_e2e.users.registration import register_client
 from xmtpd_e2e.users.user import User
+from xmtpd_e2e.users.visibility import missing_on_nodes
 
 if TYPE_CHECKING:
     from xmtpd_e2e.api.gateway_handle import GatewayHandle
@@ -146,6 +148,19 @@ class UserPool:
     def users(self) -> list[User]:
         with self._lock:
             return list(self._users.values())
+
+    def wait_until_on_nodes(self, nodes: Sequence[NodeHandle], *, timeout: float = 60.0) -> None:
+        """Wait until every node in ``nodes`` stores every user's identity updates and key
+        packages (``xmtpd_e2e.users.visibility``): before that, a client on one of them cannot
+        add a user registered through another node."""
+        users = self.users()
+        wait_until(
+            lambda: missing_on_nodes(nodes, users),
+            lambda lacking: not lacking,
+            timeout=timeout,
+            description=f"every node to store the identity updates and key packages of {len(users)} users",
+            detail=lambda lacking: "; ".join(f"{alias} lacks {', '.join(what)}" for alias, what in lacking.items()),
+        )
 
     def user(self, name: str) -> User:
         with self._lock:

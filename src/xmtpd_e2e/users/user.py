@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from xmtpd_e2e.chain.keys import Key
+from xmtpd_e2e.polling import wait_until
 from xmtpd_e2e.users.conversation import Conversation, Message
 from xmtpd_e2e.users.confirm import gave_up_waiting
 from xmtpd_e2e.users.errors import UserError
@@ -159,6 +160,23 @@ class User:
         )
         items = self._client.conversations().list(options)
         return [Conversation(self, item.conversation()) for item in items]
+
+    def wait_for_conversation(self, conversation_id: str, *, timeout: float = 60.0) -> Conversation:
+        """This user's handle on a conversation it was added to, once its welcome arrived: a welcome
+        reaches the user's node by replication, so one sync right after the invite may miss it."""
+
+        def find() -> Conversation | None:
+            return next((c for c in self.sync() if c.id == conversation_id), None)
+
+        found = wait_until(
+            find,
+            lambda c: c is not None,
+            timeout=timeout,
+            description=f"{self.name} to receive the welcome to {conversation_id[:8]} (on {self.node_alias})",
+            swallow=(UserError,),
+        )
+        assert found is not None
+        return found
 
     def conversation(self, conversation_id: str) -> Conversation:
         handle = self.call("conversation", lambda: self._client.conversation(bytes.fromhex(conversation_id)))
