@@ -5,8 +5,9 @@ are drawn from the schedule's random generator (pure, so the same seed gives the
 and it is applied through ``env.faults.apply``, so each one is a Fault on the timeline that
 ``env.heal()`` also ends.
 
-A seed's plan does not depend on the machine: :func:`default_kinds` is every explorable kind,
-sorted by name, whatever the runner's privileges or the registry's order.  Whether the runtime
+A seed's plan does not depend on the machine: :func:`default_kinds` is every explorable kind but
+the adversarial ones (a misbehaving node, drawn only when named), sorted by name, whatever the
+runner's privileges or the registry's order.  Whether the runtime
 can apply a planned kind is asked of the runtime when the run starts
 (:func:`left_out_on`): those it cannot are skipped and recorded with the reason, never swapped for
 others (which would change every later draw).
@@ -89,8 +90,10 @@ def fault_kind(name: str) -> FaultKind:
 
 
 def default_kinds() -> list[str]:
-    """Kinds drawn when none are named: every explorable kind, sorted (see module docstring)."""
-    return list(FAULT_KINDS)
+    """Kinds drawn when none are named: every explorable kind but the adversarial ones (a
+    misbehaving node is drawn only when named), sorted (see module docstring)."""
+    adversarial = {k.name for k in registry.kinds() if k.adversarial}
+    return [name for name in FAULT_KINDS if name not in adversarial]
 
 
 def left_out_on(env: Environment, names: Sequence[str]) -> dict[str, str]:

@@ -108,6 +108,10 @@ class FaultKind(abc.ABC):
     """Its target does not serve while the fault lasts (publishes to it fail by design)."""
     explore: ClassVar[bool] = True
     """Explore may draw it (on a node target: :meth:`draw` gives the parameters)."""
+    adversarial: ClassVar[bool] = False
+    """The target breaks the protocol on purpose (a misbehaving node).  Explore draws it only when
+    named with ``--faults``: what it finds is about honest nodes' defences, and left in the default
+    draw it would turn most seeds into reruns of the same known findings."""
     undo_at_teardown: ClassVar[bool] = True
     """False where undoing would be wasted on a service about to be removed (starting a killed node)."""
     exclusive: ClassVar[bool] = False

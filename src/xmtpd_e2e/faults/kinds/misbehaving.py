@@ -82,6 +82,7 @@ class _Misbehaving(FaultKind):
     params = (Param("on", object, "the node that misbehaves"),)
     needs = frozenset({TOXIPROXY, HOST_REACHABLE})
     exclusive = True
+    adversarial = True
 
     def plan(self, faults: EnvironmentFaults, params: Mapping[str, Any]) -> FaultPlan:
         from xmtpd_e2e.api.node_handle import NodeHandle
