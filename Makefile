@@ -8,7 +8,7 @@ VENV := .venv/bin
 E2E := $(VENV)/xmtpd-e2e
 DOCKER_FLAGS := --runtime docker --image-set local
 
-.PHONY: setup e2e e2e-local e2e-docker e2e-layers e2e-full e2e-kubernetes e2e-kubernetes-trio test unit integration lint bench clean-runs
+.PHONY: setup e2e e2e-local e2e-docker e2e-layers e2e-full e2e-kubernetes e2e-kubernetes-trio e2e-kubernetes-users test unit integration lint bench clean-runs
 
 setup:
 	scripts/setup
@@ -47,11 +47,17 @@ e2e-kubernetes-trio:
 	scripts/setup --kubernetes
 	$(E2E) run --runtime kubernetes --image-set local --test $(KUBE_TRIO) --parallel 2
 
-# Last, the kubernetes trio: on a fresh machine its set-up builds the local cluster first
+# Real XMTP users on kubernetes: libxmtp clients in the runner, every service (the MLS validation service too) a pod.
+e2e-kubernetes-users:
+	scripts/setup --kubernetes
+	$(E2E) run --runtime kubernetes --image-set local --test xmtp-group-chat
+
+# Last, the kubernetes trio and the users' group chat: on a fresh machine its set-up builds the local cluster first
 # (8 min 52 s on 2 idle cores, 6.8 GB of Go caches; 12 s once cached).
 test: setup lint e2e-local e2e-docker
 	$(VENV)/pytest -q tests
 	$(MAKE) e2e-kubernetes-trio
+	$(MAKE) e2e-kubernetes-users
 
 unit:
 	$(VENV)/pytest -q tests/unit
