@@ -159,14 +159,22 @@ class ChaosController:
     def remove_toxic(self, proxy: str, suffix: str) -> None:
         """Remove the toxic ``suffix`` (``latency`` ...) of ``proxy``, only from the end of the
         chain (see :meth:`remove_all_toxics`): newer toxics come off first and go back after."""
-        name = f"{proxy}_{suffix}"
+        newer = self._take_off(proxy, f"{proxy}_{suffix}")
+        self._put_back(proxy, newer or [])
+
+    def _take_off(self, proxy: str, name: str) -> list[dict[str, Any]] | None:
+        """Remove toxic ``name`` and every newer one, newest first; returns the newer ones (to put
+        back), or None when ``proxy`` has no such toxic."""
         chain = self.toxics(proxy)
         position = next((i for i, toxic in enumerate(chain) if toxic.get("name") == name), None)
         if position is None:
-            return
+            return None
         for toxic in reversed(chain[position:]):
             self._remove_toxic(proxy, toxic)
-        for toxic in chain[position + 1 :]:
+        return chain[position + 1 :]
+
+    def _put_back(self, proxy: str, toxics: list[dict[str, Any]]) -> None:
+        for toxic in toxics:
             self._post_toxic(proxy, toxic["name"], toxic["type"], dict(toxic.get("attributes") or {}))
 
     def has_toxic(self, proxy: str, suffix: str) -> bool:
@@ -177,14 +185,16 @@ class ChaosController:
         return list(result) if isinstance(result, list) else []
 
     def add_toxic(self, proxy: str, suffix: str, kind: str, attributes: dict[str, int]) -> None:
-        """Add a toxic, replacing one of the same kind.
+        """Add a toxic, replacing one of the same kind in its place in the chain.
 
         A toxic is only ever removed from the end of the chain (see :meth:`remove_all_toxics`),
         so replacing one that has newer toxics after it takes those off first and puts them
-        back, unchanged; the replacement goes last.
+        back, unchanged, after the replacement.
         """
-        self.remove_toxic(proxy, suffix)
-        self._post_toxic(proxy, f"{proxy}_{suffix}", kind, attributes)
+        name = f"{proxy}_{suffix}"
+        newer = self._take_off(proxy, name)
+        self._post_toxic(proxy, name, kind, attributes)
+        self._put_back(proxy, newer or [])
 
     def _post_toxic(self, proxy: str, name: str, kind: str, attributes: dict[str, int]) -> None:
         self._call(

@@ -3,7 +3,9 @@
 Toxiproxy blocks forever (and with it every later API call on the proxy) when a toxic in front
 of a ``reset_peer`` toxic is removed while data is flowing; CI once lost a run to it.  These
 stack every kind of toxic on a proxy with connections streaming through it and take them off
-again, round after round, at varying moments of the reset's countdown.
+again, round after round, at varying moments of the reset's countdown.  (The controller here is
+toxiproxy's mechanism only; that each toxic is a fault window on the timeline is the fault
+registry's contract, tests/integration/faults/test_fault_contract.py.)
 """
 
 from __future__ import annotations
@@ -29,9 +31,6 @@ def test_removing_stacked_toxics_from_a_busy_proxy_always_finishes(with_timeout:
             time.sleep(0.4 * round_)  # before, during and after the resets fire
             chaos.remove_all_toxics(proxy)
             assert chaos.toxics(proxy) == []
-        windows = [event for event in chaos.timeline.events() if event.kind == "fault"]
-        assert len(windows) == ROUNDS * (4 if with_timeout else 3)
-        assert all(event.end is not None for event in windows)
 
 
 def test_replacing_a_toxic_keeps_the_newer_ones_after_it() -> None:
@@ -44,7 +43,5 @@ def test_replacing_a_toxic_keeps_the_newer_ones_after_it() -> None:
         chain = chaos.toxics(proxy)
         assert [(t["type"], t["attributes"].get("latency")) for t in chain] == [("latency", 50), ("reset_peer", None)]
         assert chain[1]["attributes"]["timeout"] == 1000
-        open_windows = {event.name: event for event in chaos.timeline.events() if event.end is None}
-        assert set(open_windows) == {"latency", "reset"} and open_windows["latency"].params["latency"] == 50
         chaos.remove_all_toxics(proxy)
         assert chaos.toxics(proxy) == []
