@@ -92,10 +92,18 @@ class DiskFull:
             raise problem
         if not os.path.ismount(self.mountpoint):
             self._mount()
-        self._create_tablespace()
-        if self._current_tablespace() != self.tablespace:
-            self._move_database(self.tablespace)
-        self._fill()
+            # The filler's inode is made while the mount is empty: a database that grew under
+            # traffic between sizing the mount and moving onto it can take every byte, and then
+            # creating a file fails with ENOSPC too (seen on a loaded machine).
+            (self.mountpoint / FILLER).touch()
+        try:
+            self._create_tablespace()
+            if self._current_tablespace() != self.tablespace:
+                self._move_database(self.tablespace)
+            self._fill()
+        except BaseException:
+            self.remove()  # a half-made fault leaves no tablespace or mount behind
+            raise
 
     def _mount(self) -> None:
         size = self._database_bytes() + HEADROOM_BYTES

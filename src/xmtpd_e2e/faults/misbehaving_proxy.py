@@ -20,7 +20,8 @@ the node's own envelopes the way a dishonest node would:
   with a gap;
 * ``replay-old`` -- after every response with envelopes of the node, a response of its own
   carrying the first envelope served while in force again (a later response is not guaranteed:
-  a node serves a burst of envelopes in one response).
+  a node serves a burst of envelopes in one response); for the unary ``QueryEnvelopes`` the
+  envelope goes at the end of the one response instead.
 """
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ _MUTATED: dict[str, Any] = {
     _SERVICE + "SubscribeEnvelopes": message_api_pb2.SubscribeEnvelopesResponse,
     _SERVICE + "QueryEnvelopes": message_api_pb2.QueryEnvelopesResponse,
 }
+_UNARY = frozenset({_SERVICE + "QueryEnvelopes"})
+"""Methods whose caller takes exactly one response: what a misbehaviour splits into several
+responses goes back as one (a second message would break the call, not test the peer)."""
 _HOP_HEADERS = frozenset({"user-agent", "content-type", "te", "grpc-accept-encoding", "grpc-timeout"})
 ORIGINATOR_LABEL = b"originator|"
 """xmtpd's domain separation for originator signatures (``pkg/constants``)."""
@@ -161,7 +165,10 @@ class MisbehavingProxy:
                         yield data
                         continue
                     response = response_type.FromString(data)
-                    for changed in self.misbehaviour.apply(list(response.envelopes)):
+                    responses = self.misbehaviour.apply(list(response.envelopes))
+                    if method in _UNARY:
+                        responses = [[envelope for changed in responses for envelope in changed]]
+                    for changed in responses:
                         yield bytes(response_type(envelopes=changed).SerializeToString())
             except grpc.RpcError as exc:
                 if context.is_active():
