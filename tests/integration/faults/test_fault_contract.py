@@ -138,7 +138,9 @@ CONTRACTS: dict[str, Contract] = {
         lambda env: {"source": TARGET, "destination": "node-100"},
         lambda env: not _target_reaches_peer(env) and _peer_reaches_target(env),
     ),
-    "packet-loss": Contract(lambda env: {"on": TARGET, "percent": 30}, lambda env: _delivery(env) < 0.85),
+    # 20 %, not 30 %: the node must start again under the loss, and at 30 % its connections' lost
+    # handshakes backed off past the 120 s readiness limit on a clean-clone CI run (twice, docker).
+    "packet-loss": Contract(lambda env: {"on": TARGET, "percent": 20}, lambda env: _delivery(env) < 0.9),
     "bandwidth": Contract(lambda env: {"on": TARGET, "kilobytes_per_second": 64}, lambda env: _qdisc(env, "tbf")),
     "duplication": Contract(
         lambda env: {"on": TARGET, "percent": 50}, lambda env: len(_out_of_target(env)) > 600 * 1.2
