@@ -16,11 +16,14 @@ service's faults, so it outlives a restart of the service where that namespace d
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from xmtpd_e2e.errors import E2EError
+from xmtpd_e2e.faults.capabilities import NAMESPACE_RULES, TOXIPROXY
 from xmtpd_e2e.faults.namespace import NamespaceGone, run_in_namespace
+from xmtpd_e2e.faults.registry import FaultKind, FaultPlan
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -28,15 +31,13 @@ if TYPE_CHECKING:
 
     from xmtpd_e2e.api.faults import EnvironmentFaults
     from xmtpd_e2e.api.node_handle import NodeHandle
-    from xmtpd_e2e.faults.registry import FaultPlan
 
 __all__ = [
     "SteeredPath",
     "nat_chain_name",
     "destroy_connections",
     "steered_path_for",
-    "node_and_latency",
-    "steered_plan",
+    "SlowPathKind",
 ]
 
 
@@ -189,23 +190,46 @@ def steered_path_for(
     )
 
 
-def node_and_latency(faults: EnvironmentFaults, params: Mapping[str, Any], kind: str) -> tuple[NodeHandle, int]:
-    """The node (``on``) and the positive ``latency_ms`` a slow-path kind was given, or E2EError."""
-    from xmtpd_e2e.api.node_handle import NodeHandle
+class SlowPathKind(FaultKind):
+    """A kind that slows one node's path to something it dials: the parameters ``on`` and
+    ``latency_ms``, the plan, and the capabilities are the same for every such path; a subclass
+    says where the path goes (:meth:`destination`) and how its open connections are ended
+    (:meth:`reset`)."""
 
-    latency_ms = int(params.get("latency_ms") or 0)
-    if latency_ms <= 0:
-        raise E2EError(f"{kind}: latency_ms must be a positive number of milliseconds, got {latency_ms}")
-    handle = faults.handle(params["on"])
-    if not isinstance(handle, NodeHandle):
-        raise E2EError(f"{handle.alias} is not a node; {kind} acts on a node's own path")
-    return handle, latency_ms
+    what: ClassVar[str]
+    """The path's name: the proxy is ``<what>-<node alias>``."""
+    tag: ClassVar[str]
+    """Tags the path's NAT rules in the node's namespace."""
+    needs = frozenset({NAMESPACE_RULES, TOXIPROXY})
 
+    @abc.abstractmethod
+    def destination(self, faults: EnvironmentFaults) -> tuple[str, int]:
+        """Host and port as the node dials them."""
 
-def steered_plan(path: SteeredPath, latency_ms: int) -> FaultPlan:
-    """One piece for the path, kept in force across restarts of its service (checked by rule)."""
-    from xmtpd_e2e.faults.controller import Piece
-    from xmtpd_e2e.faults.registry import FaultPlan
+    @abc.abstractmethod
+    def reset(self, faults: EnvironmentFaults, node: NodeHandle, destination: tuple[str, int]) -> Callable[[str], None]:
+        """Ends the node's connections opened before the rule (given its namespace)."""
 
-    piece = Piece(path.describe(), path.install, path.remove, path.alias, present=path.redirecting)
-    return FaultPlan([piece], (path.alias,), {"latency_ms": latency_ms, "via": "toxiproxy"})
+    def plan(self, faults: EnvironmentFaults, params: Mapping[str, Any]) -> FaultPlan:
+        from xmtpd_e2e.api.node_handle import NodeHandle
+        from xmtpd_e2e.faults.controller import Piece
+
+        latency_ms = int(params.get("latency_ms") or 0)
+        if latency_ms <= 0:
+            raise E2EError(f"{self.name}: latency_ms must be a positive number of milliseconds, got {latency_ms}")
+        node = faults.handle(params["on"])
+        if not isinstance(node, NodeHandle):
+            raise E2EError(f"{node.alias} is not a node; {self.name} acts on a node's own path")
+        destination = self.destination(faults)
+        path = steered_path_for(
+            faults,
+            node,
+            what=self.what,
+            tag=self.tag,
+            destination=destination,
+            latency_ms=latency_ms,
+            reset=self.reset(faults, node, destination),
+        )
+        # One piece, kept in force across restarts of its service (checked by its rule).
+        piece = Piece(path.describe(), path.install, path.remove, path.alias, present=path.redirecting)
+        return FaultPlan([piece], (path.alias,), {"latency_ms": latency_ms, "via": "toxiproxy"})

@@ -13,20 +13,20 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from xmtpd_e2e.errors import E2EError, ServiceError
-from xmtpd_e2e.faults.capabilities import NAMESPACE_RULES, TOXIPROXY
 from xmtpd_e2e.faults.chain import Anvil, BaseFeeSpike
 from xmtpd_e2e.faults.controller import Piece
 from xmtpd_e2e.faults.registry import FaultKind, FaultPlan, Param, register
 from xmtpd_e2e.polling import wait_until
-from xmtpd_e2e.faults.steered_path import destroy_connections, node_and_latency, steered_path_for, steered_plan
+from xmtpd_e2e.faults.steered_path import SlowPathKind, destroy_connections
 
 if TYPE_CHECKING:
     from xmtpd_e2e.api.environment import Environment
     from xmtpd_e2e.api.faults import EnvironmentFaults
+    from xmtpd_e2e.api.node_handle import NodeHandle
 
 __all__ = ["ChainReorgs", "ChainStall", "ChainBaseFeeSpike", "ChainSlow", "anvil_of"]
 
@@ -154,7 +154,7 @@ class ChainBaseFeeSpike(_ChainWide):
 
 
 @register
-class ChainSlow(FaultKind):
+class ChainSlow(SlowPathKind):
     name = "chain-slow"
     description = (
         "every response on the node's chain connections (RPC and subscriptions) late by latency_ms: steered "
@@ -164,21 +164,15 @@ class ChainSlow(FaultKind):
         Param("on", object, "the node"),
         Param("latency_ms", int, "delay added to each response from the chain", draws=(200, 1000, 3000)),
     )
-    needs = frozenset({NAMESPACE_RULES, TOXIPROXY})
+    what, tag = "chain", "CHPATH"
 
-    def plan(self, faults: EnvironmentFaults, params: Mapping[str, Any]) -> FaultPlan:
-        handle, latency_ms = node_and_latency(faults, params, self.name)
+    def destination(self, faults: EnvironmentFaults) -> tuple[str, int]:
         anvil = faults.env.chain_service
-        address, port = anvil.network_address(), anvil.spec.ports[0]
+        address = anvil.network_address()
         if address is None:
             raise E2EError("anvil has no address on the environment's network; its path cannot be steered")
-        slow = steered_path_for(
-            faults,
-            handle,
-            what="chain",
-            tag="CHPATH",
-            destination=(address, port),
-            latency_ms=latency_ms,
-            reset=lambda namespace: destroy_connections(namespace, address, port),
-        )
-        return steered_plan(slow, latency_ms)
+        return address, anvil.spec.ports[0]
+
+    def reset(self, faults: EnvironmentFaults, node: NodeHandle, destination: tuple[str, int]) -> Callable[[str], None]:
+        address, port = destination
+        return lambda namespace: destroy_connections(namespace, address, port)

@@ -12,18 +12,18 @@ holds the node's faults, checked and re-installed like any rule there).
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import psycopg
 
 from xmtpd_e2e.errors import E2EError
-from xmtpd_e2e.faults.capabilities import NAMESPACE_RULES, TOXIPROXY, register_capability
+from xmtpd_e2e.faults.capabilities import register_capability
 from xmtpd_e2e.faults.controller import Piece
 from xmtpd_e2e.faults.database import ConnectionsRefused, DatabaseTarget, terminate_backends
 from xmtpd_e2e.faults.database_disk import DiskFull
 from xmtpd_e2e.faults.registry import FaultKind, FaultPlan, Param, register
-from xmtpd_e2e.faults.steered_path import node_and_latency, steered_path_for, steered_plan
+from xmtpd_e2e.faults.steered_path import SlowPathKind
 from xmtpd_e2e.runtime.base import Runtime
 from xmtpd_e2e.services.postgres import dsn_with
 
@@ -115,7 +115,7 @@ class DatabaseRefused(FaultKind):
 
 
 @register
-class DatabaseSlow(FaultKind):
+class DatabaseSlow(SlowPathKind):
     name = "database-slow"
     description = (
         "every response on the node's database connections late by latency_ms: its connections steered "
@@ -125,21 +125,14 @@ class DatabaseSlow(FaultKind):
         Param("on", object, "the node"),
         Param("latency_ms", int, "delay added to each response from the database", draws=(50, 200, 1000)),
     )
-    needs = frozenset({NAMESPACE_RULES, TOXIPROXY})
+    what, tag = "database", "DBPATH"
 
-    def plan(self, faults: EnvironmentFaults, params: Mapping[str, Any]) -> FaultPlan:
-        handle, latency_ms = node_and_latency(faults, params, self.name)
-        target = database_target(handle)
-        slow = steered_path_for(
-            faults,
-            handle,
-            what="database",
-            tag="DBPATH",
-            destination=faults.database_endpoint(),
-            latency_ms=latency_ms,
-            reset=lambda namespace: _ignore(terminate_backends(target.admin_dsn, target.name)),
-        )
-        return steered_plan(slow, latency_ms)
+    def destination(self, faults: EnvironmentFaults) -> tuple[str, int]:
+        return faults.database_endpoint()
+
+    def reset(self, faults: EnvironmentFaults, node: NodeHandle, destination: tuple[str, int]) -> Callable[[str], None]:
+        target = database_target(node)
+        return lambda namespace: _ignore(terminate_backends(target.admin_dsn, target.name))
 
 
 @register
