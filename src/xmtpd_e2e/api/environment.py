@@ -29,6 +29,7 @@ from xmtpd_e2e.api.database_faults import DatabaseFaults
 from xmtpd_e2e.api.faults import EnvironmentFaults, ParticipantRef
 from xmtpd_e2e.api.gateway_handle import GatewayHandle
 from xmtpd_e2e.api.node_handle import NodeHandle
+from xmtpd_e2e.api.recoveries import RunRecoveries
 from xmtpd_e2e.api.require import Require
 from xmtpd_e2e.api.starter_threads import StarterThreads
 from xmtpd_e2e.api.validation_handle import ValidationHandle, missing_validation, validation_starter
@@ -97,6 +98,8 @@ class Environment:
         """Where long waits of this environment report (terminal/log line and timeline span)."""
         self.sampler = NodeSampler(self._sample_sources, logger=logger)
         """Every node's envelope count and replication lag, about once a second while it runs."""
+        self.recovery = RunRecoveries(self.timeline, self.nodes, self.published)
+        """After each fault heals, how long until every node (and read node) has what was acknowledged."""
         self._release_progress: Callable[[], None] | None = None
         self.timings: dict[str, float] = {}
         self._nodes: dict[int, NodeHandle] = {}
@@ -191,6 +194,7 @@ class Environment:
             except BaseException as exc:  # teardown must go on
                 errors.append(exc)
 
+        attempt(lambda: self.recovery.stop(last_look=not fast))  # before the teardown's heal, not measured
         attempt(self.sampler.stop)
         if self._release_progress is not None:
             attempt(self._release_progress)
@@ -283,6 +287,10 @@ class Environment:
         real users, each user's lane: sent, received with latency, failed (``users``)."""
         users = {"users": self._users.observations()} if self._users is not None else {}
         return {"samples": self.sampler.to_dict(), "publishing": self.published.rate_series(), **users}
+
+    def recoveries(self) -> list[dict[str, Any]]:
+        """Each healed fault's recovery time so far (see xmtpd_e2e.api.recoveries)."""
+        return self.recovery.to_list()
 
     def service_logs(self) -> dict[str, str]:
         """Every service's output so far, by service name."""
@@ -441,6 +449,7 @@ class Environment:
             db_name=db_name,
             logger=self.log.getChild(alias),
             timeline=self.timeline,
+            on_reader=self.recovery.reading,
         )
         with self._lock:
             self._nodes[node_id] = handle

@@ -48,7 +48,10 @@ class NodeHandle(ServiceFaults):
         db_name: str,
         logger: logging.Logger,
         timeline: Timeline | None = None,
+        on_reader: Callable[[NodeHandle], None] | None = None,
     ) -> None:
+        self._on_reader = on_reader
+        """Told of each reader made, so recovery times also wait for this node to serve everything."""
         self._id = node_id
         self._alias = alias
         self._key = key
@@ -196,6 +199,8 @@ class NodeHandle(ServiceFaults):
         streams); it follows the node's address across restarts.  Close it when done."""
         from xmtpd_e2e.client.reader import EnvelopeReader
 
+        if self._on_reader is not None:
+            self._on_reader(self)
         return EnvelopeReader(lambda: self.endpoint)
 
     def envelope_keys(self, *, client_only: bool = True) -> set[tuple[int, int]]:

@@ -318,6 +318,7 @@ def _start(env: Environment, schedule: Schedule, options: ExecutionOptions) -> _
         for spec in schedule.publishers
     ]
     work = _Workload(recorder, _Nemesis(env), publishers, [], None, stop, t0)
+    env.recovery.stop()  # the run's measure would repeat this monitor's, which adds budgets and evidence
     try:
         work.readers = _start_readers(env, schedule, recorder)
         work.monitor = RecoveryMonitor(env, work.acknowledged_topics, work.readers, options.recovery_budgets)

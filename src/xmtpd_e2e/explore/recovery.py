@@ -6,21 +6,19 @@ after each heal.  When a recovery runs past its fault kind's budget, it takes th
 moment -- which node lacks which originator's envelopes, the TCP sockets of that node's network
 namespace (``ss -tinoe``: a stalled sync stream shows its retransmissions and backoff there and
 nowhere else) and the tail of its log -- because by the time the run ends the link has usually
-recovered and the evidence is gone.  The checker turns an over-budget recovery into a
+recovered and the evidence is gone (the probing itself is :mod:`xmtpd_e2e.observe.recovery`'s,
+shared with scenario runs).  The checker turns an over-budget recovery into a
 ``slow-recovery`` violation (:func:`slow_recoveries`).
 """
 
 from __future__ import annotations
 
-import logging
 import os
-import threading
-import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from xmtpd_e2e.explore.violation import Violation
+from xmtpd_e2e.observe.recovery import Key, Recovery, RecoveryProbe
 
 if TYPE_CHECKING:
     from xmtpd_e2e.api.environment import Environment
@@ -28,62 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Recovery", "RecoveryMonitor", "slow_recoveries", "budget_for"]
 
-log = logging.getLogger("xmtpd_e2e.explore.recovery")
-PROBE_SECONDS = 1.0
 LOG_TAIL_LINES = 200
-
-Key = tuple[int, int]
-
-
-@dataclass
-class Recovery:
-    kind: str
-    target: str
-    healed_at: float
-    acknowledged: int
-    """Envelopes acknowledged before the heal: what every node must then hold."""
-    replicated_at: float | None = None
-    readers_at: float | None = None
-    """When every reader had read them (None: not within the run, or no readers)."""
-    behind: dict[str, list[int]] = field(default_factory=dict)
-    """At the budget's end: node alias -> originators whose envelopes it still lacked."""
-    evidence: dict[str, str] = field(default_factory=dict)
-    """Taken at the budget's end: ``sockets/<service>`` and ``log/<node>`` texts."""
-
-    @property
-    def seconds(self) -> float | None:
-        return None if self.replicated_at is None else round(self.replicated_at - self.healed_at, 2)
-
-    @property
-    def reader_seconds(self) -> float | None:
-        return None if self.readers_at is None else round(self.readers_at - self.healed_at, 2)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "target": self.target,
-            "healed_at": round(self.healed_at, 3),
-            "acknowledged": self.acknowledged,
-            "replicated_at": None if self.replicated_at is None else round(self.replicated_at, 3),
-            "readers_at": None if self.readers_at is None else round(self.readers_at, 3),
-            "recovery_seconds": self.seconds,
-            "reader_recovery_seconds": self.reader_seconds,
-            "behind": self.behind,
-            "evidence": self.evidence,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Recovery:
-        return cls(
-            str(data["kind"]),
-            str(data["target"]),
-            float(data["healed_at"]),
-            int(data["acknowledged"]),
-            None if data.get("replicated_at") is None else float(data["replicated_at"]),
-            None if data.get("readers_at") is None else float(data["readers_at"]),
-            {str(k): [int(o) for o in v] for k, v in data.get("behind", {}).items()},
-            {str(k): str(v) for k, v in data.get("evidence", {}).items()},
-        )
 
 
 def budget_for(kind: str, budgets: Mapping[str, float]) -> float | None:
@@ -115,16 +58,7 @@ def slow_recoveries(recoveries: Iterable[Recovery], budgets: Mapping[str, float]
 # -- measuring on a real cluster -------------------------------------------------------------------
 
 
-@dataclass
-class _Pending:
-    recovery: Recovery
-    acknowledged: dict[Key, str]
-    """Key -> topic of every envelope acknowledged before the heal."""
-    keys: set[Key]
-    deadline: float | None
-
-
-class RecoveryMonitor(threading.Thread):
+class RecoveryMonitor(RecoveryProbe):
     """Measures each heal's recovery (see module docstring); :meth:`finish` stops it."""
 
     def __init__(
@@ -134,71 +68,20 @@ class RecoveryMonitor(threading.Thread):
         readers: list[ReaderThread],
         budgets: Mapping[str, float],
     ) -> None:
-        super().__init__(name="explore-recovery", daemon=True)
+        def readers_caught_up(wanted: dict[Key, str]) -> bool | None:
+            return all(x.caught_up(wanted) for x in readers) if readers else None
+
+        super().__init__(env.nodes, acknowledged, readers_caught_up, name="explore-recovery", overdue=self._overdue)
         self.env = env
-        self.acknowledged = acknowledged
         self.readers = readers
         self.budgets = dict(budgets)
-        self.recoveries: list[Recovery] = []
-        self._pending: list[_Pending] = []
-        self._lock = threading.Lock()
-        self._halt = threading.Event()
 
-    def healed(self, kind: str, target: str) -> None:
-        acknowledged = self.acknowledged()
-        now = time.time()
-        budget = budget_for(kind, self.budgets)
-        recovery = Recovery(kind, target, now, len(acknowledged))
-        with self._lock:
-            self.recoveries.append(recovery)
-            self._pending.append(
-                _Pending(recovery, acknowledged, set(acknowledged), None if budget is None else now + budget)
-            )
+    def budget(self, kind: str) -> float | None:
+        return budget_for(kind, self.budgets)
 
-    def finish(self, grace: float) -> list[Recovery]:
-        """Keep probing up to ``grace`` seconds for recoveries still open, then stop."""
-        deadline = time.monotonic() + grace
-        while self._open() and time.monotonic() < deadline and self.is_alive():
-            self._halt.wait(PROBE_SECONDS)
-        self._halt.set()
-        self.join(10.0)
-        return list(self.recoveries)
-
-    def _open(self) -> bool:
-        with self._lock:
-            return any(p.recovery.replicated_at is None or p.recovery.readers_at is None for p in self._pending)
-
-    def run(self) -> None:
-        while not self._halt.wait(PROBE_SECONDS):
-            with self._lock:
-                pending = list(self._pending)
-            if not pending:
-                continue
-            try:
-                self._probe(pending)
-            except Exception as error:  # a database briefly unreachable: probe again
-                log.debug("recovery probe failed: %s", error)
-
-    def _probe(self, pending: list[_Pending]) -> None:
-        nodes = [n for n in self.env.nodes() if n.is_running]
-        held = {n.alias: n.observer.envelope_keys(client_only=True) for n in nodes}
-        now = time.time()
-        for p in pending:
-            r = p.recovery
-            lacking = {alias: p.keys - keys for alias, keys in held.items() if p.keys - keys}
-            if r.replicated_at is None and not lacking:
-                r.replicated_at = now
-            if r.readers_at is None and self.readers and all(x.caught_up(p.acknowledged) for x in self.readers):
-                r.readers_at = now
-            if r.replicated_at is None and p.deadline is not None and now >= p.deadline and not r.evidence:
-                r.behind = {alias: sorted({o for o, _ in keys}) for alias, keys in lacking.items()}
-                r.evidence = _evidence(self.env, sorted(lacking))
-        with self._lock:
-            self._pending = [
-                p for p in self._pending if p.recovery.replicated_at is None or p.recovery.readers_at is None
-            ]
-            if not self.readers:
-                self._pending = [p for p in self._pending if p.recovery.replicated_at is None]
+    def _overdue(self, recovery: Recovery, lacking: dict[str, set[Key]]) -> None:
+        recovery.behind = {alias: sorted({o for o, _ in keys}) for alias, keys in lacking.items()}
+        recovery.evidence = _evidence(self.env, sorted(lacking))
 
 
 def _evidence(env: Environment, aliases: list[str]) -> dict[str, str]:

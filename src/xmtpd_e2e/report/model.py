@@ -19,7 +19,16 @@ from typing import Any
 
 from xmtpd_e2e.timeline import TimelineEvent
 
-__all__ = ["RunView", "ScenarioView", "NodeSeries", "FellBehind", "load_run", "LAG_THRESHOLD", "ORDINARY_DELAY"]
+__all__ = [
+    "RunView",
+    "ScenarioView",
+    "RecoveryView",
+    "NodeSeries",
+    "FellBehind",
+    "load_run",
+    "LAG_THRESHOLD",
+    "ORDINARY_DELAY",
+]
 
 LAG_THRESHOLD = 10
 """Envelopes behind before the page calls a node "fell behind" (at the least; see ``ORDINARY_DELAY``)."""
@@ -72,6 +81,50 @@ class FellBehind:
         return text + f"; still {self.final_lag} behind at the end"
 
 
+@dataclass(frozen=True)
+class RecoveryView:
+    """One healed fault's recovery (results ``recoveries``): seconds from the heal until every
+    node held what was acknowledged by then (until the end when it never did), and until every
+    read node served it (None: no reader, or not by the end)."""
+
+    kind: str
+    target: str
+    healed_at: float
+    acknowledged: int
+    nodes_seconds: float
+    readers_seconds: float | None
+    recovered: bool
+    nodes_converged: bool
+
+    @property
+    def until(self) -> float:
+        return self.healed_at + self.nodes_seconds
+
+    def describe(self) -> str:
+        text = f"{self.kind} on {self.target}: "
+        if self.nodes_converged:
+            text += f"every node held the {self.acknowledged} acknowledged envelopes {self.nodes_seconds:.1f} s after the heal"
+        else:
+            text += f"not every node held the {self.acknowledged} acknowledged envelopes by the end, {self.nodes_seconds:.1f} s after the heal"
+        if self.readers_seconds is not None:
+            return text + f"; readers caught up after {self.readers_seconds:.1f} s"
+        return text + ("; readers not caught up by the end" if self.nodes_converged and not self.recovered else "")
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RecoveryView:
+        readers = data.get("readers_seconds")
+        return cls(
+            str(data["kind"]),
+            str(data["target"]),
+            float(data["healed_at"]),
+            int(data.get("acknowledged") or 0),
+            float(data["nodes_seconds"]),
+            None if readers is None else float(readers),
+            bool(data["recovered"]),
+            bool(data.get("nodes_converged", data["recovered"])),
+        )
+
+
 @dataclass
 class ScenarioView:
     name: str
@@ -95,6 +148,8 @@ class ScenarioView:
     sample_interval: float = 1.0
     users: dict[str, Any] = field(default_factory=dict)
     """Real XMTP users' lanes by name (observations ``users``): node, sent, received, failed."""
+    recoveries: list[RecoveryView] = field(default_factory=list)
+    """Each healed fault's recovery time (results ``recoveries``)."""
 
     @property
     def start(self) -> float:
@@ -336,7 +391,18 @@ def _scenario(data: Mapping[str, Any], typical: Mapping[str, float]) -> Scenario
         logs_source=source,
         sample_interval=float((observations.get("samples") or {}).get("interval_seconds") or 1.0),
         users=dict(observations.get("users") or {}),
+        recoveries=_recoveries(data.get("recoveries") or []),
     )
+
+
+def _recoveries(items: list[Any]) -> list[RecoveryView]:
+    views = []
+    for item in items:
+        try:
+            views.append(RecoveryView.from_dict(item))
+        except (KeyError, TypeError, ValueError):  # a malformed entry is left out, not the page
+            continue
+    return views
 
 
 def load_run(

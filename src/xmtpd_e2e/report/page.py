@@ -132,10 +132,30 @@ def _checks(view: ScenarioView) -> str:
     return "".join(parts)
 
 
+def _recoveries(view: ScenarioView) -> str:
+    """Each healed fault's recovery time: to every node, and to every read node when there were readers."""
+    if not view.recoveries:
+        return ""
+    rows = "".join(
+        f"<tr><td>{_esc(r.kind)}</td><td>{_esc(r.target)}</td><td>{_clock(r.healed_at)}</td>"
+        f"<td>{r.acknowledged}</td><td>{_seconds(r.nodes_seconds)}{'' if r.nodes_converged else ' (not by the end)'}</td>"
+        f"<td>{'–' if r.readers_seconds is None else _seconds(r.readers_seconds)}</td>"
+        f"<td>{'yes' if r.recovered else 'no'}</td></tr>"
+        for r in view.recoveries
+    )
+    return (
+        '<h4>recovery after each heal</h4><table class="recoveries"><tr><th>fault</th><th>target</th>'
+        "<th>healed at</th><th>acknowledged</th><th>every node had them</th><th>readers caught up</th>"
+        f"<th>recovered</th></tr>{rows}</table>"
+    )
+
+
 def _legend(view: ScenarioView, colors: dict[str, str]) -> str:
     chips = [f'<span class="chip"><i style="background:{colors[n]}"></i>{_esc(n)}</span>' for n in view.series]
     chips.append('<span class="chip"><i style="background:#d62728;opacity:.35"></i>fault window</span>')
     chips.append('<span class="chip">■ stop ✕ kill <i style="background:#2ca02c"></i>start</span>')
+    if view.recoveries:
+        chips.append('<span class="chip"><i style="background:#e6a23c"></i>recovery after a heal</span>')
     return (
         '<div class="legend">'
         + "".join(chips)
@@ -190,7 +210,7 @@ def _scenario_section(index: int, view: ScenarioView, open_: bool) -> str:
         f"{' · ' + _esc(where) if where else ''} · started {_clock(view.started_at)}</small></h2></summary>"
         f"{_headline(view)}"
         f'<div class="timeline-box">{timeline}</div>{_legend(view, colors)}'
-        f'<div class="checks">{_checks(view)}</div>'
+        f'<div class="checks">{_checks(view)}{_recoveries(view)}</div>'
         f"<h3>logs</h3>{bar}"
         f'<div class="logs" tabindex="0"></div>'
         f'<script type="application/json" class="logdata">{data}</script>'
@@ -228,6 +248,8 @@ body{margin:0 auto;max-width:1400px;padding:12px 20px 60px;font:14px/1.45 system
 h1{font-size:20px;margin:6px 0}h2{display:inline;font-size:17px;margin:0}h3{font-size:15px;margin:14px 0 6px}h4{margin:10px 0 4px}
 small{color:#57606a;font-weight:normal}
 table.summary{border-collapse:collapse;width:100%;margin:8px 0 18px}
+table.recoveries{border-collapse:collapse;margin:4px 0 12px}
+table.recoveries th,table.recoveries td{border-bottom:1px solid #d0d7de;padding:2px 8px;text-align:left}
 table.summary th,table.summary td{border-bottom:1px solid #d0d7de;padding:4px 8px;text-align:left;vertical-align:top}
 td.err{max-width:420px;font-size:12px;color:#cf222e}td.arts{font-size:12px;max-width:360px}
 td.arts a{margin-right:6px}

@@ -212,6 +212,7 @@ def scenario_timeline(view: ScenarioView, colors: dict[str, str]) -> str:
     drawing.span_bars([e for e in view.events if e.kind == "phase"], "phases", _PHASE_STYLE, lambda e: e.name)
     drawing.faults_top = drawing.y
     drawing.fault_bars()
+    drawing.recovery_bars()
     drawing.service_lanes()
     drawing.waits()
     drawing.checks()
@@ -232,6 +233,7 @@ class _BarStyle:
 _PHASE_STYLE = _BarStyle("#9aa7b8", 0.55, "#112", "phase")
 _FAULT_STYLE = _BarStyle(_FAULT, 0.75, "#fff", "fault")
 _WAIT_STYLE = _BarStyle("#6baed6", 0.6, "#012", "wait")
+_RECOVERY_STYLE = _BarStyle("#e6a23c", 0.7, "#210", "recovery")
 
 
 class _TimelineDrawing:
@@ -324,6 +326,17 @@ class _TimelineDrawing:
 
     def fault_bars(self) -> None:
         self.span_bars(self.view.faults(), "faults", _FAULT_STYLE, self.view.fault_label, self._in_force)
+
+    def recovery_bars(self) -> None:
+        """Under the faults: from each heal until every node held what was acknowledged by it
+        (until the end when it never did); the bar's title says how long it took."""
+        recoveries = self.view.recoveries
+        least = 2 / self.per_second  # a sub-second recovery stays visible
+        spans = [
+            TimelineEvent(i, "recovery", r.kind, (r.target,), {}, r.healed_at, max(r.until, r.healed_at + least))
+            for i, r in enumerate(recoveries)
+        ]
+        self.span_bars(spans, "recovery", _RECOVERY_STYLE, lambda e: recoveries[e.id].describe())
 
     def _in_force(self, event: TimelineEvent) -> list[tuple[float, float]]:
         return self.view.in_force(event, self.t1)

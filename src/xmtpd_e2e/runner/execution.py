@@ -212,6 +212,7 @@ class Runner:
                 outcome.teardown_error = f"{type(error).__name__}: {error}"
                 logger.warning("teardown error: %s", outcome.teardown_error)
             outcome.timeline = env.timeline.to_list()
+            outcome.recoveries = env.recoveries()  # after close: the probe has stopped
         if self.guard.interrupted and outcome.status is Status.PASS:
             outcome.status = Status.INTERRUPTED
             outcome.error = f"interrupted by {self.guard.interrupted}"

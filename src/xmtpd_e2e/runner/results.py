@@ -46,6 +46,9 @@ class ScenarioResult:
     """Measured while it ran: node samples (envelopes, lag) and publish rate/failures over time."""
     service_logs: dict[str, str] = field(default_factory=dict)
     """Service logs (capped) kept for the HTML report of a scenario whose artifacts are not kept."""
+    recoveries: list[dict[str, Any]] = field(default_factory=list)
+    """Per healed fault: seconds until every node, and every read node, had what was acknowledged
+    by the heal (see xmtpd_e2e.api.recoveries)."""
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)

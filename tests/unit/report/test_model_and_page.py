@@ -207,3 +207,56 @@ def test_a_fault_explore_planned_is_shown_once_by_its_own_span() -> None:
     unapplied = {**planned, "id": 11, "name": "pause", "params": {"explore": True, "error": "refused"}}
     view = load_run(results(timeline=[planned, _partition_with_gap(), unapplied])).scenarios[0]
     assert [(f.id, f.name) for f in view.faults()] == [(9, "partition"), (11, "pause")]
+
+
+RECOVERIES = [
+    {
+        "kind": "disconnect",
+        "target": "node-300",
+        "healed_at": T + 15,
+        "acknowledged": 240,
+        "nodes_seconds": 4.5,
+        "nodes_converged": True,
+        "readers_seconds": 6.0,
+        "recovered": True,
+    },
+    {
+        "kind": "pause",
+        "target": "node-200",
+        "healed_at": T + 24,
+        "acknowledged": 300,
+        "nodes_seconds": 6.0,
+        "nodes_converged": False,
+        "readers_seconds": None,
+        "recovered": False,
+    },
+]
+
+
+def test_each_recovery_is_a_bar_from_its_heal_titled_with_its_seconds_and_a_row_of_a_table(tmp_path: Path) -> None:
+    data = results(recoveries=RECOVERIES)
+    view = load_run(data).scenarios[0]
+    assert [(r.kind, r.until, r.recovered) for r in view.recoveries] == [
+        ("disconnect", T + 19.5, True),
+        ("pause", T + 30, False),
+    ]
+    text = render_html(data, tmp_path / "r.html").read_text()
+    assert text.count('class="recovery"') == 2
+    assert (
+        "disconnect on node-300: every node held the 240 acknowledged envelopes 4.5 s after the heal; readers caught up after 6.0 s"
+        in text
+    )
+    assert (
+        "pause on node-200: not every node held the 300 acknowledged envelopes by the end, 6.0 s after the heal" in text
+    )
+    table = text[text.index('<table class="recoveries">') :]
+    assert (
+        "<td>4.5 s</td><td>6.0 s</td><td>yes</td>" in table
+        and "6.0 s (not by the end)</td><td>–</td><td>no</td>" in table
+    )
+
+
+def test_a_malformed_recovery_is_left_out_and_a_scenario_without_any_has_no_table(tmp_path: Path) -> None:
+    view = load_run(results(recoveries=[{"kind": "pause"}, RECOVERIES[0]])).scenarios[0]
+    assert [r.kind for r in view.recoveries] == ["disconnect"]
+    assert 'class="recoveries"' not in render_html(results(), tmp_path / "r.html").read_text()

@@ -66,6 +66,9 @@ class FakeEnvironment:
     def service_logs(self) -> dict[str, str]:
         return {"fake-service": "2026-11-26T10:00:00.000Z\tINFO\tfake\tstarted\n"}
 
+    def recoveries(self) -> list[dict[str, Any]]:
+        return []
+
     def close(self, fast: bool = False) -> None:
         self.closed_fast = fast
         record("close", scenario=self.name, fast=fast)
