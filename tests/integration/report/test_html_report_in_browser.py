@@ -14,13 +14,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_runs import cli, run_arguments
 
 MODULE = Path(__file__).with_name("lagging_node_scenario.py")
 
@@ -28,34 +27,10 @@ MODULE = Path(__file__).with_name("lagging_node_scenario.py")
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
     folder = tmp_path_factory.mktemp("report")
-    page, results = folder / "report.html", folder / "results.json"
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "xmtpd_e2e.cli.main",
-            "run",
-            "--runtime",
-            "local",
-            "--scenarios",
-            str(MODULE),
-            "--test",
-            "chaos-partition-deaf-node",
-            "--artifacts",
-            str(folder / "artifacts"),
-            "--html",
-            str(page),
-            "--output-format",
-            "json",
-            "--output-file",
-            str(results),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    page = folder / "report.html"
+    run = cli(*run_arguments(["chaos-partition-deaf-node"], folder, scenarios=MODULE), "--html", str(page))
     assert run.returncode == 1, run.stderr[-3000:]
-    return page, json.loads(results.read_text())
+    return page, json.loads((folder / "result.json").read_text())
 
 
 @pytest.fixture(scope="module")

@@ -2,43 +2,16 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
+
+from cli_runs import run_to_json
 
 MODULE = Path(__file__).with_name("broken_cluster_scenarios.py")
 
 
 def test_a_node_that_never_syncs_fails_the_run_and_is_named(tmp_path: Path) -> None:
-    output = tmp_path / "result.json"
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "xmtpd_e2e.cli.main",
-            "run",
-            "--runtime",
-            "local",
-            "--scenarios",
-            str(MODULE),
-            "--test",
-            "broken-wait",
-            "--test",
-            "broken-invariants",
-            "--artifacts",
-            str(tmp_path / "artifacts"),
-            "--output-format",
-            "json",
-            "--output-file",
-            str(output),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    run, outcomes = run_to_json(["broken-wait", "broken-invariants"], tmp_path, scenarios=MODULE)
     assert run.returncode == 1, run.stderr[-3000:]
-    outcomes = {s["name"]: s for s in json.loads(output.read_text())["scenarios"]}
 
     waited = outcomes["broken-wait"]
     assert waited["status"] == "FAIL", waited
