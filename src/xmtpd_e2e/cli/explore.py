@@ -102,6 +102,14 @@ def _violation_kinds(value: str | None) -> tuple[str, ...]:
     default=None,
     help="readers of the nodes: paging by cursor, re-reading topics, streaming (default: drawn, 1-3)",
 )
+@option(
+    "--users",
+    type=click.IntRange(min=0, max=8),
+    default=0,
+    show_default=True,
+    help="real XMTP users (libxmtp) in one group, sending texts through the run; 0 = none, else 2-8 "
+    "(needs the MLS validation service: --mls-validation-bin)",
+)
 @option("--faults", "faults", default=None, help="fault kinds to draw from, comma-separated, or none (default: all)")
 @option("--max-publishers", type=click.IntRange(min=1), default=8, show_default=True, help="publishers at most")
 @option(
@@ -207,6 +215,10 @@ def explore_command(ctx: click.Context, /, **params: Any) -> None:
     if params["replay"] is not None and params["regression"]:
         raise click.UsageError("--replay and --regression replay different things: give one of them")
     explicit = {name for name in ctx.params if ctx.get_parameter_source(name) is not ParameterSource.DEFAULT}
+    if "users" in explicit and (params["replay"] is not None or params["regression"]):
+        raise click.UsageError("--users draws a new plan; a replay runs its record's plan with the users it had")
+    if params["users"] == 1:
+        raise click.BadParameter("users make one group together: give at least 2 (or 0 for none)", param_hint="--users")
     if "recovery_budget" in explicit:
         explicit.add("recovery_budgets")
     session = ExploreSession(ctx.obj, params, _command_line(), _replays(params), explicit)
@@ -269,6 +281,7 @@ def _generated(params: dict[str, Any]) -> list[Any]:
         max_publishers_per_node=params["per_node"],
         node_env=params["node_env"],
         readers=params["readers"],
+        users=params["users"],
         faults_per_minute=0.0 if kinds == () else GenerationOptions.faults_per_minute,
     )
     try:

@@ -35,6 +35,13 @@ def emit(summary: dict[str, Any], output_format: str, output_file: Path | None) 
                 f"{stats['nodes_checked']}, publish latency p50 {stats['publish_latency_p50']}s "
                 f"max {stats['publish_latency_max']}s"
             )
+            if "user_sends" in stats:
+                caught_up = stats["users_caught_up_seconds"]
+                console.print(
+                    f"  users {stats['user_members']}: sends {stats['user_sends']}, deliveries "
+                    f"{stats['user_deliveries']}, every member had every acknowledged text "
+                    + (f"{caught_up}s after the heal" if caught_up is not None else "never within the run")
+                )
             for violation in verdict["violations"]:
                 console.print(f"  [red]{violation['kind']}[/]: {escape(violation['message'])}")
             for note in verdict["notes"]:

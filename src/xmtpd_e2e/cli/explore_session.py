@@ -119,6 +119,7 @@ class ExploreSession:
             "max_concurrent_publishers_per_node": p["per_node"],
             "node_env": p["node_env"],
             "readers": p["readers"],
+            "users": p["users"],
         }
 
     # -- running -------------------------------------------------------------------------------
@@ -162,6 +163,10 @@ class ExploreSession:
         else:
             settings = {**self.settings(), "generation": self.generation()}
             plans = [(schedule, settings) for schedule in self.schedules]
+        refusal = self.refusal(plans)
+        if refusal is not None:
+            stderr.print(f"[bold red]setup error:[/] {refusal}")
+            return 2
         code = 0
         for schedule, settings in plans:
             exploration = self.execute(schedule, "replay" if self.replays else "explore", settings)
@@ -179,6 +184,20 @@ class ExploreSession:
             break
         self.emit()
         return code
+
+    def refusal(self, plans: list[tuple[Schedule, dict[str, Any]]]) -> str | None:
+        """Why this run cannot run a plan with real users (no validation service, no libxmtp),
+        said before anything starts or is written, as ``run`` refuses a scenario; else None."""
+        from xmtpd_e2e.runner.requirements import MLS_VALIDATION, XMTP_USERS, unmet_requirement
+
+        for schedule, settings in plans:
+            if not schedule.users:
+                continue
+            what = f"explore with {len(schedule.users)} users (seed {schedule.seed})"
+            problem = unmet_requirement(what, (MLS_VALIDATION, XMTP_USERS), self.config(settings))
+            if problem is not None:
+                return str(problem)
+        return None
 
     def record(self, exploration: Exploration, settings: Mapping[str, Any], suffix: str = "") -> dict[str, Any]:
         from xmtpd_e2e.explore.replay import record_of, write_record

@@ -25,7 +25,9 @@ Properties (each violation names its kind, the node and the envelopes or operati
 * ``fee-mismatch`` -- a payer's usage, settled fees and chain debit differ, see
   :mod:`xmtpd_e2e.explore.fee_checker`;
 * ``slow-recovery`` -- after a fault healed, the cluster took longer than its kind's budget to
-  hold every acknowledged envelope everywhere, see :mod:`xmtpd_e2e.explore.recovery`.
+  hold every acknowledged envelope everywhere, see :mod:`xmtpd_e2e.explore.recovery`;
+* ``user-*`` -- what real users in a group got (lost, duplicate, order, phantom), see
+  :mod:`xmtpd_e2e.explore.user_checker`.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from xmtpd_e2e.explore.history import History, Operation
 from xmtpd_e2e.explore.fee_checker import check_fees
 from xmtpd_e2e.explore.read_checker import READ_VIOLATION_KINDS, check_reads
 from xmtpd_e2e.explore.recovery import slow_recoveries
+from xmtpd_e2e.explore.user_checker import USER_VIOLATION_KINDS, check_users
 from xmtpd_e2e.explore.violation import Violation
 from xmtpd_e2e.timeline import TimelineEvent
 
@@ -62,6 +65,7 @@ VIOLATION_KINDS = (
     *READ_VIOLATION_KINDS,
     "fee-mismatch",
     "slow-recovery",
+    *USER_VIOLATION_KINDS,
 )
 _LISTED = 10
 
@@ -471,6 +475,8 @@ def _check(history: History, final: FinalState, options: CheckOptions | None) ->
     violations += read_violations
     violations += check_fees(final.fees)
     violations += slow_recoveries(history.recoveries, options.recovery_budgets, final.read_at)
+    user_violations, user_stats = check_users(history.users)
+    violations += user_violations
     latencies = sorted(op.latency for op in history.operations if op.latency is not None)
     stats: dict[str, Any] = {
         "operations": history.counts(),
@@ -484,5 +490,6 @@ def _check(history: History, final: FinalState, options: CheckOptions | None) ->
             {"kind": r.kind, "target": r.target, "replicated": r.seconds, "readers": r.reader_seconds}
             for r in history.recoveries
         ],
+        **user_stats,
     }
     return Verdict(violations, stats, notes)

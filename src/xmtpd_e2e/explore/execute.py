@@ -1,7 +1,8 @@
 """Running a schedule against a real environment, and one exploration through the runner.
 
 :func:`execute_schedule` is what a scenario calls: it builds the cluster the schedule names, starts
-one thread per publisher, injects and heals the faults at their times (from the main thread, so
+one thread per publisher (and, with users, makes their group and one sending thread per user:
+:mod:`xmtpd_e2e.explore.user_workload`), injects and heals the faults at their times (from the main thread, so
 Ctrl-C and the scenario timeout interrupt it), then heals everything, waits for replication to
 converge and reads every node's database.  :func:`explore_once` runs that as a scenario through
 the runner, so an exploration gets the runner's crash-safe run state, signal handling, artifacts
@@ -28,6 +29,8 @@ from xmtpd_e2e.explore.history import History, HistoryRecorder
 from xmtpd_e2e.explore.readers import ReaderThread
 from xmtpd_e2e.explore.recovery import RecoveryMonitor
 from xmtpd_e2e.explore.schedule import FaultSpec, PublisherSpec, Schedule
+from xmtpd_e2e.explore.user_history import UsersHistory
+from xmtpd_e2e.explore.user_workload import UserWorkload
 from xmtpd_e2e.polling import wait_until
 
 if TYPE_CHECKING:
@@ -286,6 +289,7 @@ class _Workload:
     monitor: RecoveryMonitor | None
     stop: threading.Event
     t0: float
+    users: UserWorkload | None = None
 
     def halt(self) -> None:
         """Interrupted or timed out: teardown follows, nothing to heal or wait for."""
@@ -303,7 +307,7 @@ class _Workload:
         return {k: t for op in operations if op.outcome == "ok" for t, k in zip(op.topics, op.keys, strict=False)}
 
 
-def _start(env: Environment, schedule: Schedule, options: ExecutionOptions) -> _Workload:
+def _start(env: Environment, schedule: Schedule, options: ExecutionOptions, users: UserWorkload | None) -> _Workload:
     clients = _clients(env, schedule)
     recorder = HistoryRecorder()
     stop = threading.Event()
@@ -317,7 +321,7 @@ def _start(env: Environment, schedule: Schedule, options: ExecutionOptions) -> _
         )
         for spec in schedule.publishers
     ]
-    work = _Workload(recorder, _Nemesis(env), publishers, [], None, stop, t0)
+    work = _Workload(recorder, _Nemesis(env), publishers, [], None, stop, t0, users)
     env.recovery.stop()  # the run's measure would repeat this monitor's, which adds budgets and evidence
     try:
         work.readers = _start_readers(env, schedule, recorder)
@@ -326,6 +330,8 @@ def _start(env: Environment, schedule: Schedule, options: ExecutionOptions) -> _
         work.monitor.start()
         for thread in publishers:
             thread.start()
+        if users is not None:
+            users.start(schedule, t0, stop)
     except BaseException:
         work.halt()
         raise
@@ -338,6 +344,8 @@ def _drain(env: Environment, work: _Workload, options: ExecutionOptions) -> tupl
     drain_deadline = time.monotonic() + options.drain_timeout
     for thread in work.publishers:
         thread.join(max(0.0, drain_deadline - time.monotonic()))
+    if work.users is not None:
+        work.users.join(drain_deadline)
     workload_ended = time.time()
     work.nemesis.heal_all()
     for node in env.nodes():
@@ -357,8 +365,12 @@ def execute_schedule(
     for fault in left_out:
         log.warning("left out: %s on %s at %gs (%s)", fault["kind"], fault["target"], fault["start"], fault["reason"])
     skipped = {i for i, f in enumerate(schedule.faults) if f.kind in {x["kind"] for x in left_out}}
+    users = None
+    if schedule.users:
+        with env.timeline.span("phase", "explore-users-join"):
+            users = UserWorkload.set_up(env, schedule)
     workload = env.timeline.begin("phase", "explore-workload", (), seed=schedule.seed)
-    work = _start(env, schedule, options)
+    work = _start(env, schedule, options, users)
     try:
         _run_faults(work.nemesis, schedule, work.t0, skipped)
     except BaseException:
@@ -377,12 +389,23 @@ def execute_schedule(
     with env.timeline.span("phase", "explore-readers-catch-up"):
         caught_up = _wait_for_readers(work.readers, work.recorder, options.convergence_timeout)
     log.info("readers caught up: %s", "no readers" if not work.readers else caught_up)
+    users_history = _users_catch_up(env, work, options)
     recoveries = work.monitor.finish(RECOVERY_GRACE) if work.monitor is not None else []
     final = _final_state(env)
     history = History(
         operations, env.timeline.events(), work.t0, workload_ended, healed, work.recorder.reads(), recoveries, left_out
     )
+    history.users = users_history
     return history, final, work.nemesis.errors
+
+
+def _users_catch_up(env: Environment, work: _Workload, options: ExecutionOptions) -> UsersHistory | None:
+    if work.users is None:
+        return None
+    with env.timeline.span("phase", "explore-users-catch-up"):
+        users = work.users.finish(options.convergence_timeout)
+    log.info("users caught up: %s", users.caught_up_seconds)
+    return users
 
 
 def _outcome_counts(operations: list[Any]) -> str:
@@ -461,6 +484,7 @@ def explore_once(
     """Run ``schedule`` once in a fresh environment, through the runner (see module docstring)."""
     from xmtpd_e2e.runner.execution import Runner
     from xmtpd_e2e.runner.lifecycle import default_environment_factory
+    from xmtpd_e2e.runner.requirements import MLS_VALIDATION, XMTP_USERS
     from xmtpd_e2e.runner.scenario import ScenarioInfo
 
     outcome = Exploration(schedule, "ERROR")
@@ -472,6 +496,7 @@ def explore_once(
             raise CheckFailed("; ".join(v.message for v in verdict.violations[:3]))
 
     info = ScenarioInfo(
+        requires=(MLS_VALIDATION, XMTP_USERS) if schedule.users else (),
         name=f"explore-{schedule.seed}",
         description="explore: seeded workload and faults",
         func=scenario,

@@ -13,7 +13,8 @@ be found in the nodes' databases whatever happened to the request.
 A read (:class:`Read`) is one ``QueryEnvelopes`` call or one subscription stream: the node, the
 cursor and filter it asked with, when it was invoked and completed, and every envelope delivered
 (when, originator, sequence id, topic, digest of the payer envelope).  A stream is one long read
-whose deliveries arrive over time.  Events (faults, service
+whose deliveries arrive over time.  Real users' sends and deliveries, when the plan has users,
+are in :mod:`xmtpd_e2e.explore.user_history`.  Events (faults, service
 actions, phases) come from the environment's timeline (:mod:`xmtpd_e2e.timeline`) with their start and end times.
 """
 
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from xmtpd_e2e.explore.recovery import Recovery
+from xmtpd_e2e.explore.user_history import UsersHistory
 from xmtpd_e2e.timeline import TimelineEvent
 
 __all__ = [
@@ -197,6 +199,9 @@ class History:
     left_out: list[dict[str, Any]] = field(default_factory=list)
     """Planned faults this runtime cannot apply (kind, target, start, reason): the plan stays the
     seed's, and what did not run is said rather than silently redrawn."""
+    users: UsersHistory | None = None
+    """The real users' sends and deliveries (:mod:`xmtpd_e2e.explore.user_history`); None
+    when the plan has no users."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -208,6 +213,7 @@ class History:
             "recoveries": [r.to_dict() for r in self.recoveries],
             "left_out": self.left_out,
             "events": [e.to_dict() for e in self.events],
+            **({"users": self.users.to_dict()} if self.users is not None else {}),
         }
 
     @classmethod
@@ -221,6 +227,7 @@ class History:
             reads=[Read.from_dict(r) for r in data.get("reads", [])],
             recoveries=[Recovery.from_dict(r) for r in data.get("recoveries", [])],
             left_out=[dict(x) for x in data.get("left_out", [])],
+            users=UsersHistory.from_dict(data["users"]) if data.get("users") is not None else None,
         )
 
     def counts(self) -> dict[str, int]:

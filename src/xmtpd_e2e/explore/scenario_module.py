@@ -29,6 +29,8 @@ def scenario_source(schedule: Schedule, verdict: Verdict, *, command: str) -> st
     literal = pprint.pformat(schedule.to_dict(), indent=1, width=100, sort_dicts=False)
     summary = verdict.violations[0].message if verdict.violations else "passes"
     description = (summary[:100] + "…") if len(summary) > 100 else summary
+    # Real users need libxmtp and the MLS validation service: a run without them refuses it.
+    requires = '\n          requires=("mls-validation", "xmtp-users"),' if schedule.users else ""
     return f'''"""Found by `{command}`, then shrunk.
 
 What it runs:
@@ -47,7 +49,7 @@ SCHEDULE = Schedule.from_dict(
 
 
 @scenario({name!r}, {description!r},
-          typical_seconds={schedule.duration + 30:.0f},
+          typical_seconds={schedule.duration + 30:.0f},{requires}
           skip_invariants="explore's checker verifies every acknowledged envelope, sequences, clocks and usage")
 def {function}(env: Environment) -> None:
     _, _, verdict = run_schedule(env, SCHEDULE)

@@ -10,12 +10,20 @@ order of ``cluster.nodes`` (100, 200, ...), because a fresh environment register
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from xmtpd_e2e.explore.fault_kinds import default_kinds, fault_kind
 from xmtpd_e2e.explore.readers import READER_KINDS, ReaderSpec
+from xmtpd_e2e.explore.user_plan import (
+    USER_NODE_ENV,
+    UserSendSpec,
+    UserSpec,
+    draw_users,
+    users_from_dict,
+    users_to_dict,
+)
 
 __all__ = [
     "NodeSpec",
@@ -106,6 +114,10 @@ class Schedule:
     faults: tuple[FaultSpec, ...]
     readers: tuple[ReaderSpec, ...] = ()
     """Readers of the nodes (queries and streams); a record without them replays without them."""
+    users: tuple[UserSpec, ...] = ()
+    """Real XMTP users, all in one group (:mod:`xmtpd_e2e.explore.user_plan`); none by default."""
+    user_sends: tuple[UserSendSpec, ...] = ()
+    """When each user sends a text to the group, in time order."""
 
     # -- JSON --------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -132,11 +144,14 @@ class Schedule:
                 for f in self.faults
             ],
             "readers": [r.to_dict() for r in self.readers],
+            # Only a plan with users names them: a plan without is serialised as before users existed.
+            **(users_to_dict(self.users, self.user_sends) if self.users or self.user_sends else {}),
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Schedule:
         cluster = data["cluster"]
+        users, user_sends = users_from_dict(data)
         return cls(
             seed=int(data["seed"]),
             duration=float(data["duration"]),
@@ -162,10 +177,12 @@ class Schedule:
                 for f in data["faults"]
             ),
             readers=tuple(ReaderSpec.from_dict(dict(r)) for r in data.get("readers", [])),
+            users=users,
+            user_sends=user_sends,
         )
 
     # -- describing ----------------------------------------------------------------------------
-    def size(self) -> tuple[int, int, int, int, int, float]:
+    def size(self) -> tuple[int, int, int, int, int, int, int, float]:
         """What shrinking minimises, most important first."""
         envelopes = sum(p.batch_size * len(p.windows) for p in self.publishers)
         return (
@@ -173,7 +190,9 @@ class Schedule:
             len(self.cluster.nodes) + self.cluster.gateways,
             len(self.publishers),
             len(self.readers),
+            len(self.users),
             envelopes,
+            len(self.user_sends),
             self.duration,
         )
 
@@ -194,6 +213,10 @@ class Schedule:
             lines.append(f"publisher {p.name} -> {p.target}, batches of {p.batch_size}: {spans}")
         for r in self.readers:
             lines.append(f"reader {r.name} ({r.kind}) <- {r.target}")
+        for u in self.users:
+            times = [f"{x.at:g}" for x in self.user_sends if x.user == u.name]
+            shown = f" at {', '.join(times)}s" if times else ""
+            lines.append(f"user {u.name} (real XMTP user on {u.node}, in the group): {len(times)} text(s){shown}")
         for f in self.faults:
             params = " ".join(f"{k}={v}" for k, v in f.params.items())
             lines.append(f"fault {f.kind} on {f.target} at {f.start:g}s for {f.duration:g}s {params}".rstrip())
@@ -218,22 +241,37 @@ class Schedule:
         )
         faults = tuple(replace(f, target=renamed.get(f.target, f.target)) for f in self.faults if f.target != removed)
         readers = tuple(replace(r, target=renamed.get(r.target, r.target)) for r in self.readers if r.target != removed)
-        return replace(
+        users = tuple(replace(u, node=renamed.get(u.node, u.node)) for u in self.users if u.node != removed)
+        smaller = replace(
             self,
             cluster=replace(self.cluster, nodes=nodes[:index] + nodes[index + 1 :]),
             publishers=publishers,
             faults=faults,
             readers=readers,
         )
+        return smaller.with_users(users)
+
+    def with_users(self, users: Sequence[UserSpec]) -> Schedule:
+        """Only ``users`` (and their sends); fewer than two users make no group: none at all."""
+        kept = tuple(users) if len(users) >= 2 else ()
+        names = {u.name for u in kept}
+        return replace(self, users=kept, user_sends=tuple(x for x in self.user_sends if x.user in names))
+
+    def without_user_sends(self, keep: Callable[[int, UserSendSpec], bool]) -> Schedule:
+        """The plan with only the sends ``keep(index, send)`` accepts (texts unchanged)."""
+        return replace(self, user_sends=tuple(x for i, x in enumerate(self.user_sends) if keep(i, x)))
 
     def without_reader(self, index: int) -> Schedule:
         return replace(self, readers=self.readers[:index] + self.readers[index + 1 :])
 
     def without_gateways(self) -> Schedule:
+        """No gateway, so no gateway publishers and no users (users write through a gateway)."""
         return replace(
             self,
             cluster=replace(self.cluster, gateways=0),
             publishers=tuple(p for p in self.publishers if not p.via_gateway),
+            users=(),
+            user_sends=(),
         )
 
     def truncated(self, duration: float) -> Schedule:
@@ -246,7 +284,8 @@ class Schedule:
         faults = tuple(
             replace(f, duration=min(f.duration, duration - f.start)) for f in self.faults if f.start < duration
         )
-        return replace(self, duration=duration, publishers=tuple(publishers), faults=faults)
+        sends = tuple(x for x in self.user_sends if x.at < duration)
+        return replace(self, duration=duration, publishers=tuple(publishers), faults=faults, user_sends=sends)
 
     def with_batch_size(self, index: int, batch_size: int) -> Schedule:
         publishers = list(self.publishers)
@@ -275,6 +314,9 @@ class GenerationOptions:
     faults_per_minute: float = 3.0
     readers: int | None = None
     """Readers of the nodes, or drawn from 1..3 (0: publishes only, as before reads were recorded)."""
+    users: int = 0
+    """Real XMTP users in one group, sending texts (:mod:`xmtpd_e2e.explore.user_plan`); 0: none,
+    and the plan is exactly the one drawn before users existed."""
 
 
 def _node_count(rng: random.Random, options: GenerationOptions) -> int:
@@ -383,7 +425,19 @@ def generate(seed: int, options: GenerationOptions) -> Schedule:
     faults = _draw_faults(rng, options, aliases)
     readers = _draw_readers(random.Random(f"{seed}/readers"), options, aliases)
     schedule = Schedule(seed, duration, ClusterSpec(nodes, gateways), payers, publishers, faults, readers)
-    return replace(schedule, payers=schedule.uses_payers())
+    schedule = replace(schedule, payers=schedule.uses_payers())
+    return _with_drawn_users(schedule, options) if options.users else schedule
+
+
+def _with_drawn_users(schedule: Schedule, options: GenerationOptions) -> Schedule:
+    """The seed's plan plus users (see :mod:`xmtpd_e2e.explore.user_plan`): a gateway if it had
+    none and the originator-cache setting on every node the user did not configure otherwise."""
+    if options.users < 2:
+        raise ValueError("users make one group together: give at least 2 users (or 0 for none)")
+    users, sends = draw_users(schedule.seed, options.users, schedule.cluster.aliases, schedule.duration)
+    nodes = tuple(NodeSpec({**USER_NODE_ENV, **dict(n.env)}) for n in schedule.cluster.nodes)
+    cluster = ClusterSpec(nodes, max(1, schedule.cluster.gateways))
+    return replace(schedule, cluster=cluster, users=users, user_sends=sends)
 
 
 def _draw_readers(rng: random.Random, options: GenerationOptions, aliases: Sequence[str]) -> tuple[ReaderSpec, ...]:

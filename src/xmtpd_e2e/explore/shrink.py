@@ -1,7 +1,9 @@
 """Shrinking: from a failing schedule to a smaller one that still fails the same way.
 
 Greedy, biggest cuts first: drop every fault at once, then one fault at a time, the gateways, half
-the duration, one node, one publisher, smaller batches.  Each candidate is a real run; the first
+the duration, one node, the readers, the users (every user, one user, the later half of their
+sends, one send), one publisher, smaller batches.  A cut keeps the users consistent: a user whose
+node goes takes its sends with it, fewer than two users make no group, no gateway means no users.  Each candidate is a real run; the first
 that still shows a violation of one of the original kinds becomes the new schedule and the search
 starts over from it, until no candidate fails or the budget of runs is spent.  A failure that only
 shows sometimes may survive a cut it did not need (shrinking never claims more than it saw).
@@ -12,9 +14,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field, replace
+from functools import partial
 
 from xmtpd_e2e.explore.execute import Exploration
 from xmtpd_e2e.explore.schedule import BATCH_SIZES, Schedule, node_alias
+from xmtpd_e2e.explore.user_plan import UserSendSpec
 
 __all__ = ["ShrinkStep", "ShrinkResult", "candidates", "shrink", "MIN_DURATION"]
 
@@ -64,6 +68,7 @@ def candidates(schedule: Schedule) -> Iterator[tuple[str, Schedule]]:
         yield "drop every reader", replace(schedule, readers=())
     for i in reversed(range(len(schedule.readers))):
         yield f"drop reader {schedule.readers[i].name}", schedule.without_reader(i)
+    yield from _user_candidates(schedule)
     if len(schedule.publishers) > 1:
         for i in reversed(range(len(schedule.publishers))):
             yield f"drop publisher {schedule.publishers[i].name}", schedule.without_publisher(i)
@@ -71,6 +76,26 @@ def candidates(schedule: Schedule) -> Iterator[tuple[str, Schedule]]:
         smaller = [b for b in BATCH_SIZES if b < publisher.batch_size]
         if smaller:
             yield f"publisher {publisher.name}: batches of {smaller[-1]}", schedule.with_batch_size(i, smaller[-1])
+
+
+def _other(dropped: int, index: int, _: UserSendSpec) -> bool:
+    return index != dropped
+
+
+def _user_candidates(schedule: Schedule) -> Iterator[tuple[str, Schedule]]:
+    """Fewer users (a group keeps at least two), then fewer sends: the later half, then each one."""
+    if schedule.users:
+        yield "drop every user", schedule.with_users(())
+    if len(schedule.users) > 2:
+        for i in reversed(range(len(schedule.users))):
+            kept = schedule.users[:i] + schedule.users[i + 1 :]
+            yield f"drop user {schedule.users[i].name}", schedule.with_users(kept)
+    sends = schedule.user_sends
+    if len(sends) > 1:
+        half = len(sends) // 2
+        yield f"drop the last {len(sends) - half} user sends", schedule.without_user_sends(lambda i, _: i < half)
+    for i in reversed(range(len(sends))):
+        yield f"drop {sends[i].user}'s send at {sends[i].at:g}s", schedule.without_user_sends(partial(_other, i))
 
 
 def shrink(
@@ -95,7 +120,7 @@ def shrink(
         improved = False
         for description, candidate in candidates(result.schedule):
             still_fails = False
-            if not candidate.publishers:
+            if not candidate.publishers and not candidate.user_sends:
                 continue
             if result.runs >= budget:
                 break
