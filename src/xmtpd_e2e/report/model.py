@@ -101,11 +101,12 @@ class RecoveryView:
         return self.healed_at + self.nodes_seconds
 
     def describe(self) -> str:
-        text = f"{self.kind} on {self.target}: "
+        """The seconds first: a narrow bar shows the start of it."""
+        held = f"the {self.acknowledged} acknowledged envelopes"
         if self.nodes_converged:
-            text += f"every node held the {self.acknowledged} acknowledged envelopes {self.nodes_seconds:.1f} s after the heal"
+            text = f"{self.nodes_seconds:.1f} s after {self.kind} on {self.target} healed, every node held {held}"
         else:
-            text += f"not every node held the {self.acknowledged} acknowledged envelopes by the end, {self.nodes_seconds:.1f} s after the heal"
+            text = f"not recovered {self.nodes_seconds:.1f} s after {self.kind} on {self.target} healed (the end): not every node held {held}"
         if self.readers_seconds is not None:
             return text + f"; readers caught up after {self.readers_seconds:.1f} s"
         return text + ("; readers not caught up by the end" if self.nodes_converged and not self.recovered else "")

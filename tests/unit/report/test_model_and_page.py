@@ -243,11 +243,12 @@ def test_each_recovery_is_a_bar_from_its_heal_titled_with_its_seconds_and_a_row_
     text = render_html(data, tmp_path / "r.html").read_text()
     assert text.count('class="recovery"') == 2
     assert (
-        "disconnect on node-300: every node held the 240 acknowledged envelopes 4.5 s after the heal; readers caught up after 6.0 s"
+        "4.5 s after disconnect on node-300 healed, every node held the 240 acknowledged envelopes; readers caught up after 6.0 s"
         in text
     )
     assert (
-        "pause on node-200: not every node held the 300 acknowledged envelopes by the end, 6.0 s after the heal" in text
+        "not recovered 6.0 s after pause on node-200 healed (the end): not every node held the 300 acknowledged envelopes"
+        in text
     )
     table = text[text.index('<table class="recoveries">') :]
     assert (
