@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import jsonschema
+from cli_runs import run_to_json
 
 from xmtpd_e2e.runner.reports import results_schema
 
@@ -18,16 +17,10 @@ MODULE = Path(__file__).with_name("recovery_scenario.py")
 
 
 def test_a_healed_partition_has_a_recovery_time_in_the_results(tmp_path: Path) -> None:
-    results = tmp_path / "results.json"
-    arguments = ["run", "--runtime", "local", "--scenarios", str(MODULE), "--test", "partition-heal-recovery"]
-    arguments += ["--artifacts", str(tmp_path / "artifacts"), "--output-format", "json", "--output-file", str(results)]
-    run = subprocess.run(
-        [sys.executable, "-m", "xmtpd_e2e.cli.main", *arguments], capture_output=True, text=True, timeout=600
-    )
+    run, outcomes = run_to_json(["partition-heal-recovery"], tmp_path, scenarios=MODULE)
     assert run.returncode == 0, run.stderr[-3000:]
-    document = json.loads(results.read_text())
-    jsonschema.validate(document, results_schema())
-    [recovery] = document["scenarios"][0]["recoveries"]
+    jsonschema.validate(json.loads((tmp_path / "result.json").read_text()), results_schema())
+    [recovery] = outcomes["partition-heal-recovery"]["recoveries"]
     assert recovery["kind"] == "partition" and "node-200" in recovery["target"], recovery
     assert recovery["acknowledged"] == 8 and recovery["recovered"] and recovery["nodes_converged"], recovery
     assert 0 < recovery["nodes_seconds"] < 120 and math.isfinite(recovery["nodes_seconds"]), recovery
