@@ -4,8 +4,8 @@ Properties (each violation names its kind, the node and the envelopes or operati
 
 * ``missing`` -- an acknowledged envelope is absent from a node that is up and canonical;
 * ``mismatch`` -- a node stores another envelope under an acknowledged (originator, sequence id);
-* ``duplicate`` -- one client envelope (topic) is stored under two keys on a node, acknowledged or
-  not;
+* ``duplicate`` -- one client envelope (topic) of the publishers is stored under two keys on a
+  node, acknowledged or not;
 * ``failed-stored`` -- an envelope whose publish was refused for sure is stored anyway;
 * ``sequence-gap`` -- an originator's sequence ids on a node are not 1..max without holes
   (xmtpd's own sync logs every hole as an out-of-order envelope);
@@ -68,6 +68,9 @@ VIOLATION_KINDS = (
     *USER_VIOLATION_KINDS,
 )
 _LISTED = 10
+CHAIN_ORIGINATORS = frozenset({0, 1})
+"""xmtpd stores what it indexes from the app chain (group commits under 0, identity updates under
+1) without a payer: no usage is counted for them (real users' traffic has them)."""
 
 
 @dataclass
@@ -159,7 +162,9 @@ def _replication(published: _Published, node: NodeState) -> list[Violation]:
         missing = [(o, s) for o, s, _ in absent if (o, s) not in stored_keys]
         mismatched = [(o, s) for o, s, _ in absent if (o, s) in stored_keys]
         violations += _absent(node, missing, mismatched, len(published.acknowledged))
-    topics = [t for _, _, t in stored]
+    # A topic names one envelope only for the publishers' envelopes (each draws a random topic);
+    # others -- real users' group messages, welcomes, key packages -- share topics by design.
+    topics = [t for _, _, t in stored if t in published.outcome_of_topic]
     if len(set(topics)) != len(topics):
         keys_of_topic: dict[str, list[tuple[int, int]]] = defaultdict(list)
         for o, s, t in stored:
@@ -336,7 +341,9 @@ def _usage(nodes: Mapping[int, NodeState]) -> list[Violation]:
     views: dict[int, dict[tuple[str, int], int]] = {}
     for node in nodes.values():
         counted = {(u.payer, u.originator): u.message_count for u in node.usage}
-        stored = Counter((e.payer or "", e.originator) for e in node.envelopes)
+        stored = Counter(
+            (e.payer or "", e.originator) for e in node.envelopes if e.payer or e.originator not in CHAIN_ORIGINATORS
+        )
         disagreeing = {
             k: (counted.get(k, 0), stored.get(k, 0))
             for k in set(counted) | set(stored)

@@ -1,7 +1,7 @@
 """The exploration record: one JSON file that holds everything needed to understand and re-run.
 
-It keeps the seed, the schedule (cluster and faults), the workload (payers and publishers), the
-history, the healed databases and the verdict, plus what shrinking found.  ``explore --replay
+It keeps the seed, the schedule (cluster and faults), the workload (payers, publishers and, when
+the plan has them, real users and their sends), the history, the healed databases and the verdict, plus what shrinking found.  ``explore --replay
 FILE`` reads the schedule and workload back and runs exactly that plan again.
 """
 
@@ -19,7 +19,8 @@ from xmtpd_e2e.explore.schedule import Schedule
 __all__ = ["RECORD_FORMAT", "record_of", "write_record", "load_schedule"]
 
 RECORD_FORMAT = "xmtpd-e2e-explore/1"
-_WORKLOAD_KEYS = ("payers", "publishers")
+_WORKLOAD_KEYS = ("payers", "publishers", "users", "user_sends")
+"""The plan's workload; ``users`` and ``user_sends`` only in a plan with real users."""
 
 
 def record_of(exploration: Exploration, *, command: str, settings: Mapping[str, Any]) -> dict[str, Any]:
@@ -31,7 +32,7 @@ def record_of(exploration: Exploration, *, command: str, settings: Mapping[str, 
         "command": command,
         "settings": dict(settings),
         "schedule": {k: v for k, v in schedule.items() if k not in _WORKLOAD_KEYS},
-        "workload": {k: schedule[k] for k in _WORKLOAD_KEYS},
+        "workload": {k: schedule[k] for k in _WORKLOAD_KEYS if k in schedule},
         **data,
     }
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from xmtpd_e2e.explore.checker import VIOLATION_KINDS, check
-from xmtpd_e2e.explore.final_state import FinalState
-from xmtpd_e2e.explore.history import History
+from xmtpd_e2e.explore.final_state import FinalState, NodeState, StoredEnvelope, UsageRow
+from xmtpd_e2e.explore.history import History, Operation
 from xmtpd_e2e.explore.user_checker import USER_VIOLATION_KINDS, check_users
 from xmtpd_e2e.explore.user_history import UserDelivery, UserSend, UsersHistory
 
@@ -101,3 +101,30 @@ def test_the_verdict_carries_the_users_violations_and_round_trips_through_json()
     verdict = check(again, FinalState({}, 12.0))
     assert verdict.kinds() == {"user-lost"} and verdict.stats["users_caught_up_seconds"] == 3.0
     assert "users" not in History([], [], 0.0, 1.0, 1.0).to_dict()
+
+
+def test_users_envelopes_beside_the_publishers_are_neither_duplicates_nor_unpaid_usage() -> None:
+    """A group topic holds many messages and a key-package topic several uploads; chain-originated
+    commits (0) and identity updates (1) have no payer and no usage.  A publisher's topic stored
+    twice is still a duplicate, and a node-originated envelope without a payer still disagrees
+    with usage."""
+    paid = [StoredEnvelope(100, 1, "aa", "0xP"), StoredEnvelope(100, 2, "00group", "0xG")]
+    paid += [StoredEnvelope(100, 3, "00group", "0xG"), StoredEnvelope(200, 1, "03kp", "0xG")]
+    paid += [StoredEnvelope(200, 2, "03kp", "0xG")]
+    chain = [StoredEnvelope(0, 1, "00group", None), StoredEnvelope(1, 1, "02id", None)]
+    usage = [UsageRow("0xP", 100, 1, 1), UsageRow("0xG", 100, 2, 2), UsageRow("0xG", 200, 2, 2)]
+
+    def state(envelopes: list[StoredEnvelope]) -> FinalState:
+        sequences: dict[int, list[int]] = {}
+        for e in envelopes:
+            sequences.setdefault(e.originator, []).append(e.sequence_id)
+        clock = {o: max(s) for o, s in sequences.items()}
+        return FinalState({100: NodeState(100, True, True, envelopes, sequences, clock, usage)}, 70.0)
+
+    publish = Operation(1, "p0", "node-100", 1.0, ["aa"], 1.5, "ok", [(100, 1)])
+    history = History([publish], [], 0.0, 60.0, 61.0)
+    assert check(history, state(paid + chain)).violations == []
+    twice = check(history, state([*paid, *chain, StoredEnvelope(100, 4, "aa", "0xP")]))
+    assert {"duplicate", "usage-mismatch"} <= twice.kinds()
+    unpaid = check(history, state([*paid, *chain, StoredEnvelope(200, 3, "03kp", None)]))
+    assert unpaid.kinds() == {"usage-mismatch"}, unpaid.violations

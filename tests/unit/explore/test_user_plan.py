@@ -106,3 +106,11 @@ def test_shrinking_can_drop_sends_a_failure_does_not_need() -> None:
     result = shrink(run(schedule), run, budget=200)
     assert [s.text for s in result.schedule.user_sends] == [culprit]
     assert len(result.schedule.users) == 2
+
+
+def test_a_record_keeps_the_users_with_the_workload() -> None:
+    schedule = generate(11, OPTIONS)
+    record = record_of(Exploration(schedule, "PASS", verdict=Verdict([], {})), command="x", settings={})
+    assert {"users", "user_sends"} <= set(record["workload"]) and "users" not in record["schedule"]
+    plain = generate(11, GenerationOptions(duration=40))
+    assert set(record_of(Exploration(plain, "PASS"), command="x", settings={})["workload"]) == {"payers", "publishers"}
