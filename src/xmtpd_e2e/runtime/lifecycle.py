@@ -5,7 +5,8 @@ service; everything a user of :class:`~xmtpd_e2e.runtime.base.RunningService` re
 here, so every runtime behaves the same:
 
 * readiness: after each (re)start, the ready log line must appear in output written *after*
-  that start, then the ready check must pass -- both within ONE deadline (``ready_timeout``);
+  that start, then the ready check must pass, then its name must lead to it for the other
+  services (a Kubernetes Service's endpoints) -- all within ONE deadline (``ready_timeout``);
   a service that exits meanwhile fails at once with the tail of its log;
 * one log file per service, appended across restarts, each start marked by a ``----`` line;
 * ``stop(graceful=False)`` is SIGKILL; a stopped service starts again in place (same name,
@@ -85,6 +86,12 @@ class ManagedService(RunningService):
     def _launch_description(self) -> str:
         """What the start marker line says is being started."""
         return self.spec.name
+
+    def _reachable_by_name(self) -> bool:
+        """Whether other services already reach this one under its name (its internal address).
+        Ready means that too: the framework's own probe may reach a service before its name
+        leads anywhere.  Default: as soon as it runs."""
+        return True
 
     def _settle_logs(self) -> None:
         """Wait briefly until output of a service that just ended is in its log file."""
@@ -202,6 +209,15 @@ class ManagedService(RunningService):
                     swallow=_READY_PROBE_ERRORS,
                 )
                 fail_if_exited()
+            wait_until(
+                lambda: exited() or self._reachable_by_name(),
+                bool,
+                timeout=max(0.0, deadline - time.monotonic()),
+                description=f"other services to reach {spec.name} by its name",
+                max_interval=0.2,
+                swallow=_READY_PROBE_ERRORS,
+            )
+            fail_if_exited()
         except WaitTimeout as error:
             raise ServiceNotReady(
                 spec.name, f"not ready within {spec.ready_timeout:.0f}s: {error}", tail_lines(self.log_path)

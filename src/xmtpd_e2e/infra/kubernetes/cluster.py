@@ -34,7 +34,7 @@ from xmtpd_e2e.infra.kubernetes.api import (
 )
 from xmtpd_e2e.infra.kubernetes.certificates import ensure_certificates
 from xmtpd_e2e.infra.kubernetes.configs import write_configs
-from xmtpd_e2e.infra.kubernetes.coredns import coredns_manifest
+from xmtpd_e2e.infra.kubernetes.coredns import coredns_manifest, refresh_corefile
 from xmtpd_e2e.infra.kubernetes.layout import CLUSTER_CIDR, SERVICE_CIDR, ClusterLayout, NodeLayout
 from xmtpd_e2e.infra.kubernetes.processes import (
     Daemon,
@@ -307,6 +307,8 @@ def cluster_up(layout: ClusterLayout, say: Say = lambda _m: None) -> None:
     api = admin_client(layout)
     try:
         create_objects(api, coredns_manifest())
+        if refresh_corefile(api):
+            say("CoreDNS configuration updated (it reloads it within a minute)")
         _wait(
             "CoreDNS to be available",
             lambda: deployment_available(api, "kube-system", "coredns"),

@@ -2,6 +2,14 @@
 
 It answers only for ``cluster.local`` (no upstream resolver: pods never look up outside names),
 which is what Services-as-DNS-names need.
+
+Nothing is cached, in CoreDNS or (TTL 0) by whoever asks.  An environment's services are created
+and started again within seconds, and a name looked up a moment too early must not stay
+unknown: with CoreDNS's ``cache``, a node whose pod had no IP yet was answered NXDOMAIN for
+another 5 s, so toxiproxy could not dial it although the framework had seen it ready (a gateway's
+first publish then failed with "connection reset by peer" from the node's proxy); and a restarted
+pod's old IP was served for as long.  The kubernetes plugin answers from its own watch of the
+API, so a lookup costs no more without the cache.
 """
 
 from __future__ import annotations
@@ -11,7 +19,7 @@ from typing import Any
 from xmtpd_e2e.infra.kubernetes.configs import COREDNS_IMAGE
 from xmtpd_e2e.infra.kubernetes.layout import DNS_SERVICE_IP
 
-__all__ = ["COREFILE", "coredns_manifest"]
+__all__ = ["COREFILE", "coredns_manifest", "refresh_corefile"]
 
 COREFILE = """.:53 {
     errors
@@ -22,9 +30,8 @@ COREFILE = """.:53 {
     kubernetes cluster.local in-addr.arpa ip6.arpa {
         pods insecure
         fallthrough in-addr.arpa ip6.arpa
-        ttl 5
+        ttl 0
     }
-    cache 5
     loop
     reload
 }
@@ -106,3 +113,16 @@ def coredns_manifest() -> list[dict[str, Any]]:
         },
     ]
     return items
+
+
+def refresh_corefile(api: Any) -> bool:
+    """Bring an existing cluster's Corefile to this version's (bring-up creates objects only
+    when missing); CoreDNS's ``reload`` picks the change up.  True when it was changed."""
+    from kubernetes import client
+
+    core = client.CoreV1Api(api)
+    current = core.read_namespaced_config_map("coredns", "kube-system", _request_timeout=10)
+    if (current.data or {}).get("Corefile") == COREFILE:
+        return False
+    core.patch_namespaced_config_map("coredns", "kube-system", {"data": {"Corefile": COREFILE}}, _request_timeout=10)
+    return True

@@ -233,6 +233,26 @@ class KubernetesService(ManagedService):
                 break
             time.sleep(0.1)
 
+    def _reachable_by_name(self) -> bool:
+        """The Service's EndpointSlices list this pod's IP: cluster DNS answers the name from
+        them, so before that a service dialling it by name (toxiproxy, per connection) fails."""
+        from kubernetes import client
+
+        ip = self.pod_ip()
+        if ip is None:
+            return False
+        try:
+            slices = client.DiscoveryV1Api(self.runtime.connection.api_client).list_namespaced_endpoint_slice(
+                self.runtime.namespace,
+                label_selector=f"kubernetes.io/service-name={self.spec.name}",
+                _request_timeout=10,
+            )
+        except ApiException as error:
+            if error.status == 403:  # a cluster that does not let us read them: the name is trusted
+                return True
+            raise ServiceError(f"reading the endpoints of Service {self.spec.name} failed: {error.reason}") from error
+        return any(ip in (endpoint.addresses or []) for item in slices.items for endpoint in item.endpoints or [])
+
     def _settle_logs(self) -> None:
         if self._pump is not None:
             self._pump.join(timeout=5)  # its stream ends once the container has stopped
