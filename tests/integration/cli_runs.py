@@ -5,6 +5,7 @@ interrupted."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -15,7 +16,16 @@ from typing import Any, TypeVar
 from xmtpd_e2e.polling import wait_until
 from xmtpd_e2e.record import RunState
 
-__all__ = ["CLI", "cli", "run_arguments", "run_to_json", "new_run_state", "interrupt"]
+__all__ = [
+    "CLI",
+    "cli",
+    "run_arguments",
+    "explore_arguments",
+    "without_validation",
+    "run_to_json",
+    "new_run_state",
+    "interrupt",
+]
 
 CLI = [sys.executable, "-m", "xmtpd_e2e.cli.main"]
 T = TypeVar("T")
@@ -40,6 +50,32 @@ def run_arguments(
         arguments += ["--test", test]
     arguments += ["--artifacts", str(folder / "artifacts"), "--output-format", "json"]
     return [*arguments, "--output-file", str(folder / "result.json")]
+
+
+def explore_arguments(folder: Path, *, runtime: str = "local") -> list[str]:
+    """``explore`` options every test gives: no shrinking, records in ``folder/records``,
+    artifacts in ``folder/artifacts`` and the JSON summary in ``folder/summary.json``."""
+    return [
+        "--no-shrink",
+        "--runtime",
+        runtime,
+        "--record-dir",
+        str(folder / "records"),
+        "--artifacts",
+        str(folder / "artifacts"),
+        "--output-format",
+        "json",
+        "--output-file",
+        str(folder / "summary.json"),
+    ]
+
+
+def without_validation() -> dict[str, str]:
+    """This process's environment with no MLS validation service to be found: no
+    ``XMTPD_E2E_MLS_VALIDATION_BIN`` and a PATH of the system's folders and this Python's."""
+    env = {k: v for k, v in os.environ.items() if k != "XMTPD_E2E_MLS_VALIDATION_BIN"}
+    env["PATH"] = f"{Path(sys.executable).parent}:/usr/sbin:/usr/bin:/sbin:/bin"
+    return env
 
 
 def run_to_json(

@@ -5,37 +5,14 @@ validation service, explore refuses before anything starts, says how to fix it, 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
+
+from cli_runs import cli, explore_arguments, without_validation
 
 
 def explore(tmp_path: Path, *arguments: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "xmtpd_e2e.cli.main",
-            "explore",
-            *arguments,
-            "--no-shrink",
-            "--runtime",
-            "local",
-            "--record-dir",
-            str(tmp_path / "records"),
-            "--artifacts",
-            str(tmp_path / "artifacts"),
-            "--output-format",
-            "json",
-            "--output-file",
-            str(tmp_path / "summary.json"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        env=env,
-    )
+    return cli("explore", *arguments, *explore_arguments(tmp_path), env=env, timeout=900)
 
 
 def test_two_users_in_a_group_send_through_an_exploration_and_every_text_reaches_the_other(tmp_path: Path) -> None:
@@ -65,9 +42,7 @@ def test_two_users_in_a_group_send_through_an_exploration_and_every_text_reaches
 
 
 def test_without_the_validation_service_explore_with_users_refuses_up_front(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k != "XMTPD_E2E_MLS_VALIDATION_BIN"}
-    env["PATH"] = f"{Path(sys.executable).parent}:/usr/sbin:/usr/bin:/sbin:/bin"
-    result = explore(tmp_path, "--seed", "3", "--users", "2", "--duration", "10", env=env)
+    result = explore(tmp_path, "--seed", "3", "--users", "2", "--duration", "10", env=without_validation())
     assert result.returncode == 2, result.stderr[-3000:]
     assert "explore with 2 users (seed 3) needs the mls-validation service" in result.stderr, result.stderr
     assert "--mls-validation-bin" in result.stderr and "XMTPD_E2E_MLS_VALIDATION_BIN" in result.stderr

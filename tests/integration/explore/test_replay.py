@@ -4,9 +4,9 @@ shows the same violation kind, and runs with the settings its record carries."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
+
+from cli_runs import cli, explore_arguments
 
 from xmtpd_e2e.explore.known_findings import KNOWN_FINDINGS
 
@@ -15,30 +15,7 @@ def test_the_sync_disabled_finding_replays_with_its_recorded_settings_and_the_sa
     finding = next(f for f in KNOWN_FINDINGS if f.name == "sync-disabled-node")
     recorded = json.loads(finding.path.read_text())["settings"]
     summary = tmp_path / "summary.json"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "xmtpd_e2e.cli.main",
-            "explore",
-            "--replay",
-            str(finding.path),
-            "--no-shrink",
-            "--runtime",
-            "local",
-            "--record-dir",
-            str(tmp_path / "records"),
-            "--artifacts",
-            str(tmp_path / "artifacts"),
-            "--output-format",
-            "json",
-            "--output-file",
-            str(summary),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    result = cli("explore", "--replay", str(finding.path), *explore_arguments(tmp_path), timeout=900)
     assert result.returncode == 1, result.stderr[-3000:]
     (run,) = json.loads(summary.read_text())["runs"]
     assert finding.kind in {v["kind"] for v in run["verdict"]["violations"]}, run["verdict"]

@@ -3,18 +3,15 @@ how to fix it, before building anything for them -- and still runs the others.""
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 
-from cli_runs import run_to_json
+from cli_runs import run_to_json, without_validation
 
 MODULE = Path(__file__).with_name("validation_requiring_scenarios.py")
 
 
 def test_the_scenario_needing_validation_is_refused_the_other_runs(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k != "XMTPD_E2E_MLS_VALIDATION_BIN"}
-    env["PATH"] = f"{Path(sys.executable).parent}:/usr/sbin:/usr/bin:/sbin:/bin"
+    env = without_validation()
     run, outcomes = run_to_json(["needs-validation,needs-no-validation"], tmp_path, scenarios=MODULE, env=env)
     assert run.returncode == 2, run.stderr[-3000:]  # a setup error: the run is not clean
     refused = outcomes["needs-validation"]
