@@ -204,6 +204,12 @@ def _violation_kinds(value: str | None) -> tuple[str, ...]:
     show_default=True,
     help="where artifacts of failing runs go",
 )
+@option(
+    "--artifacts-always",
+    is_flag=True,
+    default=False,
+    help="keep artifacts (every service's log) of passing runs too",
+)
 @option("--postgres-dsn", default=RunConfig.postgres_dsn, help="admin DSN of the host Postgres")
 @click.pass_context
 def explore_command(ctx: click.Context, /, **params: Any) -> None:

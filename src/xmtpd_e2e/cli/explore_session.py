@@ -103,6 +103,7 @@ class ExploreSession:
                 mls_validation_image=p.get("mls_validation_image"),
                 postgres_dsn=p["postgres_dsn"],
                 artifacts=p["artifacts"],
+                artifacts_always=bool(p.get("artifacts_always", False)),
                 say=lambda line: stderr.print(line, highlight=False),
             )
         return self._configs[key]

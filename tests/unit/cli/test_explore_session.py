@@ -66,3 +66,20 @@ def test_a_violation_message_is_printed_as_written_brackets_included(tmp_path: P
     out = tmp_path / "summary.txt"
     emit({"runs": [{"seed": 1, "status": "FAIL", "record": "r.json", "verdict": verdict}]}, "human", out)
     assert message in out.read_text().replace("\n", "")
+
+
+def test_artifacts_always_reaches_the_run_config(tmp_path: Path) -> None:
+    # A passing run keeps its services' logs only when asked: the runner reads artifacts_always.
+    cli_state = {"log_level": "info", "log_encoding": "console"}
+    common = {
+        "xmtpd_image": None,
+        "gateway_image": None,
+        "xmtpd_bin": None,
+        "gateway_bin": None,
+        "postgres_dsn": "postgres://localhost/postgres",
+        "artifacts": tmp_path,
+    }
+    settings = params(runtime="local", image_set="local")
+    for given, expected in (({}, False), ({"artifacts_always": True}, True)):
+        session = ExploreSession(cli_state, params(**common, **given), "", None, set())
+        assert session.config(settings).artifacts_always is expected
