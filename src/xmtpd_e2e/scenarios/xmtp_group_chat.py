@@ -2,7 +2,8 @@
 
 Four users (nodes 100, 200, 300 and 100 again) register through the gateway; one creates a group
 with the other three, who join from their welcomes; each sends three messages, interleaved.  Every
-member must end with all twelve messages exactly once and each sender's in the order sent, agree
+member must end with all twelve messages exactly once and each sender's in the order sent (as its
+client lists them, by sent time), agree
 on the epoch and the member list, and every node must store every user's identity updates and
 key package.
 """

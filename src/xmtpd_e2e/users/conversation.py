@@ -95,8 +95,12 @@ class Conversation:
         )
 
     def messages(self) -> list[Message]:
-        """Every text message in this user's local database, in the order the client stored
-        them (no network)."""
+        """Every text message in this user's local database (no network), as an app lists them:
+        by sent time (libxmtp's default order; a received message's time is its envelope's, given
+        by the node that took it).  Not the order the client stored them: a message it could not
+        decrypt at first (its sender's commit lost an epoch race and was retried) is stored after
+        later ones -- a CI run of xmtp-group-chat stored user-2's #2 before its #0 and #1 -- which
+        no user sees and neither libxmtp nor xmtpd promises."""
         return self._user.local_messages(self._handle)
 
     def members(self) -> list[str]:

@@ -216,7 +216,7 @@ class User:
             content_types=None,
             exclude_content_types=None,
             exclude_sender_inbox_ids=None,
-            sort_by=bindings.FfiSortBy.INSERTED_AT,
+            sort_by=bindings.FfiSortBy.SENT_AT,
             inserted_after_ns=None,
             inserted_before_ns=None,
         )
