@@ -41,7 +41,12 @@ DEFECTS = {
         "pinned_code_path": "pkg/db/gateway_envelope.go InsertGatewayEnvelopeWithChecksTransactional (sync: "
         "pkg/sync/envelope_sink.go; publish: pkg/api/message/publish_worker.go) -> EnsureGatewayParts",
         "how_looked_for": "deadlock lines in every service's log (kept with --artifacts-always); violations "
-        "whose message names a deadlock",
+        "whose message names a deadlock; losses on a node whose sync sink dropped a synced payer report or "
+        "attestation after a deadlock (pkg/sync/envelope_sink.go storeReservedEnvelope returns nil on error)",
+        "timing": "the loss needs a payer report during the run: node N's generator runs once an hour at a "
+        "minute fixed by its id (pkg/payerreport/workers/timers.go: 100 -> :31, 200 -> :47, 300 -> :02, "
+        "400 -> :18), and the other nodes' attestations are then their first own envelopes (partition creation) "
+        "while they sync each other's; a replay at another minute of the hour has no report",
     },
     "xmtpd#1983": {
         "fix": "2d719799a2af07fd05b4c3e04ca576b3b003a75c (2026-04-21), in no release tag yet",
@@ -51,6 +56,11 @@ DEFECTS = {
         "how_looked_for": "not reachable: explore's readers call QueryEnvelopes and SubscribeEnvelopes only, "
         "the framework's protos have no SubscribeTopics messages, and libxmtp in xmtp-bindings 0.1.8 "
         "(--users) never calls SubscribeTopics",
+        "what_would_be_needed": "SubscribeTopics messages in the framework's protos, a reader kind holding a "
+        "SubscribeTopics stream with per-topic cursors that it carries to another node when it reopens "
+        "(a cursor naming an originator that node has not indexed, or indexed after its 5-minute originator "
+        "cache was filled: v1.2.0 checks against the cached list), and a violation for a well-formed request "
+        "refused; drawn only when named, since a new kind in the default draw changes every seed's plan",
     },
 }
 
@@ -81,6 +91,12 @@ def deadlock_lines(artifacts: list[str]) -> dict[str, Any]:
         "envelopes_dropped_by_service": {k: v for k, v in dropped.items() if v},
         "samples": samples[:4],
     }
+
+
+def reports_generated(artifacts: list[str]) -> int:
+    """Payer reports the nodes generated: only then do they attest, the path that loses an envelope."""
+    logs = [Path(a) for a in artifacts if Path(a).parent.name == "logs" and Path(a).stem.startswith("node-")]
+    return sum(path.read_text(errors="replace").count("generated report") for path in logs)
 
 
 def attributed(violations: list[dict[str, Any]], dropped: dict[str, int]) -> list[str]:
@@ -146,13 +162,30 @@ def _run_facts(run: dict[str, Any]) -> dict[str, Any]:
         "violations_naming_a_deadlock": [v["kind"] for v in violations if DEADLOCK.search(v["message"])],
         "violations_attributed_to_2026": attributed(violations, deadlocks["envelopes_dropped_by_service"]),
         "deadlock_lines": deadlocks,
+        "payer_reports_generated": reports_generated(run.get("artifacts") or []),
         "load_average": run.get("load_average"),
         "logs_kept": any(Path(a).parent.name == "logs" for a in run.get("artifacts") or []),
     }
 
 
+def first_found(runs: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The first run with a violation attributed to xmtpd#2026 and what the hunt spent until then."""
+    for i, run in enumerate(runs):
+        if run.get("violations_attributed_to_2026"):
+            spent = runs[: i + 1]
+            return {
+                "seed": run["seed"],
+                "runs": i + 1,
+                "wall_minutes": round(sum(r["wall_seconds"] for r in spent) / 60, 1),
+                "tree_cpu_minutes": round(sum(r["tree_cpu_seconds"] for r in spent) / 60, 1),
+                "machine_cpu_minutes": round(sum(r["machine_cpu_seconds"] for r in spent) / 60, 1),
+            }
+    return None
+
+
 def totals(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return {
+        "xmtpd_2026_first_found": first_found(runs),
         "runs": len(runs),
         "failed_runs": sum(1 for r in runs if r.get("status") == "FAIL"),
         "runs_with_deadlock_lines": sum(1 for r in runs if r.get("deadlock_lines", {}).get("total", 0) > 0),
@@ -161,10 +194,40 @@ def totals(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "envelopes_dropped_after_a_deadlock": sum(
             sum(r.get("deadlock_lines", {}).get("envelopes_dropped_by_service", {}).values()) for r in runs
         ),
+        "runs_with_a_payer_report": sum(1 for r in runs if r.get("payer_reports_generated")),
         "runs_with_violations_attributed_to_2026": sum(1 for r in runs if r.get("violations_attributed_to_2026")),
         "wall_minutes": round(sum(r["wall_seconds"] for r in runs) / 60, 1),
         "tree_cpu_minutes": round(sum(r["tree_cpu_seconds"] for r in runs) / 60, 1),
         "machine_cpu_minutes": round(sum(r["machine_cpu_seconds"] for r in runs) / 60, 1),
+    }
+
+
+def replay_facts(directory: Path) -> dict[str, Any]:
+    """One ``explore --replay`` (and its shrinking, if it failed): statuses, deadlocks, wall and CPU."""
+    summary = json.loads((directory / "summary.json").read_text())
+    timed = (directory / "err.log").read_text(errors="replace")
+
+    def measured(label: str) -> float:
+        match = re.search(rf"{label}: ([0-9.:]+)", timed)
+        if match is None:
+            return 0.0
+        seconds = 0.0
+        for part in match.group(1).split(":"):
+            seconds = seconds * 60 + float(part)
+        return seconds
+
+    artifacts = [str(p) for p in (directory / "artifacts").rglob("*.log")]
+    run = summary["runs"][0]
+    return {
+        "directory": directory.name,
+        "seed": run["seed"],
+        "status": run["status"],
+        "violations": [v["kind"] for v in (run.get("verdict") or {}).get("violations", [])],
+        "shrink": run.get("shrink"),
+        "logs_kept": bool(artifacts),
+        "deadlock_lines": deadlock_lines(artifacts) if artifacts else None,
+        "wall_seconds": measured(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\)"),
+        "tree_cpu_seconds": round(measured(r"User time \(seconds\)") + measured(r"System time \(seconds\)"), 1),
     }
 
 
@@ -182,6 +245,8 @@ def reanalyze(args: argparse.Namespace) -> None:
             }
             runs[i] = {**measured, **_run_facts(json.loads(summary.read_text())["runs"][0])}
     results = {**report["results"], "defects": DEFECTS, "totals": totals(runs), "runs": runs}
+    if args.replays:
+        results["replays"] = [replay_facts(d) for d in args.replays]
     print(save(NAME, report["command"], results))
 
 
@@ -194,6 +259,14 @@ def main() -> None:
     parser.add_argument("--runtime", default="local")
     parser.add_argument("--scratch", type=Path, default=Path("/tmp/upstream-defect-hunt"))
     parser.add_argument("--append", action="store_true", help="add to the runs recorded last time")
+    parser.add_argument(
+        "--replays",
+        type=Path,
+        nargs="*",
+        default=[],
+        help="with --reanalyze: directories of `explore --replay` runs of a found seed (summary.json, "
+        "artifacts/, err.log from /usr/bin/time -v) to record beside the hunt",
+    )
     parser.add_argument(
         "--reanalyze", action="store_true", help="recount the runs recorded last time from their kept summaries"
     )
