@@ -100,7 +100,8 @@ class Conversation:
         by the node that took it).  Not the order the client stored them: a message it could not
         decrypt at first (its sender's commit lost an epoch race and was retried) is stored after
         later ones -- a CI run of xmtp-group-chat stored user-2's #2 before its #0 and #1 -- which
-        no user sees and neither libxmtp nor xmtpd promises."""
+        no user sees and neither libxmtp nor xmtpd promises
+        (docs/findings/client-stores-retried-messages-out-of-order.md)."""
         return self._user.local_messages(self._handle)
 
     def members(self) -> list[str]:
