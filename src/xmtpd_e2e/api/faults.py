@@ -15,6 +15,7 @@ framework's clients), ``"database"`` (the host's Postgres, as nodes reach it) an
 from __future__ import annotations
 
 import ipaddress
+import time
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Union
 from urllib.parse import urlsplit
@@ -153,8 +154,13 @@ class EnvironmentFaults:
                 fault.heal()
 
     # -- service lifecycle ---------------------------------------------------------------------
-    def service_restarted(self, alias: str, launched_at: float | None = None) -> None:
-        """After a node or gateway (re)started: see FaultController.service_restarted."""
+    def start_service(self, alias: str, service: RunningService) -> None:
+        """Start ``service`` (a node, gateway or the validation service) again, carrying the faults
+        on it over: pieces the restart took away are installed before its program runs where the
+        runtime can hold it back (see :meth:`RunningService.start`), else right after, with a gap
+        (see :meth:`FaultController.service_restarted`)."""
+        launched_at = time.time()  # a fault not in force after the restart has a gap from here
+        service.start(before_run=lambda: self.controller.install_before_run(alias))
         self.controller.service_restarted(alias, launched_at)
 
     def service_stopped(self, alias: str) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from typing import TYPE_CHECKING
 
 from xmtpd_e2e.api.service_faults import ServiceFaults
@@ -93,11 +92,11 @@ class GatewayHandle(PayerOperations, ServiceFaults):
 
     def start(self) -> None:
         self._log.info("starting %s", self._alias)
-        launched_at = time.time()  # a fault not in force after the restart has a gap from here
         with self._timeline.span("service", "start", (self._alias,)):
-            self._service.start()
-        if self._faults is not None:
-            self._faults.service_restarted(self._alias, launched_at)
+            if self._faults is None:
+                self._service.start()
+            else:
+                self._faults.start_service(self._alias, self._service)
 
     def state(self) -> ServiceState:
         return self._service.state()

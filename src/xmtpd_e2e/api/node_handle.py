@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
@@ -125,11 +124,11 @@ class NodeHandle(ServiceFaults):
     def start(self) -> None:
         """Start a stopped node again: same identity, key and database; waits until ready."""
         self._log.info("starting %s", self._alias)
-        launched_at = time.time()  # a fault not in force after the restart has a gap from here
         with self._timeline.span("service", "start", (self._alias,)):
-            self._service.start()
-        if self._faults is not None:
-            self._faults.service_restarted(self._alias, launched_at)
+            if self._faults is None:
+                self._service.start()
+            else:
+                self._faults.start_service(self._alias, self._service)
 
     def state(self) -> ServiceState:
         return self._service.state()

@@ -8,7 +8,6 @@ away from the cluster; :meth:`ValidationHandle.start` brings it back at the same
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -88,11 +87,11 @@ class ValidationHandle(ServiceFaults):
         """Start it again at the same address; waits for its health check."""
         name = self.service.spec.name
         self._log.info("starting %s", name)
-        launched_at = time.time()  # a fault not in force after the restart has a gap from here
         with self._timeline.span("service", "start", (name,)):
-            self.service.start()
-        if self._faults is not None:
-            self._faults.service_restarted(VALIDATION, launched_at)
+            if self._faults is None:
+                self.service.start()
+            else:
+                self._faults.start_service(VALIDATION, self.service)
 
     def state(self) -> ServiceState:
         return self.service.state()

@@ -142,6 +142,24 @@ class FaultController:
         if errors:
             raise errors[0]
 
+    def _lost_pieces(self, fault: Fault, service: str) -> list[Piece]:
+        """The pieces of ``fault`` on ``service`` that a restart of it took away."""
+        return [p for p in fault._pieces if p.where == service and p.present is not None and not p.present()]
+
+    def install_before_run(self, service: str) -> None:
+        """Install again, before ``service``'s new process runs, every piece on it that its
+        restart took away (a new pod's network namespace has none of the old one's rules), so the
+        process's first packet meets the fault and the fault has no gap.  A piece that does not
+        install is left to :meth:`service_restarted`, which records the gap."""
+        for fault in self.active():
+            if any(p.where == service and p.restart is Restart.ENDS for p in fault._pieces):
+                continue
+            try:
+                for piece in self._lost_pieces(fault, service):
+                    piece.install()
+            except Exception as error:
+                self._log.warning("%s restarting: installing %s before it runs failed: %s", service, fault.name, error)
+
     def service_restarted(self, service: str, launched_at: float | None = None) -> None:
         """Carry active faults over a restart of ``service`` (launched at ``launched_at``).
 
@@ -157,7 +175,7 @@ class FaultController:
             if any(p.restart is Restart.ENDS for p in pieces):
                 self.heal(fault)
                 continue
-            lost = [p for p in pieces if p.present is not None and not p.present()]
+            lost = self._lost_pieces(fault, service)
             if not lost:
                 continue
             began = launched_at if launched_at is not None else time.time()

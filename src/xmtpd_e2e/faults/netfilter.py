@@ -25,12 +25,14 @@ class Flow:
 
     ``remote_ip``/``remote_port``: the far end (``None``: any); ``local_port``: the port on this
     side (``None``: any).  ``Flow()`` is every packet that is not loopback.  A flow with a port
-    is TCP.
+    is TCP unless ``protocol`` says otherwise.
     """
 
     remote_ip: str | None = None
     remote_port: int | None = None
     local_port: int | None = None
+    protocol: str = "tcp"
+    """The protocol of a flow with a port."""
 
     def outbound(self) -> list[str]:
         """iptables match for the flow's packets leaving the namespace (OUTPUT)."""
@@ -47,7 +49,7 @@ class Flow:
         else:
             args += ["-d" if destination else "-s", self.remote_ip]
         if self.remote_port is not None or self.local_port is not None:
-            args += ["-p", "tcp"]
+            args += ["-p", self.protocol]
             if self.remote_port is not None:
                 args += ["--dport" if destination else "--sport", str(self.remote_port)]
             if self.local_port is not None:
@@ -56,7 +58,8 @@ class Flow:
 
     def describe(self) -> str:
         far = f"{self.remote_ip or '*'}:{self.remote_port or '*'}"
-        return f"local :{self.local_port or '*'} <-> {far}"
+        suffix = f" ({self.protocol})" if self.protocol != "tcp" else ""
+        return f"local :{self.local_port or '*'} <-> {far}{suffix}"
 
 
 def chain_name(fault_id: int) -> str:
@@ -71,6 +74,8 @@ class DropRules:
     chain: str
     flows: tuple[Flow, ...]
     probability: float = 1.0
+    spared: tuple[Flow, ...] = ()
+    """Flows let through before any drop (the service's name servers, see ``name_servers``)."""
 
     def __post_init__(self) -> None:
         if not 0.0 < self.probability <= 1.0:
@@ -91,6 +96,9 @@ class DropRules:
         """``iptables-restore --noflush`` input creating the chains and jumping to them."""
         inbound, outbound = self.chains
         lines = ["*filter", f":{inbound} - [0:0]", f":{outbound} - [0:0]"]
+        for flow in self.spared:
+            lines.append(" ".join(["-A", outbound, *flow.outbound(), "-j", "RETURN"]))
+            lines.append(" ".join(["-A", inbound, *flow.inbound(), "-j", "RETURN"]))
         for flow in self.flows:
             lines.append(" ".join(["-A", outbound, *flow.outbound(), *self._target()]))
             lines.append(" ".join(["-A", inbound, *flow.inbound(), *self._target()]))

@@ -112,8 +112,13 @@ class RunningService(abc.ABC):
         """Stop it; ``graceful=False`` is SIGKILL (a crash, as far as the service can tell)."""
 
     @abc.abstractmethod
-    def start(self) -> None:
-        """Start it again with the same spec, identity and data; waits for readiness."""
+    def start(self, before_run: Callable[[], None] | None = None) -> None:
+        """Start it again with the same spec, identity and data; waits for readiness.
+
+        ``before_run`` is called once the network namespace the service will run in exists and
+        before its program runs: faults carried over a restart are installed there, so the new
+        process's first packet already meets them.  A runtime that cannot hold the program back
+        (a cluster the framework does not run) does not call it."""
 
     @abc.abstractmethod
     def pause(self) -> None:
@@ -139,6 +144,13 @@ class RunningService(abc.ABC):
         """Its IP address on the environment's own network (``None`` when services share the
         host's network, or it is not running)."""
         return None
+
+    def name_servers(self) -> tuple[str, ...]:
+        """The name servers the service asks over its network, not its loopback (kubernetes: the
+        cluster DNS); empty where names are resolved locally (docker's resolver listens on the
+        container's loopback; local services are given IP addresses).  A fault on all of a
+        service's packets spares these, so the fault means the same on every runtime."""
+        return ()
 
     def host_url(self, port: int, scheme: str = "http") -> str:
         host, mapped = self.host_address(port)

@@ -26,7 +26,7 @@ import abc
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -83,6 +83,15 @@ class ManagedService(RunningService):
     def _discard(self, fast: bool) -> None:
         """Remove the service for good (and from the run record); idempotent."""
 
+    def _launch_with(self, before_run: Callable[[], None] | None) -> None:
+        """Launch, calling ``before_run`` first (see :meth:`RunningService.start`).  Where the
+        service's network namespace outlives its process (the local runtime's namespaces, docker's
+        holder containers) it exists before the launch; a runtime whose namespace is born with
+        the launch overrides this to hold the program back until ``before_run`` is done."""
+        if before_run is not None:
+            before_run()
+        self._launch()
+
     def _launch_description(self) -> str:
         """What the start marker line says is being started."""
         return self.spec.name
@@ -109,7 +118,7 @@ class ManagedService(RunningService):
         except FileNotFoundError:
             return ""
 
-    def start(self) -> None:
+    def start(self, before_run: Callable[[], None] | None = None) -> None:
         with self._lock:
             if self.state() in (ServiceState.RUNNING, ServiceState.PAUSED):
                 return
@@ -123,7 +132,7 @@ class ManagedService(RunningService):
             with self.log_path.open("ab") as log:
                 log.write(f"{START_MARKER} {self._launch_description()}\n".encode())
                 cursor = LogCursor(self.log_path, log.tell())
-            self._launch()
+            self._launch_with(before_run)
         try:
             self._wait_ready(cursor)
         except BaseException:

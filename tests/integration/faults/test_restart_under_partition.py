@@ -1,10 +1,11 @@
-"""A partition outlives a restart of the node it isolates, with no window (local and docker).
+"""A partition outlives a restart of the node it isolates, with no window, on every runtime.
 
 The issue this guards: on docker a restarted container got a new network namespace without the
 partition's rules, and node 300, partitioned, killed and started again, took in 3 of node 100's
-envelopes before the rules were re-applied.  Here node 300 is partitioned, killed, and restarted
-while still partitioned; by envelope identity read from the nodes' databases it receives
-nothing published into node 100 until the partition is healed, and the fault has no gap.
+envelopes before the rules were re-applied; on kubernetes a restarted pod is a new pod with a new
+namespace.  Here node 300 is partitioned, killed, and restarted while still partitioned; by
+envelope identity read from the nodes' databases it receives nothing published into node 100
+until the partition is healed, and the fault has no gap.
 """
 
 from __future__ import annotations
@@ -16,14 +17,14 @@ from pathlib import Path
 import pytest
 
 from integration_environments import integration_config, started_environment
+from runtime_params import runtime_params
 from xmtpd_e2e.api.environment import Environment
-from xmtpd_e2e.runtime.registry import DOCKER, LOCAL
 
 LEAK_WINDOW_S = 8
 """How long node 300 runs partitioned after its restart, for anything to leak in."""
 
 
-@pytest.fixture(params=[LOCAL, DOCKER])
+@pytest.fixture(params=runtime_params())
 def three_nodes(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Environment]:
     with started_environment(integration_config(tmp_path, request.param), tmp_path, f"restart-{request.param}") as env:
         env.add_nodes(3)

@@ -14,7 +14,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,7 +49,7 @@ class _LoopbackService(RunningService):
         self._process.kill()
         self._process.wait()
 
-    def start(self) -> None:
+    def start(self, before_run: Callable[[], None] | None = None) -> None:
         raise NotImplementedError
 
     def pause(self) -> None:

@@ -105,3 +105,58 @@ def test_a_pause_ends_with_a_restart() -> None:
     )
     controller.service_restarted("node-100")
     assert fault.healed and not controller.active()
+
+
+def test_pieces_installed_before_the_restarted_process_runs_leave_no_gap() -> None:
+    controller = FaultController(Timeline(), logging.getLogger("test"))
+    present = {"node-300": True, "node-100": True}
+    installs: list[str] = []
+
+    def piece(where: str) -> Piece:
+        def install() -> None:
+            installs.append(where)
+            present[where] = True
+
+        return Piece(where, install, lambda: None, where, present=lambda: present[where])
+
+    fault = controller.apply("partition", ("node-300",), {}, [piece("node-300"), piece("node-100")])
+    present.update({"node-300": False, "node-100": False})  # only node-300 restarts; node-100 is checked later
+    installs.clear()
+    controller.install_before_run("node-300")
+    assert installs == ["node-300"]
+    controller.service_restarted("node-300", launched_at=1.0)
+    assert fault.gaps == [] and installs == ["node-300"]
+
+
+def test_a_piece_that_fails_before_the_run_gets_its_gap_after_it() -> None:
+    controller = FaultController(Timeline(), logging.getLogger("test"))
+    state = {"present": True, "namespace_ready": True}
+
+    def install() -> None:
+        if not state["namespace_ready"]:
+            raise RuntimeError("namespace not there yet")
+        state["present"] = True
+
+    fault = controller.apply(
+        "cut", ("node-300",), {}, [Piece("r", install, lambda: None, "node-300", present=lambda: state["present"])]
+    )
+    state.update(present=False, namespace_ready=False)
+    controller.install_before_run("node-300")  # logged, not raised
+    assert not state["present"] and fault.gaps == []
+    state["namespace_ready"] = True
+    controller.service_restarted("node-300", launched_at=3.0)
+    [[start, end]] = fault.gaps
+    assert start == 3.0 and end is not None and state["present"]
+
+
+def test_nothing_is_installed_before_the_run_for_a_fault_that_a_restart_ends() -> None:
+    controller = FaultController(Timeline(), logging.getLogger("test"))
+    installs: list[str] = []
+    piece = Piece(
+        "p", lambda: installs.append("pause"), lambda: None, "node-100", restart=Restart.ENDS, present=lambda: False
+    )
+    controller.apply("pause", ("node-100",), {}, [piece])
+    installs.clear()
+    controller.install_before_run("node-100")  # a pause of a process not running yet means nothing
+    controller.service_restarted("node-100")
+    assert installs == [] and not controller.active()

@@ -35,3 +35,15 @@ def test_full_drop_and_removal() -> None:
 def test_probability_is_checked() -> None:
     with pytest.raises(ValueError):
         DropRules("X", (Flow(),), 0.0)
+
+
+def test_spared_flows_return_before_any_drop() -> None:
+    dns = (Flow("10.96.0.10", 53, protocol="udp"), Flow("10.96.0.10", 53))
+    lines = DropRules("X", (Flow(),), 0.2, spared=dns).install_script().splitlines()
+    spare_out = "-A X-O -d 10.96.0.10 -p udp --dport 53 -j RETURN"
+    spare_in = "-A X-I -s 10.96.0.10 -p udp --sport 53 -j RETURN"
+    assert spare_out in lines and spare_in in lines
+    assert "-A X-O -d 10.96.0.10 -p tcp --dport 53 -j RETURN" in lines
+    first_drop = next(i for i, line in enumerate(lines) if line.endswith("-j DROP"))
+    assert lines.index(spare_out) < first_drop and lines.index(spare_in) < first_drop
+    assert Flow("10.96.0.10", 53, protocol="udp").describe().endswith("(udp)")

@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+from pathlib import Path
+
+from xmtpd_e2e.polling import wait_until
 from xmtpd_e2e.runtime import labels
 from xmtpd_e2e.runtime.base import ServiceSpec
-from xmtpd_e2e.runtime.kubernetes.manifests import namespace_manifest, namespace_name, pod_manifest, service_manifest
+from xmtpd_e2e.runtime.kubernetes.manifests import (
+    FAULT_GATE,
+    WORK_DIR,
+    fault_gate_container,
+    namespace_manifest,
+    namespace_name,
+    pod_manifest,
+    service_manifest,
+)
+from xmtpd_e2e.runtime.kubernetes.runtime import _open_gate
 
 SPEC = ServiceSpec(
     name="node-100",
@@ -46,3 +60,25 @@ def test_service_is_headless_so_every_pod_port_is_reachable_by_name() -> None:
     assert service["spec"]["clusterIP"] == "None"
     assert service["spec"]["publishNotReadyAddresses"] is True
     assert service["spec"]["selector"] == {labels.SERVICE: "node-100"}
+
+
+def test_the_fault_gate_reads_its_fifo_in_the_work_volume_with_shell_builtins_only() -> None:
+    gate = fault_gate_container("xmtpd-e2e-k8s/postgres:local", "Never")
+    assert gate["command"][:2] == ["/bin/sh", "-c"]
+    assert gate["command"][2] == f"read -r _ < {WORK_DIR}/{FAULT_GATE}"
+    assert gate["volumeMounts"] == [{"name": "work", "mountPath": WORK_DIR}]
+    pod = pod_manifest(SPEC, "r1", "e1", pull_policy="Never", work_volume=WORK, extra={"initContainers": [gate]})
+    assert pod["spec"]["initContainers"] == [gate] and pod["spec"]["containers"][0]["name"] == "main"
+
+
+def test_the_gate_holds_until_the_framework_writes_its_line(tmp_path: Path) -> None:
+    fifo = tmp_path / FAULT_GATE
+    os.mkfifo(fifo, 0o666)
+    assert not _open_gate(fifo), "no reader yet: nothing to open"
+    command = fault_gate_container("any", "Never")["command"][2].replace(WORK_DIR, str(tmp_path))
+    gate = subprocess.Popen(["/bin/sh", "-c", command])
+    try:
+        wait_until(lambda: _open_gate(fifo), bool, timeout=10, description="the gate to read")
+        assert gate.wait(timeout=10) == 0
+    finally:
+        gate.kill()

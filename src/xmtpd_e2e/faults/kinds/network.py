@@ -60,13 +60,23 @@ def _present(where: Participant, check: Callable[[str], bool]) -> Callable[[], b
 
 
 def drop_pieces(faults: EnvironmentFaults, targets: Sequence[RuleTarget], probability: float = 1.0) -> list[Piece]:
-    """One piece per namespace: its chains drop ``probability`` of the target's flows."""
+    """One piece per namespace: its chains drop ``probability`` of the target's flows.  Where a
+    target's flows are all its traffic, its name servers are spared (``name_servers``)."""
     pieces = []
     for target in targets:
         namespace_of(target.where)
-        rules = DropRules(chain_name(faults.controller.next_id()), target.flows, probability)
+        spared = _name_service(faults, target.where) if Flow() in target.flows else ()
+        rules = DropRules(chain_name(faults.controller.next_id()), target.flows, probability, spared)
         pieces.append(_rules_piece(target.where, rules))
     return pieces
+
+
+def _name_service(faults: EnvironmentFaults, where: Participant) -> tuple[Flow, ...]:
+    try:
+        servers = faults.service_of(where).name_servers()
+    except E2EError:  # not a service of its own (the framework's clients, the host's database)
+        return ()
+    return tuple(Flow(ip, 53, protocol=protocol) for ip in servers for protocol in ("udp", "tcp"))
 
 
 def _rules_piece(where: Participant, rules: DropRules) -> Piece:

@@ -18,6 +18,8 @@ from xmtpd_e2e.runtime.base import ServiceSpec
 __all__ = [
     "WORK_DIR",
     "FILES_DIR",
+    "FAULT_GATE",
+    "fault_gate_container",
     "file_path",
     "namespace_manifest",
     "pod_manifest",
@@ -111,6 +113,24 @@ def pod_manifest(
         else:
             pod["spec"][key] = value
     return pod
+
+
+FAULT_GATE = ".fault-gate"
+"""The FIFO in a service's working directory that its pod's fault gate reads (see below)."""
+
+
+def fault_gate_container(image: str, pull_policy: str) -> dict[str, Any]:
+    """An init container that holds a restarted pod's program back until the framework has put
+    the faults it carries over into the pod's network namespace, which exists from the pod's
+    sandbox on: it blocks reading the FIFO :data:`FAULT_GATE` in the work volume until the
+    framework writes a line to it.  ``image`` needs only a POSIX shell (``read`` is built in)."""
+    return {
+        "name": "fault-gate",
+        "image": image,
+        "imagePullPolicy": pull_policy,
+        "command": ["/bin/sh", "-c", f"read -r _ < {WORK_DIR}/{FAULT_GATE}"],
+        "volumeMounts": [{"name": "work", "mountPath": WORK_DIR}],
+    }
 
 
 def service_manifest(spec: ServiceSpec, run_id: str, env_id: str) -> dict[str, Any]:

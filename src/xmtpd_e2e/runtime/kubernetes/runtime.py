@@ -12,20 +12,21 @@ recorded before it is created; closing deletes it and waits until it is gone.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import logging
 import os
 import shutil
 import signal
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kubernetes.client.exceptions import ApiException
 
 from xmtpd_e2e.config import Images
-from xmtpd_e2e.errors import ServiceError, SetupError
+from xmtpd_e2e.errors import ServiceError, SetupError, WaitTimeout
 from xmtpd_e2e.record import RunState
 from xmtpd_e2e.runtime.base import PostgresAccess, RunningService, ServiceSpec, ServiceState
 from xmtpd_e2e.runtime.kubernetes.access import AUTO, KUBE_ACCESS, POD_IP, PORT_FORWARD, pod_ip_answers
@@ -39,6 +40,8 @@ from xmtpd_e2e.runtime.kubernetes.cleanup import (
 from xmtpd_e2e.runtime.kubernetes.connection import connect
 from xmtpd_e2e.runtime.kubernetes.host_side import container_pid, container_pids
 from xmtpd_e2e.runtime.kubernetes.manifests import (
+    FAULT_GATE,
+    fault_gate_container,
     file_path,
     namespace_manifest,
     namespace_name,
@@ -46,12 +49,14 @@ from xmtpd_e2e.runtime.kubernetes.manifests import (
     service_manifest,
 )
 from xmtpd_e2e.runtime.kubernetes.port_forward import PodPortForward
+from xmtpd_e2e.polling import wait_until
 from xmtpd_e2e.runtime.lifecycle import ManagedRuntime, ManagedService
 from xmtpd_e2e.runtime.processes import wait_until_stopped
 from xmtpd_e2e.runtime.registry import KUBERNETES
 
 if TYPE_CHECKING:
     from xmtpd_e2e.infra.images import ImageRecipe
+    from xmtpd_e2e.infra.kubernetes.layout import ClusterLayout
 
 __all__ = ["KubernetesRuntime", "KubernetesService", "SCHEDULING_ALLOWANCE"]
 
@@ -119,6 +124,21 @@ class _PodLogPump(threading.Thread):
             return
 
 
+def _open_gate(fifo: Path) -> bool:
+    """Write the line the fault gate waits for; False while the gate has not opened the FIFO."""
+    try:
+        descriptor = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+    except OSError as error:
+        if error.errno == errno.ENXIO:  # no reader yet
+            return False
+        raise
+    try:
+        os.write(descriptor, b"open\n")
+    finally:
+        os.close(descriptor)
+    return True
+
+
 def _container_started(pod: Any) -> bool:
     for status in pod.status.container_statuses or []:
         if status.state and (status.state.running or status.state.terminated):
@@ -129,7 +149,7 @@ def _container_started(pod: Any) -> bool:
 def _waiting_reason(pod: Any) -> str:
     for status in pod.status.container_statuses or []:
         waiting = status.state.waiting if status.state else None
-        if waiting and waiting.reason not in (None, "ContainerCreating"):
+        if waiting and waiting.reason not in (None, "ContainerCreating", "PodInitializing"):
             return f"{waiting.reason}: {waiting.message or ''}".strip()
     for condition in pod.status.conditions or []:
         if condition.type == "PodScheduled" and condition.status == "False":
@@ -157,6 +177,8 @@ class KubernetesService(ManagedService):
         self._pump: _PodLogPump | None = None
         self._pod_ip: str | None = None
         """The running pod's IP, read once per start (a new pod gets a new one)."""
+        self._gate_pid: int | None = None
+        """The fault gate's pid while it holds a restarted pod's program back."""
 
     # -- addressing ------------------------------------------------------------------------------
     def host_address(self, port: int) -> tuple[str, int]:
@@ -200,6 +222,75 @@ class KubernetesService(ManagedService):
             time.sleep(0.2)
 
     def _launch(self) -> None:
+        self._create_pod()
+        self._wait_container_started()
+
+    def _launch_with(self, before_run: Callable[[], None] | None) -> None:
+        """On the framework's local cluster a pod started with ``before_run`` gets a fault gate
+        (an init container, see ``fault_gate_container``): ``before_run`` runs in the new pod's
+        network namespace while the gate holds the program back.  On another cluster the
+        framework cannot enter the pod's namespace, so there is nothing to install before."""
+        work_dir = self.runtime.work_dir(self.spec.name)
+        if before_run is None or work_dir is None:
+            self._launch()
+            return
+        from xmtpd_e2e.runtime.kubernetes.images import POSTGRES_IMAGE  # has the shell the gate needs
+
+        work_dir.mkdir(parents=True, exist_ok=True)
+        fifo = work_dir / FAULT_GATE
+        fifo.unlink(missing_ok=True)
+        os.mkfifo(fifo, 0o666)
+        os.chmod(fifo, 0o666)  # the image's user reads it, whatever the umask
+        try:
+            self._create_pod(init_containers=[fault_gate_container(POSTGRES_IMAGE, self.runtime.pull_policy)])
+            self._hold_at_gate(fifo, before_run)
+        finally:
+            fifo.unlink(missing_ok=True)
+        self._wait_container_started()
+
+    def _hold_at_gate(self, fifo: Path, before_run: Callable[[], None]) -> None:
+        """Once the gate runs (the pod's network namespace exists), run ``before_run`` with the
+        namespace reachable through the gate's pid, then open the gate."""
+        layout = self.runtime.connection.local
+        assert layout is not None
+        try:
+            self._gate_pid = wait_until(
+                lambda: self._running_gate_pid(layout),
+                lambda pid: pid is not None,
+                timeout=SCHEDULING_ALLOWANCE,
+                description=f"{self.spec.name}'s fault gate to run",
+                max_interval=0.2,
+            )
+        except WaitTimeout:  # the pod never got that far: its readiness says why
+            return
+        held = time.monotonic()
+        try:
+            before_run()
+        finally:
+            self._gate_pid = None
+            if self._pump is not None:
+                self._pump.note_reason(
+                    f"its faults were put into the new pod's network namespace before the program ran "
+                    f"(fault gate held it {time.monotonic() - held:.1f}s)"
+                )
+            wait_until(
+                lambda: _open_gate(fifo),
+                bool,
+                timeout=30,
+                description=f"{self.spec.name}'s fault gate to take the signal to open",
+                max_interval=0.2,
+            )
+
+    def _running_gate_pid(self, layout: ClusterLayout) -> int | None:
+        pod = self._read()
+        if pod is None or pod.status.phase not in (None, "Pending"):
+            raise ServiceError(f"pod {self.spec.name} ended before its fault gate opened")
+        for status in pod.status.init_container_statuses or []:
+            if status.state and status.state.running and status.container_id:
+                return container_pid(layout, str(status.container_id))
+        return None
+
+    def _create_pod(self, init_containers: Sequence[dict[str, Any]] = ()) -> None:
         self._pod_ip = None
         if self._read() is not None:  # the previous pod (stopped or crashed) keeps the name
             self._delete_pod(0, wait=60)
@@ -209,6 +300,7 @@ class KubernetesService(ManagedService):
             self.runtime.env_id,
             pull_policy=self.runtime.pull_policy,
             work_volume=self.runtime.work_volume(self.spec.name),
+            extra={"initContainers": list(init_containers)} if init_containers else None,
         )
         try:
             pod = self.runtime.connection.core.create_namespaced_pod(
@@ -219,6 +311,8 @@ class KubernetesService(ManagedService):
         self._uid = pod.metadata.uid
         self._pump = _PodLogPump(self, str(self._uid))
         self._pump.start()
+
+    def _wait_container_started(self) -> None:
         # Scheduling and sandbox set-up come before the service runs: the readiness deadline
         # (the service's own ready_timeout) starts once its container has started.
         deadline = time.monotonic() + SCHEDULING_ALLOWANCE
@@ -262,6 +356,27 @@ class KubernetesService(ManagedService):
             if status.container_id:
                 return str(status.container_id)
         return None
+
+    def network_namespace(self) -> Path | None:
+        """The pod's network namespace, through its program or, while the fault gate holds the
+        program back, through the gate (every container of a pod shares one)."""
+        pid = self._gate_pid or self.main_pid()
+        if pid is None:
+            return None
+        path = Path(f"/proc/{pid}/ns/net")
+        return path if path.exists() else None
+
+    def name_servers(self) -> tuple[str, ...]:
+        """The ``nameserver`` lines of the pod's resolv.conf (the cluster DNS), read through its
+        process on the local cluster; none elsewhere (no namespace fault acts there)."""
+        pid = self._gate_pid or self.main_pid()
+        if pid is None:
+            return ()
+        try:
+            lines = Path(f"/proc/{pid}/root/etc/resolv.conf").read_text().splitlines()
+        except OSError:
+            return ()
+        return tuple(line.split()[1] for line in lines if line.startswith("nameserver ") and len(line.split()) > 1)
 
     def network_address(self) -> str | None:
         """The pod's IP (a new one after each start)."""
@@ -505,13 +620,19 @@ class KubernetesRuntime(ManagedRuntime):
             "access": self._access or AUTO,
         }
 
+    def work_dir(self, service: str) -> Path | None:
+        """On the local cluster, the host directory behind a service's working directory."""
+        if self.connection.local is None:
+            return None
+        return self.connection.local.root / "volumes" / self.namespace / service
+
     def work_volume(self, service: str) -> dict[str, Any]:
         """The volume behind a service's working directory.  On the local cluster a host
         directory every node sees (removed with the namespace); elsewhere an emptyDir, whose
         content does not survive a restart (node data lives in Postgres, which is unaffected)."""
-        if self.connection.local is None:
+        path = self.work_dir(service)
+        if path is None:
             return {"emptyDir": {}}
-        path = self.connection.local.root / "volumes" / self.namespace / service
         return {"hostPath": {"path": str(path), "type": "DirectoryOrCreate"}}
 
     def host_network_address(self) -> str | None:
