@@ -75,6 +75,13 @@ class UserHistory:
         finally:
             record.seconds = round(time.monotonic() - began, 4)
 
+    def failed(self, user: str, kind: str, error: str, **detail: Any) -> None:
+        """Record something that happened to ``user`` and failed at once (a stream that broke)."""
+        record = UserOperation(user=user, kind=kind, started_at=time.time(), detail=dict(detail), seconds=0.0)
+        record.error = error or kind
+        with self._lock:
+            self._operations.append(record)
+
     def received(self, message: ReceivedMessage) -> bool:
         """Add ``message`` unless this user has it already; True when it was new."""
         key = (message.user, message.message_id)

@@ -8,7 +8,7 @@ import logging
 import shutil
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -222,10 +222,19 @@ class UserPool:
             published=raw.delivery_status == self.bindings.FfiDeliveryStatus.PUBLISHED,
         )
 
-    def message_callback(self, user: User) -> Any:
+    def message_callback(self, user: User, *, on_end: Callable[[str], None]) -> Any:
+        """libxmtp's callback for one stream of ``user``: messages into the history; ``on_end``
+        told once, with the reason, when libxmtp ends the stream (an error, or closed)."""
         pool = self
 
         class Callback(self.bindings.FfiMessageCallback):  # type: ignore[name-defined,misc]
+            ended = threading.Event()
+
+            def _end(self, reason: str) -> None:
+                if not self.ended.is_set():
+                    self.ended.set()
+                    on_end(reason)
+
             def on_message(self, message: Any) -> None:
                 parsed = pool.text_message(message)
                 if parsed is None or parsed.sender_inbox == user.inbox_id:
@@ -246,9 +255,11 @@ class UserPool:
 
             def on_error(self, error: Any) -> None:
                 pool._log.warning("%s: message stream error: %s", user.name, error)
+                self._end(str(error))
 
             def on_close(self) -> None:
                 pool._log.debug("%s: message stream closed", user.name)
+                self._end("closed")
 
         return Callback()
 

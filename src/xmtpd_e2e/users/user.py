@@ -14,6 +14,7 @@ from xmtpd_e2e.users.conversation import Conversation, Message
 from xmtpd_e2e.users.confirm import gave_up_waiting
 from xmtpd_e2e.users.errors import UserError
 from xmtpd_e2e.users.history import ReceivedMessage, UserHistory
+from xmtpd_e2e.users.stream import KeptStream
 
 if TYPE_CHECKING:
     from xmtpd_e2e.users.pool import UserPool
@@ -50,7 +51,7 @@ class User:
         self._client = client
         self.inbox_id: str = str(client.inbox_id())
         self.installation_id: str = bytes(client.installation_id()).hex()
-        self._streams: list[Any] = []
+        self._stream = KeptStream(pool, self)
 
     def __repr__(self) -> str:
         return f"User({self.name}, inbox {self.inbox_id[:8]}, {self.node_alias} via {self.gateway_alias})"
@@ -193,12 +194,9 @@ class User:
         return sorted(bytes(i.id).hex() for i in state.installations)
 
     def stream(self) -> None:
-        """Stream every message of every conversation; each is recorded as received by stream."""
-        callback = self._pool.message_callback(self)
-        conversations = self._client.conversations()
-        closer = self.call("stream", lambda: conversations.stream_all_messages(callback, None))
-        self.call("stream_ready", closer.wait_for_ready, timeout=30)
-        self._streams.append(closer)
+        """Stream every message of every conversation; each is recorded as received by stream.
+        Kept open as an app keeps it: opened again when libxmtp ends it (see ``KeptStream``)."""
+        self._stream.open()
 
     def received(self) -> list[ReceivedMessage]:
         """Messages from others this user has seen so far (by sync or stream), first sighting each."""
@@ -243,7 +241,5 @@ class User:
 
     def close(self) -> None:
         """End this user's streams and release its database (the file stays until the pool goes)."""
-        for closer in self._streams:
-            closer.end()
-        self._streams.clear()
+        self._stream.close()
         self._client.release_db_connection()

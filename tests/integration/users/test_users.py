@@ -90,3 +90,30 @@ def test_the_client_databases_go_with_the_environment(tmp_path: Path) -> None:
         directory = user.database.parent
         assert user.database.exists()
     assert not directory.exists()
+
+
+def test_a_stream_broken_by_a_node_restart_is_opened_again_and_misses_nothing(user_env: Environment) -> None:
+    alice = user_env.new_user(node=100, name="alice")
+    bob = user_env.new_user(node=200, name="bob")
+    user_env.users.wait_until_on_nodes(user_env.nodes())
+    group = alice.create_group([bob])
+    join(bob, group.id)
+    bob.stream()
+    group.send("before")
+    wait_until(bob.received, lambda got: any(m.text == "before" for m in got), timeout=60, description="bob's stream")
+
+    node = user_env.node(200)  # the node bob reads from
+    node.stop(kill=True)
+    group.send("while down")
+    node.start()
+    group.send("after")
+    got = wait_until(
+        bob.received,
+        lambda got: {"while down", "after"} <= {m.text for m in got},
+        timeout=60,
+        description="bob's stream, opened again, to bring what was sent meanwhile and after",
+    )
+    assert {m.text: m.how for m in got} == {"before": "stream", "while down": "stream", "after": "stream"}
+    history = user_env.users.history
+    assert history.operations(user="bob", kind="stream_broken"), "the break is in the history"
+    assert history.operations(user="bob", kind="stream")[-1].ok, "the last opening of bob's stream succeeded"
