@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from xmtpd_e2e.errors import E2EError
 from xmtpd_e2e.faults.capabilities import NAMESPACE_RULES, TOXIPROXY
 from xmtpd_e2e.faults.namespace import NamespaceGone, run_in_namespace
-from xmtpd_e2e.faults.registry import FaultKind, FaultPlan
+from xmtpd_e2e.faults.registry import FaultKind, FaultPlan, Param
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -200,7 +200,17 @@ class SlowPathKind(FaultKind):
     """The path's name: the proxy is ``<what>-<node alias>``."""
     tag: ClassVar[str]
     """Tags the path's NAT rules in the node's namespace."""
+    latency_draws: ClassVar[tuple[int, ...]]
+    """The latencies explore draws for this path."""
     needs = frozenset({NAMESPACE_RULES, TOXIPROXY})
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "what" in cls.__dict__:  # a concrete path: its parameters, said once here
+            cls.params = (
+                Param("on", object, "the node"),
+                Param("latency_ms", int, f"delay added to each response from the {cls.what}", draws=cls.latency_draws),
+            )
 
     @abc.abstractmethod
     def destination(self, faults: EnvironmentFaults) -> tuple[str, int]:

@@ -160,11 +160,7 @@ class ChainSlow(SlowPathKind):
         "every response on the node's chain connections (RPC and subscriptions) late by latency_ms: steered "
         "(DNAT in its namespace) through a toxiproxy proxy of their own; its open ones destroyed (ss -K) to re-dial"
     )
-    params = (
-        Param("on", object, "the node"),
-        Param("latency_ms", int, "delay added to each response from the chain", draws=(200, 1000, 3000)),
-    )
-    what, tag = "chain", "CHPATH"
+    what, tag, latency_draws = "chain", "CHPATH", (200, 1000, 3000)
 
     def destination(self, faults: EnvironmentFaults) -> tuple[str, int]:
         anvil = faults.env.chain_service

@@ -121,11 +121,7 @@ class DatabaseSlow(SlowPathKind):
         "every response on the node's database connections late by latency_ms: its connections steered "
         "(DNAT in its namespace) through a toxiproxy proxy of their own"
     )
-    params = (
-        Param("on", object, "the node"),
-        Param("latency_ms", int, "delay added to each response from the database", draws=(50, 200, 1000)),
-    )
-    what, tag = "database", "DBPATH"
+    what, tag, latency_draws = "database", "DBPATH", (50, 200, 1000)
 
     def destination(self, faults: EnvironmentFaults) -> tuple[str, int]:
         return faults.database_endpoint()
