@@ -6,8 +6,12 @@ per plan, so a text names its send).  Violations:
 * ``user-lost`` -- an acknowledged text never reached a member (other than its sender) by the end;
 * ``user-duplicate`` -- a text reached a member more than once (under two message ids), whatever
   its send's outcome;
-* ``user-order`` -- a member got two acknowledged texts of one sender in the other order than they
-  were sent (each user sends one at a time, so invocation order is send order);
+* ``user-order`` -- a member's conversation, listed as an app lists it (by the messages' sent times,
+  libxmtp's default), shows two acknowledged texts of one sender in the other order than they were
+  sent (each user sends one at a time, so invocation order is send order).  The order a member
+  *received* them in may differ without a fault of the network: libxmtp processes a message that
+  lost an epoch race to a commit after later ones (docs/findings/client-stores-retried-messages-
+  out-of-order.md).  Records without sent times are judged in the order received;
 * ``user-phantom`` -- a member got a text no user ever sent, or under another sender than the
   one who sent it.
 
@@ -32,7 +36,7 @@ _EXAMPLES = 20
 _DESCRIPTIONS = {
     "user-lost": "acknowledged text(s) never reached a member [member, sender, text]",
     "user-duplicate": "text(s) reached a member more than once [member, sender, text, times]",
-    "user-order": "text(s) reached a member out of their sender's order [member, sender, after, got]",
+    "user-order": "text(s) listed at a member (by sent time) out of their sender's order [member, sender, after, got]",
     "user-phantom": "text(s) a member got that no user sent as that sender [member, claimed sender, text]",
 }
 
@@ -80,7 +84,7 @@ def _member(
         if times > 1:
             found["user-duplicate"].append([member, senders[text], text, times])
     last: dict[str, str] = {}
-    for d in got:
+    for d in _listed(got):
         if d.text not in acknowledged or counts[d.text] > 1:
             continue  # an unknown outcome may arrive late; a duplicate is reported as such
         before = last.get(d.sender)
@@ -88,6 +92,13 @@ def _member(
             found["user-order"].append([member, d.sender, before, d.text])
         if before is None or rank[d.text] > rank[before]:
             last[d.sender] = d.text
+
+
+def _listed(got: list[UserDelivery]) -> list[UserDelivery]:
+    """A member's deliveries as its app lists them: by sent time (stable), where every one has it."""
+    if any(d.sent_at is None for d in got):
+        return got
+    return sorted(got, key=lambda d: d.sent_at or 0.0)
 
 
 def _lag(users: UsersHistory) -> dict[str, dict[str, dict[str, float | int]]]:

@@ -51,10 +51,13 @@ class UserDelivery:
     received_at: float
     how: str
     """``stream`` or ``sync``."""
+    sent_at: float | None = None
+    """The message's sent time as libxmtp gives it (its envelope's time): what an app lists a
+    conversation by.  None in records made before it was kept."""
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> UserDelivery:
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__})
+        return cls(**{k: data.get(k) for k in cls.__dataclass_fields__})  # type: ignore[arg-type]
 
 
 @dataclass

@@ -99,7 +99,7 @@ class UserWorkload:
     def deliveries(self) -> list[UserDelivery]:
         """What the members got in the group, first sighting of each message, in order seen."""
         return [
-            UserDelivery(m.user, m.sender, m.text, m.message_id, m.received_at, m.how)
+            UserDelivery(m.user, m.sender, m.text, m.message_id, m.received_at, m.how, m.sent_at)
             for m in self.env.users.history.messages()
             if m.conversation == self.group and m.user in self.conversations
         ]

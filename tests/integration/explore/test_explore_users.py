@@ -8,16 +8,24 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
 from cli_runs import cli, explore_arguments, without_validation
+from runtime_params import runtime_params
 
 
-def explore(tmp_path: Path, *arguments: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return cli("explore", *arguments, *explore_arguments(tmp_path), env=env, timeout=900)
+def explore(
+    tmp_path: Path, *arguments: str, env: dict[str, str] | None = None, runtime: str = "local"
+) -> subprocess.CompletedProcess[str]:
+    return cli("explore", *arguments, *explore_arguments(tmp_path, runtime=runtime), env=env, timeout=900)
 
 
-def test_two_users_in_a_group_send_through_an_exploration_and_every_text_reaches_the_other(tmp_path: Path) -> None:
+@pytest.mark.parametrize("runtime", runtime_params())
+def test_two_users_in_a_group_send_through_an_exploration_and_every_text_reaches_the_other(
+    tmp_path: Path, runtime: str
+) -> None:
     plan = ("--seed", "3", "--users", "2", "--nodes", "2", "--readers", "0", "--faults", "none")
-    result = explore(tmp_path, *plan, "--max-publishers", "2", "--duration", "15")
+    images = ("--image-set", "local") if runtime == "kubernetes" else ()  # nothing can be pulled there
+    result = explore(tmp_path, *plan, *images, "--max-publishers", "2", "--duration", "15", runtime=runtime)
     assert result.returncode == 0, result.stderr[-3000:]
     (run,) = json.loads((tmp_path / "summary.json").read_text())["runs"]
     record = json.loads(Path(run["record"]).read_text())

@@ -68,6 +68,25 @@ def test_one_senders_texts_in_the_other_order_are_out_of_order() -> None:
     assert kinds(UsersHistory("g", MEMBERS, SENT, got)) == {"user-order": [["u1", "u0", "u0 #1", "u0 #0"]]}
 
 
+def with_sent_times(got: list[UserDelivery], sent_at: dict[str, float]) -> list[UserDelivery]:
+    return [UserDelivery(d.member, d.sender, d.text, d.message_id, d.received_at, d.how, sent_at[d.text]) for d in got]
+
+
+def test_texts_received_out_of_order_but_listed_in_order_pass() -> None:
+    """libxmtp may process a message later than one sent after it (an epoch race): the app lists
+    them by sent time, and that listing is in order."""
+    got = everyone_gets_everything()
+    got[0], got[4] = delivered("u1", "u0", "u0 #1", 2.0), delivered("u1", "u0", "u0 #0", 4.0)
+    listed = with_sent_times(got, {"u0 #0": 1.2, "u1 #0": 2.2, "u0 #1": 3.2})
+    assert kinds(UsersHistory("g", MEMBERS, SENT, listed)) == {}
+
+
+def test_texts_whose_sent_times_are_in_the_other_order_are_out_of_order() -> None:
+    got = with_sent_times(everyone_gets_everything(), {"u0 #0": 3.2, "u1 #0": 2.2, "u0 #1": 1.2})
+    found = kinds(UsersHistory("g", MEMBERS, SENT, got))
+    assert found == {"user-order": [["u1", "u0", "u0 #1", "u0 #0"], ["u2", "u0", "u0 #1", "u0 #0"]]}
+
+
 def test_a_text_nobody_sent_or_under_another_sender_is_a_phantom() -> None:
     got = [
         *everyone_gets_everything(),
