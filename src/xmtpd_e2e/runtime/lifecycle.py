@@ -167,8 +167,12 @@ class ManagedService(RunningService):
             self._signal_pause(False)
             self._paused = False
 
+    def _namespace_pid(self) -> int | None:
+        """A process in the service's network namespace: its main process while it runs."""
+        return self.main_pid()
+
     def network_namespace(self) -> Path | None:
-        pid = self.main_pid()
+        pid = self._namespace_pid()
         if pid is None:
             return None
         path = Path(f"/proc/{pid}/ns/net")

@@ -228,7 +228,7 @@ class UserPool:
         pool = self
 
         class Callback(self.bindings.FfiMessageCallback):  # type: ignore[name-defined,misc]
-            ended = threading.Event()
+            ended = threading.Event()  # this class is made per stream: one event per stream
 
             def _end(self, reason: str) -> None:
                 if not self.ended.is_set():

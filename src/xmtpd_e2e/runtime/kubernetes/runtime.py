@@ -357,19 +357,15 @@ class KubernetesService(ManagedService):
                 return str(status.container_id)
         return None
 
-    def network_namespace(self) -> Path | None:
-        """The pod's network namespace, through its program or, while the fault gate holds the
-        program back, through the gate (every container of a pod shares one)."""
-        pid = self._gate_pid or self.main_pid()
-        if pid is None:
-            return None
-        path = Path(f"/proc/{pid}/ns/net")
-        return path if path.exists() else None
+    def _namespace_pid(self) -> int | None:
+        """The program or, while the fault gate holds it back, the gate: every container of a pod
+        shares its network namespace (and its resolv.conf)."""
+        return self._gate_pid or self.main_pid()
 
     def name_servers(self) -> tuple[str, ...]:
         """The ``nameserver`` lines of the pod's resolv.conf (the cluster DNS), read through its
         process on the local cluster; none elsewhere (no namespace fault acts there)."""
-        pid = self._gate_pid or self.main_pid()
+        pid = self._namespace_pid()
         if pid is None:
             return ()
         try:
