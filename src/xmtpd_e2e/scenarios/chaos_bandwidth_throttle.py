@@ -16,7 +16,7 @@ from xmtpd_e2e.scenarios._topology import standard_cluster
     "chaos-bandwidth-throttle",
     "Throttle every node's proxy to 5 KB/s, publish, remove the limit, verify full convergence",
     suites=("fast",),
-    typical_seconds=15,
+    typical_seconds=8,
 )
 def chaos_bandwidth_throttle(env: Environment) -> None:
     nodes, _ = standard_cluster(env)

@@ -28,11 +28,11 @@ from xmtpd_e2e.scenarios._topology import standard_cluster
     "chaos-client-path",
     "Cut the clients' path to node 100 (publishes time out, others unaffected), heal and retry; 15% loss to the gateway",
     suites=("fast",),
-    typical_seconds=45,
+    typical_seconds=16,
 )
 def chaos_client_path(env: Environment) -> None:
     standard_cluster(env)
-    client = env.new_client(100, publish_timeout=5)
+    client = env.new_client(100, publish_timeout=3)
     client.publish_envelopes(5)
 
     cut = env.cut("clients", 100)

@@ -15,7 +15,7 @@ from xmtpd_e2e.scenarios._topology import standard_cluster
     "chaos-compound-fault",
     "Latency 1000 ms on node 200 plus 10 KB/s on node 300 under traffic on all nodes; verify convergence",
     suites=("fast",),
-    typical_seconds=45,
+    typical_seconds=22,
 )
 def chaos_compound_fault(env: Environment) -> None:
     nodes, _ = standard_cluster(env)
@@ -23,7 +23,7 @@ def chaos_compound_fault(env: Environment) -> None:
     env.wait_for_replication()
     env.node(200).add_latency(1000)
     env.node(300).limit_proxy_bandwidth(10)
-    generators = [env.new_client(node.id).generate_traffic(duration=20, batch_size=5, interval=0.5) for node in nodes]
+    generators = [env.new_client(node.id).generate_traffic(duration=8, batch_size=5, interval=0.5) for node in nodes]
     for generator in generators:
         generator.wait()
         env.require.no_error(generator.error, "publishing directly to a node must not fail")

@@ -18,20 +18,20 @@ from xmtpd_e2e.api.environment import Environment
 from xmtpd_e2e.runner.scenario import scenario
 from xmtpd_e2e.scenarios._topology import standard_cluster
 
-RESET_SECONDS = 10.0
+RESET_SECONDS = 5.0
 
 
 @scenario(
     "chaos-connection-reset",
     "Reset TCP connections on node 200's proxy while it originates traffic, verify recovery",
     suites=("fast",),
-    typical_seconds=35,
+    typical_seconds=22,
 )
 def chaos_connection_reset(env: Environment) -> None:
     standard_cluster(env)
     node_200 = env.node(200)
     began = time.monotonic()
-    traffic = env.new_client(200).generate_traffic(duration=20, batch_size=5, interval=0.2, continue_on_error=True)
+    traffic = env.new_client(200).generate_traffic(duration=10, batch_size=5, interval=0.2, continue_on_error=True)
     env.require.eventually(
         lambda: node_200.get_envelope_count(client_only=True),
         accept=lambda n: n > 0,

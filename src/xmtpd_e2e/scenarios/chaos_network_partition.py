@@ -26,7 +26,7 @@ def keys(envelopes: list[PublishedEnvelope]) -> set[tuple[int, int]]:
     "chaos-network-partition",
     "Partition node 300 from the rest both ways (iptables in each namespace), verify isolation both ways, heal, converge",
     suites=("fast",),
-    typical_seconds=40,
+    typical_seconds=16,
 )
 def chaos_network_partition(env: Environment) -> None:
     standard_cluster(env)
@@ -43,7 +43,7 @@ def chaos_network_partition(env: Environment) -> None:
         description="node 200 to receive node 100's envelopes (the majority side still syncs)",
     )
     node_300.wait_for_envelopes(30, client_only=True)
-    time.sleep(5)  # give replication every chance to leak through the partition
+    time.sleep(3)  # give replication every chance to leak through the partition
     leaked_in = outside - node_300.missing_envelopes(outside)
     env.require.length(leaked_in, 0, "node 300 must receive nothing published into node 100 while partitioned")
     for peer in (node_100, node_200):

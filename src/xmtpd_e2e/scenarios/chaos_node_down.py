@@ -17,17 +17,17 @@ from xmtpd_e2e.scenarios._topology import standard_cluster
     "chaos-node-down",
     "Generate traffic, kill node-300, restart it with the same database, verify it catches up",
     suites=("fast",),
-    typical_seconds=35,
+    typical_seconds=20,
 )
 def chaos_node_down(env: Environment) -> None:
     nodes, _ = standard_cluster(env)
     node_100, node_300 = env.node(100), env.node(300)
-    traffic = env.new_client(100).generate_traffic(duration=20, batch_size=5, interval=0.2)
+    traffic = env.new_client(100).generate_traffic(duration=8, batch_size=5, interval=0.2)
     env.require.eventually(
         lambda: node_100.get_envelope_count(client_only=True) > 0, timeout=30, description="node 100 to store traffic"
     )
     node_300.stop(kill=True)
-    time.sleep(5)  # traffic keeps flowing while node-300 is down
+    time.sleep(3)  # traffic keeps flowing while node-300 is down
     missed_while_down = node_100.get_envelope_count(client_only=True)
     node_300.start()
     traffic.wait()

@@ -1,10 +1,16 @@
 """chaos-node-pause: a hung node (SIGSTOP), not a dead one; the others carry on, it catches up.
 
 A paused process keeps its sockets: the kernel still accepts connections and buffers requests for
-it, but nothing answers.  Node 300 is paused for 30 s while traffic goes to node 100; node 200
-must keep receiving it and node 300 must store nothing.  Then originator node 200 is paused
-while its client publishes to it: the client times out, and once node 200 resumes, the client's
-retries succeed.  Every acknowledged envelope ends up on every node.
+it, but nothing answers.  Node 300 is paused while traffic goes to node 100; node 200 must keep
+receiving it and node 300 must store nothing.  Then originator node 200 is paused while its
+client publishes to it: the client times out, and once node 200 resumes, the client's retries
+succeed.  Every acknowledged envelope ends up on every node.
+
+Two lengths.  ``chaos-node-pause`` (fast suite) pauses node 300 for 10 s: long enough for its
+peers' sync streams to it to stall with data buffered, and for node 200 to prove it keeps
+receiving (replication between healthy nodes takes well under a second).
+``chaos-node-pause-long`` (full suite) pauses it for 30 s, past the time a peer might give up on
+a silent stream and reconnect, so the resumed node meets whatever its peers did meanwhile.
 """
 
 from __future__ import annotations
@@ -17,16 +23,29 @@ from xmtpd_e2e.runner.scenario import scenario
 from xmtpd_e2e.scenarios._publishing import publish_succeeds
 from xmtpd_e2e.scenarios._topology import standard_cluster
 
-PAUSE_SECONDS = 30
-
 
 @scenario(
     "chaos-node-pause",
-    "Pause node 300 for 30 s under traffic (others keep working, it catches up), then pause an originator under its client",
+    "Pause node 300 for 10 s under traffic (others keep working, it catches up), then pause an originator under its client",
     suites=("fast",),
-    typical_seconds=75,
+    typical_seconds=30,
 )
 def chaos_node_pause(env: Environment) -> None:
+    pause_under_traffic(env, pause_seconds=10)
+
+
+@scenario(
+    "chaos-node-pause-long",
+    "chaos-node-pause with node 300 paused for 30 s",
+    typical_seconds=60,
+)
+def chaos_node_pause_long(env: Environment) -> None:
+    pause_under_traffic(env, pause_seconds=30)
+
+
+def pause_under_traffic(env: Environment, *, pause_seconds: float) -> None:
+    """Node 300 paused for ``pause_seconds`` under traffic into node 100, then originator node 200
+    paused under its own client; see the module docstring."""
     standard_cluster(env)
     node_200, node_300 = env.node(200), env.node(300)
     env.new_client(100).publish_envelopes(5)
@@ -36,7 +55,7 @@ def chaos_node_pause(env: Environment) -> None:
     paused_at = time.monotonic()
     time.sleep(1)  # a commit node 300 sent just before it stopped still lands
     stored_before = node_300.get_envelope_count()
-    traffic = env.new_client(100).generate_traffic(duration=PAUSE_SECONDS - 5, batch_size=5, interval=0.2)
+    traffic = env.new_client(100).generate_traffic(duration=pause_seconds - 5, batch_size=5, interval=0.2)
     traffic.wait()
     env.require.no_error(traffic.error, "publishing to node 100 must not fail while node 300 hangs")
     during = {(e.originator_node_id, e.sequence_id) for e in env.published.all() if e.originator_node_id == 100}
@@ -46,11 +65,11 @@ def chaos_node_pause(env: Environment) -> None:
         description="node 200 to keep receiving node 100's envelopes while node 300 hangs",
     )
     env.require.equal(node_300.get_envelope_count(), stored_before, "a paused node must store nothing")
-    time.sleep(max(0.0, PAUSE_SECONDS - (time.monotonic() - paused_at)))
+    time.sleep(max(0.0, pause_seconds - (time.monotonic() - paused_at)))
     node_300.resume()
     node_300.wait_for_envelopes(len(env.published.all()), timeout=120)
 
-    client = env.new_client(200, publish_timeout=5)
+    client = env.new_client(200, publish_timeout=3)
     node_200.pause()
     try:
         client.publish_envelopes(5)

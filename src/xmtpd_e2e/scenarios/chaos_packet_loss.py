@@ -6,14 +6,17 @@ the streams node 300 opens and those it serves).  Publishing to every node must 
 every envelope must reach every node: the scenario waits a while for that with the loss in force
 (logging how far it got if not), then heals and requires full convergence.
 
-Two variants.  ``chaos-packet-loss`` (fast suite) gives xmtpd a recovery budget of 60 s after the
-heal (healthy runs recover in seconds).  A node still missing envelopes then is xmtpd's known stall
-(``docs/findings/sync-stream-stalls-after-packet-loss.md``): the scenario records it as a ``check``
-event named ``finding: recovery over budget`` on the timeline (results JSON, HTML report) with the
-lagging nodes, logs it as a warning, and then still requires that nothing is lost -- every envelope
-on every node within 600 s -- so the gate fails on loss, not on the known slow recovery (seen in
-about 1 of 6 clean-clone runs).  ``chaos-packet-loss-recovery`` (full suite) waits up to 600 s
-and logs how long recovery took.
+Two variants.  ``chaos-packet-loss`` (fast suite) publishes for 6 s under the loss, waits up to
+5 s for convergence with the loss in force, and gives xmtpd a recovery budget of 30 s after the
+heal (healthy runs recover in seconds).  A node still missing envelopes then is xmtpd's known
+stall (``docs/findings/sync-stream-stalls-after-packet-loss.md``): the scenario records it as a
+``check`` event named ``finding: recovery over budget`` on the timeline (results JSON, HTML
+report) with the lagging nodes, logs it as a warning, and requires that nothing was lost where
+it was acknowledged -- every envelope on the node that accepted it -- without waiting minutes
+for the stalled streams: the run's recovery record (results ``recoveries``) says how long they
+took or that they had not recovered at the end.  ``chaos-packet-loss-recovery`` (full suite)
+publishes for 15 s, waits 90 s under loss, and requires every envelope on every node within
+600 s of the heal, logging how long recovery took.
 
 Why so long after healing: with 30 % loss each way a segment and its ack both get through only
 half the time, and TCP doubles its retransmission timer on every miss, up to Linux's ceiling of
@@ -37,18 +40,17 @@ from xmtpd_e2e.runner.scenario import scenario
 from xmtpd_e2e.scenarios._topology import standard_cluster
 
 FINDING = "docs/findings/sync-stream-stalls-after-packet-loss.md"
-RECOVERY_BUDGET_SECONDS = 60.0
+RECOVERY_BUDGET_SECONDS = 30.0
 
 
 @scenario(
     "chaos-packet-loss",
     "Drop 30% of the packets between node 300 and its peers while clients publish to every node; all converge",
     suites=("fast",),
-    typical_seconds=60,
-    timeout_seconds=900,
+    typical_seconds=20,
 )
 def chaos_packet_loss(env: Environment) -> None:
-    healed = lossy_traffic_then_heal(env, under_loss_wait=20)
+    healed = lossy_traffic_then_heal(env, traffic_seconds=6, under_loss_wait=5)
     try:
         env.wait_for_replication(timeout=RECOVERY_BUDGET_SECONDS)
     except CheckFailed as stalled:
@@ -60,26 +62,34 @@ def chaos_packet_loss(env: Environment) -> None:
             lagging=str(stalled),
         )
         env.log.warning(
-            "xmtpd's known post-loss stall (%s): %s %.0f s after healing; waiting for nothing to be lost",
+            "xmtpd's known post-loss stall (%s): %s %.0f s after healing; checking nothing was lost at its originator",
             FINDING,
             stalled,
             time.monotonic() - healed,
         )
-        env.wait_for_replication(timeout=600 - RECOVERY_BUDGET_SECONDS)
+        for node in env.nodes():
+            accepted = {
+                (e.originator_node_id, e.sequence_id) for e in env.published.all() if e.originator_node_id == node.id
+            }
+            env.require.length(
+                node.missing_envelopes(accepted), 0, f"{node.alias} must hold every envelope it acknowledged"
+            )
+        return
     env.log.info("recovered %.1f s after the heal", time.monotonic() - healed)
 
 
-def lossy_traffic_then_heal(env: Environment, *, under_loss_wait: float) -> float:
-    """Loss on node 300's sync links while clients publish to every node; waits up to
-    ``under_loss_wait`` for convergence under loss (not required), heals, and returns the heal's
-    ``time.monotonic()``."""
+def lossy_traffic_then_heal(env: Environment, *, traffic_seconds: float, under_loss_wait: float) -> float:
+    """Loss on node 300's sync links while clients publish to every node for ``traffic_seconds``;
+    waits up to ``under_loss_wait`` for convergence under loss (not required), heals, and returns
+    the heal's ``time.monotonic()``."""
     standard_cluster(env)
     env.new_client(100).publish_envelopes(5)
     env.wait_for_replication()
 
     links = [env.add_packet_loss(30, (300, peer)) for peer in (100, 200)]
     generators = [
-        env.new_client(node).generate_traffic(duration=15, batch_size=5, interval=0.2) for node in (100, 200, 300)
+        env.new_client(node).generate_traffic(duration=traffic_seconds, batch_size=5, interval=0.2)
+        for node in (100, 200, 300)
     ]
     for generator in generators:
         generator.wait()

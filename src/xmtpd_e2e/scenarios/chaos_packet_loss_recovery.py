@@ -1,6 +1,6 @@
 """chaos-packet-loss-recovery: chaos-packet-loss, waiting as long as xmtpd takes to recover.
 
-The same loss and traffic as ``chaos-packet-loss``; the convergence wait under loss is 90 s, and
+The same loss as ``chaos-packet-loss``, with 15 s of traffic; the convergence wait under loss is 90 s, and
 after the heal every envelope must reach every node within 600 s -- past TCP's 120 s
 retransmission ceiling several times over, since a stalled sync stream waits for those
 (``docs/findings/sync-stream-stalls-after-packet-loss.md``).  The time recovery took is logged.
@@ -22,6 +22,6 @@ from xmtpd_e2e.scenarios.chaos_packet_loss import lossy_traffic_then_heal
     timeout_seconds=900,
 )
 def chaos_packet_loss_recovery(env: Environment) -> None:
-    healed = lossy_traffic_then_heal(env, under_loss_wait=90)
+    healed = lossy_traffic_then_heal(env, traffic_seconds=15, under_loss_wait=90)
     env.wait_for_replication(timeout=600)  # nothing lost, once TCP's backed-off retransmissions resume
     env.log.info("recovered %.1f s after the heal", time.monotonic() - healed)

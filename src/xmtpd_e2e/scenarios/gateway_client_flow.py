@@ -18,7 +18,7 @@ from xmtpd_e2e.scenarios._topology import standard_cluster
     "gateway-client-flow",
     "Clients publish through 2 gateways to 3 nodes; usage is charged to the gateways; gateway chaos",
     suites=("fast",),
-    typical_seconds=25,
+    typical_seconds=10,
 )
 def gateway_client_flow(env: Environment) -> None:
     nodes, gateways = standard_cluster(env, gateways=2)

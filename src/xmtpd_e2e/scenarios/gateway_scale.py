@@ -15,7 +15,7 @@ from xmtpd_e2e.scenarios._topology import standard_cluster
     "gateway-scale",
     "Add gateways 1 and 2, publish through each, stop them, keep publishing through gateway 0",
     suites=("fast",),
-    typical_seconds=20,
+    typical_seconds=9,
 )
 def gateway_scale(env: Environment) -> None:
     standard_cluster(env)

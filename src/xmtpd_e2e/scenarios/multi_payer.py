@@ -15,7 +15,7 @@ from xmtpd_e2e.scenarios._topology import standard_cluster
     "multi-payer",
     "Two payers publish 10 envelopes each through node 100; usage is attributed to each exactly",
     suites=("fast",),
-    typical_seconds=20,
+    typical_seconds=8,
 )
 def multi_payer(env: Environment) -> None:
     standard_cluster(env)

@@ -27,7 +27,7 @@ def expected_base_fee(envelope: PublishedEnvelope, rates: RateOptions) -> int:
     "rate-registry-change",
     "Change the rates twice; every envelope's base fee matches the rates in effect when published",
     suites=("fast",),
-    typical_seconds=20,
+    typical_seconds=14,
 )
 def rate_registry_change(env: Environment) -> None:
     standard_cluster(env, node_env=RATE_REFRESH)
@@ -45,7 +45,7 @@ def rate_registry_change(env: Environment) -> None:
         (1_000_000, 500_000, 100_000, 1000),
         (2_000_000, 1_000_000, 200_000, 2000),
     ):
-        start = env.chain.block_timestamp() + 5
+        start = env.chain.block_timestamp() + 3
         rates = RateOptions(message_fee, storage_fee, congestion_fee, target, start_time=start)
         env.update_rates(rates)
         env.require.equal(env.chain.get_rates()[-1].message_fee, message_fee, "rates read back from chain")

@@ -11,7 +11,7 @@ from xmtpd_e2e.scenarios._topology import standard_cluster
     "smoke",
     "Start 3 nodes + 1 gateway, publish 10 envelopes to node 100, verify every node stores all 10",
     suites=("fast",),
-    typical_seconds=15,
+    typical_seconds=8,
 )
 def smoke(env: Environment) -> None:
     nodes, _ = standard_cluster(env)

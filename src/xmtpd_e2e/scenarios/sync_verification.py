@@ -15,7 +15,7 @@ from xmtpd_e2e.scenarios._topology import standard_cluster
     "sync-verification",
     "Publish 20 envelopes each to nodes 100 and 200; every node converges to the same vector clock",
     suites=("fast",),
-    typical_seconds=20,
+    typical_seconds=9,
 )
 def sync_verification(env: Environment) -> None:
     nodes, _ = standard_cluster(env)

@@ -29,7 +29,7 @@ MESSAGES_EACH = 3
     "xmtp-group-chat",
     "4 libxmtp users on 3 nodes make a group, each sends 3: all get all 12 once, in order; identities on every node",
     suites=("fast",),
-    typical_seconds=45,
+    typical_seconds=16,
     requires=(MLS_VALIDATION, XMTP_USERS),
 )
 def xmtp_group_chat(env: Environment) -> None:

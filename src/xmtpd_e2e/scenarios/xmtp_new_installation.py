@@ -25,7 +25,7 @@ INSTALLATION_CHECK_INTERVAL = 5.0
     "xmtp-new-installation",
     "A libxmtp user adds a second installation (another node); it receives the group's later messages",
     suites=("fast",),
-    typical_seconds=35,
+    typical_seconds=20,
     requires=(MLS_VALIDATION, XMTP_USERS),
 )
 def xmtp_new_installation(env: Environment) -> None:

@@ -21,7 +21,7 @@ RECOVERY_TIMEOUT = 60.0
     "xmtp-validation-down",
     "MLS validation service stopped: registration fails clearly, group messages still flow; back: it works",
     suites=("fast",),
-    typical_seconds=40,
+    typical_seconds=25,
     requires=(MLS_VALIDATION, XMTP_USERS),
 )
 def xmtp_validation_down(env: Environment) -> None:
