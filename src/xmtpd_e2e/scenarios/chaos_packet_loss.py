@@ -51,6 +51,12 @@ RECOVERY_BUDGET_SECONDS = 30.0
 )
 def chaos_packet_loss(env: Environment) -> None:
     healed = lossy_traffic_then_heal(env, traffic_seconds=6, under_loss_wait=5)
+    converge_or_record_stall(env, healed)
+
+
+def converge_or_record_stall(env: Environment, healed: float) -> None:
+    """Every node converges within the budget; past it, the known stall is recorded as a finding
+    and only loss at the originators fails the scenario (see the module docstring)."""
     try:
         env.wait_for_replication(timeout=RECOVERY_BUDGET_SECONDS)
     except CheckFailed as stalled:
@@ -67,13 +73,10 @@ def chaos_packet_loss(env: Environment) -> None:
             stalled,
             time.monotonic() - healed,
         )
+        acknowledged = env.published.all()
         for node in env.nodes():
-            accepted = {
-                (e.originator_node_id, e.sequence_id) for e in env.published.all() if e.originator_node_id == node.id
-            }
-            env.require.length(
-                node.missing_envelopes(accepted), 0, f"{node.alias} must hold every envelope it acknowledged"
-            )
+            own = {(e.originator_node_id, e.sequence_id) for e in acknowledged if e.originator_node_id == node.id}
+            env.require.length(node.missing_envelopes(own), 0, f"{node.alias} must hold every envelope it acknowledged")
         return
     env.log.info("recovered %.1f s after the heal", time.monotonic() - healed)
 
