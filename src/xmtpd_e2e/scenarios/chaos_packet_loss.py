@@ -37,6 +37,7 @@ import time
 from xmtpd_e2e.api.environment import Environment
 from xmtpd_e2e.errors import CheckFailed
 from xmtpd_e2e.runner.scenario import scenario
+from xmtpd_e2e.scenarios._findings import record_finding
 from xmtpd_e2e.scenarios._topology import standard_cluster
 
 FINDING = "docs/findings/sync-stream-stalls-after-packet-loss.md"
@@ -60,18 +61,13 @@ def converge_or_record_stall(env: Environment, healed: float) -> None:
     try:
         env.wait_for_replication(timeout=RECOVERY_BUDGET_SECONDS)
     except CheckFailed as stalled:
-        env.timeline.instant(
-            "check",
-            "finding: recovery over budget",
-            finding=FINDING,
+        record_finding(
+            env,
+            "recovery over budget",
+            FINDING,
             budget_seconds=RECOVERY_BUDGET_SECONDS,
             lagging=str(stalled),
-        )
-        env.log.warning(
-            "xmtpd's known post-loss stall (%s): %s %.0f s after healing; checking nothing was lost at its originator",
-            FINDING,
-            stalled,
-            time.monotonic() - healed,
+            seconds_after_heal=round(time.monotonic() - healed, 1),
         )
         acknowledged = env.published.all()
         for node in env.nodes():

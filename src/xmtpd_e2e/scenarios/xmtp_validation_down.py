@@ -21,6 +21,7 @@ import time
 from xmtpd_e2e.api.environment import Environment
 from xmtpd_e2e.runner.requirements import MLS_VALIDATION, XMTP_USERS
 from xmtpd_e2e.runner.scenario import scenario
+from xmtpd_e2e.scenarios._findings import record_finding
 from xmtpd_e2e.scenarios._xmtp_users import check_identities_on_every_node, join, user_cluster, wait_for_texts
 from xmtpd_e2e.users import User, UserError
 
@@ -80,16 +81,10 @@ def record_how_the_refusal_came(env: Environment, error: str, seconds: float) ->
     late = seconds > PROMPT_REFUSAL_SECONDS
     if not (blamed_client or late):
         return
-    env.timeline.instant(
-        "check",
-        "finding: validation outage answered late or as the client's fault",
-        finding=FINDING,
+    record_finding(
+        env,
+        "validation outage answered late or as the client's fault",
+        FINDING,
         refused_after_seconds=round(seconds, 1),
         node_answered_invalid_argument=blamed_client,
-    )
-    env.log.warning(
-        "known xmtpd behaviour (%s): the registration was refused after %.1f s%s",
-        FINDING,
-        seconds,
-        ", the node answering InvalidArgument" if blamed_client else "",
     )
