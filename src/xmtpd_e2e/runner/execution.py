@@ -1,8 +1,10 @@
 """Running scenarios: a fresh environment each, checks, artifacts, guaranteed teardown.
 
-Order per scenario: create + start the environment -> run -> global invariants (unless the
-scenario opts out) -> artifacts (on anything but PASS, or always when asked) -> teardown, which
-always happens and never changes the verdict (a teardown error is reported beside it).
+Order per scenario: create + start the environment -> (a ``--parallel`` worker: wait for its
+slot) -> run -> global invariants (unless the scenario opts out) -> (give the slot back) ->
+artifacts (on anything but PASS, or always when asked) -> teardown, which always happens and never
+changes the verdict (a teardown error is reported beside it).  The time spent waiting for the slot
+is not the scenario's: it counts neither in its duration nor against its timeout.
 A :class:`SetupError` or an interruption stops the remaining scenarios.
 """
 
@@ -24,6 +26,7 @@ from xmtpd_e2e.runner.requirements import unmet_requirement
 from xmtpd_e2e.runner.results import RunResult, ScenarioResult, Status
 from xmtpd_e2e.runner.scenario import ScenarioInfo
 from xmtpd_e2e.runner.signals import FastTeardown, SignalGuard
+from xmtpd_e2e.runner.slots import Slot
 from xmtpd_e2e.record import RunState
 
 if TYPE_CHECKING:
@@ -43,8 +46,10 @@ class Runner:
         *,
         run_state: RunState | None = None,
         progress: ProgressListener | None = None,
+        slot: Slot | None = None,
     ) -> None:
         self.config = config
+        self.slot = slot
         self.factory = factory
         self.run_state = run_state or RunState.create(config.home)
         self.progress = progress
@@ -105,6 +110,7 @@ class Runner:
         started, began = time.time(), time.monotonic()
         outcome = ScenarioResult(info.name, Status.PASS, 0.0, started, typical_seconds=info.typical_seconds)
         env: ManagedEnvironment | None = None
+        waited = 0.0
         timeout = (
             self.config.scenario_timeout
             if self.config.timeout_given
@@ -118,6 +124,7 @@ class Runner:
                     request = EnvironmentRequest(info, self.config, self.run_state, logger, artifacts_dir)
                     env = self.factory(request)
                     env.start()
+                    waited = self._wait_for_slot(env)
                     with self.guard.phase("scenario"), env.timeline.span("phase", "scenario"):
                         info.run(cast("Environment", env))
                     if info.invariants_skipped is None:
@@ -139,9 +146,11 @@ class Runner:
             except BaseException as error:
                 self._record(outcome, Status.ERROR, error, logger)
             finally:
+                if self.slot is not None:
+                    self.slot.release()
                 if env is not None:
                     self._finish(env, info, outcome, artifacts_dir, logger)
-            outcome.duration_seconds = time.monotonic() - began
+            outcome.duration_seconds = time.monotonic() - began - waited
             logger.info("%s %s in %.1fs", info.name, outcome.status.value, outcome.duration_seconds)
         if outcome.status is Status.PASS and not self.config.artifacts_always:
             if self.config.keep_logs_for_report and outcome.service_logs:
@@ -155,6 +164,16 @@ class Runner:
             outcome.log_file = str(kept)
             outcome.artifacts = sorted(str(p) for p in artifacts_dir.rglob("*") if p.is_file())
         return outcome
+
+    def _wait_for_slot(self, env: ManagedEnvironment) -> float:
+        """Seconds spent waiting for this worker's turn (none without a slot), on the timeline as a
+        phase and off the scenario's clock: its alarm is held meanwhile."""
+        if self.slot is None:
+            return 0.0
+        began = time.monotonic()
+        with self.guard.alarm_held(), env.timeline.span("phase", "waiting_for_slot"):
+            self.slot.wait()
+        return time.monotonic() - began
 
     def _record(
         self,

@@ -9,9 +9,12 @@ scenario; a worker's log is kept, beside its scenario's artifacts, only if the s
 pass (or with ``--artifacts-always``).  SIGINT/SIGTERM are forwarded to the workers, which tear
 down their environments before the parent exits.
 
-While every slot is busy and scenarios wait, one spare worker is started ahead: it imports the
-framework (1-2 s of CPU per process) while the others run, and takes the next scenario the moment
-a slot frees.  An unused spare is sent end of input and exits.
+Workers are forked from a server that imported the framework once (:mod:`.forkserver`), so a
+worker starts in milliseconds instead of 1.5-1.9 s of imports.  Workers are paced by slots (:mod:`xmtpd_e2e.runner.slots`): at most N scenarios run at once.
+While every slot is busy and scenarios wait, the next worker is launched ahead: it brings up its
+environment's base services while the others run, and starts its scenario the moment a slot
+frees.  A worker gives its slot back at its verdict, so its artifacts
+and teardown overlap the next scenario.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -34,7 +38,9 @@ from xmtpd_e2e.runner.results import RunResult, ScenarioResult, Status
 from xmtpd_e2e.runner.scenario import ScenarioInfo
 from xmtpd_e2e.record import RunState
 from xmtpd_e2e.runner.cleanup import finish_run
-from xmtpd_e2e.runner.worker import WorkerJob, spare_worker_command, worker_command, write_job
+from xmtpd_e2e.runner.forkserver import ForkedProcess, ForkServer
+from xmtpd_e2e.runner.slots import GO, RELEASED
+from xmtpd_e2e.runner.worker import WorkerJob, worker_arguments
 
 __all__ = ["run_in_workers"]
 
@@ -42,67 +48,104 @@ Progress = Callable[[str, ScenarioInfo, ScenarioResult | None], None]
 
 
 @dataclass
-class _Spare:
-    """A worker started before its job (see module docstring), logging to ``log`` until then."""
+class _Worker:
+    """One worker process and where it stands: launched (bringing up, or waiting for its slot),
+    running (holds a slot), released (tearing down), exited."""
 
-    process: subprocess.Popen[bytes]
+    info: ScenarioInfo
+    process: subprocess.Popen[bytes] | ForkedProcess
+    output: Path
     log: Path
+    launched_at: float
+    running: bool = False
+    released: bool = False
 
     @classmethod
-    def start(cls, log: Path) -> _Spare:
+    def launch(
+        cls, info: ScenarioInfo, config: RunConfig, modules: Sequence[str], scratch: Path, server: ForkServer | None
+    ) -> _Worker:
+        """Forked by ``server``; started as a new interpreter when there is none or it failed."""
+        output, log = scratch / f"{info.name}.json", scratch / f"{info.name}.log"
+        job = WorkerJob(config, info.name, tuple(modules), output)
+        arguments = worker_arguments(job, scratch / f"{info.name}.job.json", paced=True)
         with log.open("wb") as handle:
-            process = subprocess.Popen(
-                spare_worker_command(),
-                stdin=subprocess.PIPE,
-                stdout=subprocess.DEVNULL,
-                stderr=handle,
-                env=dict(os.environ),
-            )
-        return cls(process, log)
+            process: subprocess.Popen[bytes] | ForkedProcess | None = None
+            if server is not None:
+                try:
+                    process = server.spawn(arguments, handle)
+                except OSError as error:
+                    logging.getLogger("xmtpd_e2e.runner.parallel").warning("fork server failed: %s", error)
+            if process is None:
+                process = subprocess.Popen(
+                    [sys.executable, "-m", "xmtpd_e2e.runner.worker", *arguments],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=handle,
+                    env=dict(os.environ),
+                )
+        assert process.stdout is not None
+        os.set_blocking(process.stdout.fileno(), False)
+        return cls(info, process, output, log, time.time())
 
-    def take(self, job: WorkerJob, job_file: Path, log: Path) -> subprocess.Popen[bytes] | None:
-        """Hand ``job`` to the spare, its log renamed to ``log``; None if the spare is gone."""
-        if self.process.poll() is not None or self.process.stdin is None:
-            self.discard()
-            return None
-        write_job(job, job_file)
-        self.log.rename(log)
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    @property
+    def holds_slot(self) -> bool:
+        return self.running and not self.released and self.alive
+
+    @property
+    def waiting(self) -> bool:
+        """Launched ahead, not yet given its slot."""
+        return not self.running and self.alive
+
+    def go(self) -> None:
+        """Give it its slot; a worker that died meanwhile is collected as it exits."""
+        self.running = True
+        self._tell(f"{GO}\n".encode())
+
+    def end_input(self) -> None:
+        """No slot will come (the run is interrupted): the worker tears down without running."""
+        self._tell(b"")
+
+    def notice_release(self) -> None:
+        assert self.process.stdout is not None
         try:
-            self.process.stdin.write(f"{job_file}\n".encode())
+            told = os.read(self.process.stdout.fileno(), 1 << 16)
+        except BlockingIOError:
+            return
+        if RELEASED.encode() in told.splitlines():
+            self.released = True
+
+    def _tell(self, line: bytes) -> None:
+        if self.process.stdin is None or self.process.stdin.closed:
+            return
+        try:
+            if line:
+                self.process.stdin.write(line)
             self.process.stdin.close()
-        except OSError:  # it died just now: its log says why, a fresh worker takes the job
-            self.process.wait()
-            return None
-        return self.process
-
-    def discard(self) -> None:
-        try:
-            if self.process.stdin is not None:
-                self.process.stdin.close()  # end of input: an unused spare exits 0
-            self.process.wait(timeout=10)
-        except (OSError, subprocess.TimeoutExpired):
-            self.process.kill()
-            self.process.wait()
-        self.log.unlink(missing_ok=True)
+        except OSError:
+            pass
 
 
 def run_in_workers(
     scenarios: Sequence[ScenarioInfo], config: RunConfig, workers: int, modules: Sequence[str], progress: Progress
 ) -> RunResult:
-    running: dict[subprocess.Popen[bytes], tuple[ScenarioInfo, Path, float]] = {}
+    launched: list[_Worker] = []
     interrupted: list[int] = []
 
     def forward(signum: int, frame: FrameType | None) -> None:
         interrupted.append(signum)
-        for process in running:
-            if process.poll() is None:
-                process.send_signal(signum)
+        for worker in launched:
+            if worker.alive:
+                worker.process.send_signal(signum)
 
     # Signals are forwarded from before the run record exists: an interrupt can then never fall
     # between creating the record and the block that finishes it.
     previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
     state: RunState | None = None
-    spare: _Spare | None = None
+    server: ForkServer | None = None
     try:
         state = RunState.create(config.home)
         result = RunResult(run_id=state.run_id, started_at=time.time())
@@ -112,41 +155,52 @@ def run_in_workers(
         scratch = state.work_dir / "workers"
         state.record("directory", str(scratch))
         scratch.mkdir(parents=True, exist_ok=True)
-        log_dir = scratch
+        with (scratch / "forkserver.log").open("wb") as server_log:
+            server = ForkServer(server_log)
         finished: dict[str, ScenarioResult] = {}
         relay = WorkerProgressRelay()
-        while pending or running:
-            while pending and len(running) < workers and not interrupted:
-                info = pending.pop(0)
-                output = scratch / f"{info.name}.json"
-                job = WorkerJob(config, info.name, tuple(modules), output)
-                job_file, log_path = scratch / f"{info.name}.job.json", log_dir / f"{info.name}.log"
-                process = spare.take(job, job_file, log_path) if spare is not None else None
-                spare = None
-                if process is None:
-                    with log_path.open("wb") as log:
-                        process = subprocess.Popen(
-                            worker_command(job, job_file), stdout=subprocess.DEVNULL, stderr=log, env=dict(os.environ)
-                        )
-                running[process] = (info, output, time.time())
-                progress("start", info, None)
-            if pending and spare is None and not interrupted:
-                spare = _Spare.start(scratch / "spare.log")
-            if interrupted and not running:
+
+        def launch_next() -> _Worker:
+            worker = _Worker.launch(pending.pop(0), config, modules, scratch, server)
+            launched.append(worker)
+            return worker
+
+        while pending or any(w.alive or w.info.name not in finished for w in launched):
+            if interrupted:
+                for worker in launched:
+                    if worker.waiting:
+                        worker.end_input()
+            else:
+                _fill_slots(launched, workers, pending, launch_next, progress)
+            for worker in launched:
+                if worker.alive:
+                    worker.notice_release()  # also drains what a scenario printed, so no worker blocks
+                if worker.holds_slot:
+                    relay.poll(worker.info.name, worker.log)
+            for worker in [w for w in launched if not w.alive and w.info.name not in finished]:
+                relay.forget(worker.info.name)
+                if not worker.running:  # ended before its slot came: set-up failed, or interrupted
+                    progress("start", worker.info, None)
+                code = worker.process.poll()
+                assert code is not None
+                outcome = _collect(worker.info, worker.output, worker.launched_at, code, worker.log)
+                _keep_worker_log(outcome, worker.log, config, result.run_id)
+                finished[worker.info.name] = outcome
+                progress("finish", worker.info, outcome)
+            if interrupted and not any(w.alive for w in launched):
                 break
-            for info, _, _ in running.values():
-                relay.poll(info.name, log_dir / f"{info.name}.log")
-            for process in [p for p in running if p.poll() is not None]:
-                info, output, started = running.pop(process)
-                relay.forget(info.name)
-                outcome = _collect(info, output, started, process.returncode, log_dir / f"{info.name}.log")
-                _keep_worker_log(outcome, log_dir / f"{info.name}.log", config, result.run_id)
-                finished[info.name] = outcome
-                progress("finish", info, outcome)
             time.sleep(0.1)
     finally:
-        if spare is not None:
-            spare.discard()
+        for worker in launched:  # only left alive when the parent itself failed
+            if worker.alive:
+                worker.end_input()
+                try:
+                    worker.process.wait(timeout=300)
+                except subprocess.TimeoutExpired:
+                    worker.process.kill()
+                    worker.process.wait()
+        if server is not None:
+            server.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         if state is not None:
@@ -165,6 +219,29 @@ def run_in_workers(
         result.interrupted_by = signal.Signals(interrupted[0]).name
         result.mark_not_run([s.name for s in scenarios if s.name not in finished], result.finished_at)
     return result
+
+
+def _fill_slots(
+    launched: list[_Worker],
+    slots: int,
+    pending: list[ScenarioInfo],
+    launch_next: Callable[[], _Worker],
+    progress: Progress,
+) -> None:
+    """Free slots go to the worker launched ahead first, then to new workers; while every slot is
+    busy and scenarios wait, one worker is launched ahead."""
+    busy = sum(w.holds_slot for w in launched)
+    while busy < slots:
+        worker = next((w for w in launched if w.waiting), None)
+        if worker is None:
+            if not pending:
+                return
+            worker = launch_next()
+        worker.go()
+        progress("start", worker.info, None)
+        busy += 1
+    if pending and not any(w.waiting for w in launched):
+        launch_next()
 
 
 def _keep_worker_log(outcome: ScenarioResult, log: Path, config: RunConfig, parent_run_id: str) -> None:

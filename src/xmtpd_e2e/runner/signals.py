@@ -62,6 +62,20 @@ class SignalGuard:
                 signal.setitimer(signal.ITIMER_REAL, 0)
             self._phase = previous
 
+    @contextmanager
+    def alarm_held(self) -> Iterator[None]:
+        """The scenario alarm stopped for the block and re-armed with what was left of it: time
+        the scenario does not spend (a ``--parallel`` worker waiting for its slot)."""
+        if not self._previous:
+            yield
+            return
+        left, _ = signal.setitimer(signal.ITIMER_REAL, 0)
+        try:
+            yield
+        finally:
+            if left > 0:
+                signal.setitimer(signal.ITIMER_REAL, left)
+
     def _timeout_message(self, frame: FrameType | None) -> str:
         """Which phase, which line and which waits the timeout struck: enough to tell a slow
         bring-up from a hung check without a traceback."""

@@ -6,10 +6,9 @@ runs with exactly the parent's settings, with no command line rebuilt flag by fl
 Each worker is a run of its own (own run id, record, network, ports and databases); it writes its
 results as JSON and exits 0 (passed), 1 (did not pass) or 2 (setup error, results may be absent).
 
-Run as ``python -m xmtpd_e2e.runner.worker JOB.json``, or started ahead of its job as a spare:
-``python -m xmtpd_e2e.runner.worker --job-on-stdin`` imports the framework (a second or two of
-CPU) while other scenarios run, then reads its job file's path from stdin (end of input: exit 0,
-unused).
+Run as ``python -m xmtpd_e2e.runner.worker JOB.json``; the parent adds ``--slot``: the worker
+then brings up its environment's base services, waits for its slot and gives it back at the
+verdict (:mod:`xmtpd_e2e.runner.slots`), so it can be started ahead, while every slot is busy.
 """
 
 from __future__ import annotations
@@ -23,10 +22,11 @@ from typing import Any
 
 from xmtpd_e2e.config import RunConfig
 from xmtpd_e2e.errors import SetupError
+from xmtpd_e2e.runner.slots import PipeSlot, Slot
 
-__all__ = ["WorkerJob", "worker_command", "spare_worker_command", "write_job", "main"]
+__all__ = ["WorkerJob", "worker_arguments", "worker_command", "write_job", "main", "PACED"]
 
-JOB_ON_STDIN = "--job-on-stdin"
+PACED = "--slot"
 
 
 @dataclass(frozen=True)
@@ -55,25 +55,18 @@ def write_job(job: WorkerJob, job_file: Path) -> None:
     job_file.write_text(json.dumps(job.to_json(), indent=2))
 
 
-def worker_command(job: WorkerJob, job_file: Path) -> list[str]:
-    """Write ``job`` to ``job_file``; the command that runs it."""
+def worker_arguments(job: WorkerJob, job_file: Path, *, paced: bool = False) -> list[str]:
+    """Write ``job`` to ``job_file``; the worker's arguments (``paced``: over a slot)."""
     write_job(job, job_file)
-    return [sys.executable, "-m", "xmtpd_e2e.runner.worker", str(job_file)]
+    return [str(job_file), *([PACED] if paced else [])]
 
 
-def spare_worker_command() -> list[str]:
-    """A worker that prepares itself and then waits for its job file's path on stdin."""
-    return [sys.executable, "-m", "xmtpd_e2e.runner.worker", JOB_ON_STDIN]
+def worker_command(job: WorkerJob, job_file: Path, *, paced: bool = False) -> list[str]:
+    """Write ``job`` to ``job_file``; the command that runs it as a new interpreter."""
+    return [sys.executable, "-m", "xmtpd_e2e.runner.worker", *worker_arguments(job, job_file, paced=paced)]
 
 
-def _prepare() -> None:
-    """Import what every scenario needs, before the job is known."""
-    import xmtpd_e2e.api.environment  # noqa: F401
-    import xmtpd_e2e.runner.execution  # noqa: F401
-    import xmtpd_e2e.runner.lifecycle  # noqa: F401
-
-
-def run_job(job: WorkerJob) -> int:
+def run_job(job: WorkerJob, slot: Slot | None = None) -> int:
     from xmtpd_e2e.logs import configure_logging
     from xmtpd_e2e.runner.discovery import load_scenarios
     from xmtpd_e2e.runner.execution import Runner
@@ -84,25 +77,22 @@ def run_job(job: WorkerJob) -> int:
     info = load_scenarios(job.modules, from_source=True).get(job.scenario)
     if info is None:
         raise SetupError(f"unknown scenario {job.scenario!r}", "name a scenario that `xmtpd-e2e list` shows")
-    result = Runner(job.config, default_environment_factory()).run([info])
+    result = Runner(job.config, default_environment_factory(), slot=slot).run([info])
     job.output.write_text(render_json(result) + "\n")
     return result.exit_code()
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
+    paced = PACED in args
+    if paced:
+        args.remove(PACED)
     if len(args) != 1:
-        sys.stderr.write("usage: python -m xmtpd_e2e.runner.worker JOB.json\n")
+        sys.stderr.write(f"usage: python -m xmtpd_e2e.runner.worker JOB.json [{PACED}]\n")
         sys.exit(2)
-    job_file = args[0]
-    if job_file == JOB_ON_STDIN:
-        _prepare()
-        job_file = sys.stdin.readline().strip()
-        if not job_file:
-            sys.exit(0)  # not needed after all
     try:
-        job = WorkerJob.from_json(json.loads(Path(job_file).read_text()))
-        sys.exit(run_job(job))
+        job = WorkerJob.from_json(json.loads(Path(args[0]).read_text()))
+        sys.exit(run_job(job, PipeSlot(sys.stdin, sys.stdout) if paced else None))
     except SetupError as error:
         sys.stderr.write(f"error: {error.problem}\n" + (f"fix: {error.fix}\n" if error.fix else ""))
         sys.exit(2)

@@ -186,6 +186,41 @@ def test_parallel_workers_merge_results(home: dict[str, str]) -> None:
     ]
 
 
+def test_parallel_runs_at_most_n_scenarios_at_once_and_brings_the_next_one_up_ahead(
+    home: dict[str, str], tmp_path: Path
+) -> None:
+    events = tmp_path / "events.jsonl"
+    result = cli(
+        "run",
+        "--scenarios",
+        USER_MODULE,
+        "--test",
+        "user-naps-1,user-naps-2,user-naps-3",
+        "--parallel",
+        "2",
+        "--output-format",
+        "json",
+        env={**home, "XMTPD_E2E_TEST_EVENTS": str(events)},
+    )
+    assert result.returncode == 0, result.stderr
+    happened = fakes_events(events)
+    bodies = {
+        str(e["scenario"]): (float(str(b["at"])), float(str(e["at"])))
+        for b in happened
+        if b["event"] == "body-begins"
+        for e in happened
+        if e["event"] == "body-ends" and e["scenario"] == b["scenario"]
+    }
+    assert len(bodies) == 3, happened
+    for name, (begins, _) in bodies.items():
+        running = [other for other, (b, e) in bodies.items() if other != name and b <= begins < e]
+        assert len(running) <= 1, f"{name} began while {running} ran: more than --parallel 2 at once"
+    last = max(bodies, key=lambda name: bodies[name][0])
+    first_end = min(end for _, end in bodies.values())
+    started = next(float(str(e["at"])) for e in happened if e["event"] == "start" and e["scenario"] == last)
+    assert started < first_end, "the third environment should come up while the first two run"
+
+
 # -- results reach the user whatever happens to the output file -------------------------------------
 def test_output_file_in_a_missing_directory_is_created(home: dict[str, str], tmp_path: Path) -> None:
     output = tmp_path / "no" / "such" / "dir" / "r.json"

@@ -33,3 +33,29 @@ def user_waits(env: Any) -> None:
 @scenario("user-passes-too", "another of a user's scenarios that passes")
 def user_passes_too(env: Any) -> None:
     env.require.true(True)
+
+
+def _nap(name: str) -> None:
+    """Record when the body runs (for the pacing test), napping in between."""
+    import time
+
+    from unit.runner.fakes import record
+
+    record("body-begins", scenario=name, at=time.time())
+    time.sleep(1.0)
+    record("body-ends", scenario=name, at=time.time())
+
+
+@scenario("user-naps-1", "a user's scenario that naps for a second")
+def user_naps_1(env: Any) -> None:
+    _nap("user-naps-1")
+
+
+@scenario("user-naps-2", "a user's scenario that naps for a second")
+def user_naps_2(env: Any) -> None:
+    _nap("user-naps-2")
+
+
+@scenario("user-naps-3", "a user's scenario that naps for a second")
+def user_naps_3(env: Any) -> None:
+    _nap("user-naps-3")

@@ -38,7 +38,7 @@ class FakeEnvironment:
         self.closed_fast: bool | None = None
 
     def start(self) -> None:
-        record("start", scenario=self.name)
+        record("start", scenario=self.name, at=time.time())
         if self.name == "setup-broken":
             raise SetupError("no Docker engine answers", "start Docker or use --runtime local")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from dataclasses import replace
 from pathlib import Path
@@ -10,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from xmtpd_e2e.config import RunConfig, local_images
-from xmtpd_e2e.runner.worker import WorkerJob, spare_worker_command, worker_command, write_job
+from xmtpd_e2e.runner.slots import RELEASED
+from xmtpd_e2e.runner.worker import WorkerJob, worker_command
 
 
 def test_every_setting_survives_the_trip_through_json(tmp_path: Path) -> None:
@@ -38,10 +40,28 @@ def test_unknown_settings_are_refused() -> None:
         RunConfig.from_json({**RunConfig().to_json(), "colour": "blue"})
 
 
-def test_a_spare_worker_exits_quietly_when_no_job_comes_and_runs_the_one_it_is_given(tmp_path: Path) -> None:
-    unused = subprocess.run(spare_worker_command(), input=b"", capture_output=True, timeout=120)
-    assert unused.returncode == 0, unused.stderr.decode()
-    job = WorkerJob(RunConfig(home=tmp_path / "home"), "no-such-scenario", (), tmp_path / "out.json")
-    write_job(job, tmp_path / "job.json")
-    given = subprocess.run(spare_worker_command(), input=f"{tmp_path / 'job.json'}\n".encode(), capture_output=True)
-    assert given.returncode == 2 and b"unknown scenario 'no-such-scenario'" in given.stderr, given.stderr.decode()
+def test_a_paced_worker_runs_only_when_given_its_slot_and_says_when_it_gives_it_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tests = Path(__file__).resolve().parents[2]
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in (str(tests), os.environ.get("PYTHONPATH", "")) if p))
+    monkeypatch.setenv("XMTPD_E2E_ENVIRONMENT_FACTORY", "unit.runner.fakes:factory")
+    monkeypatch.setenv("XMTPD_E2E_TEST_EVENTS", str(tmp_path / "events.jsonl"))
+
+    def paced(given: bytes, name: str) -> tuple[subprocess.CompletedProcess[bytes], dict[str, object]]:
+        job = WorkerJob(
+            RunConfig(home=tmp_path / "home"), "user-passes", ("unit.cli.user_scenarios",), tmp_path / f"{name}.json"
+        )
+        done = subprocess.run(
+            worker_command(job, tmp_path / f"{name}.job.json", paced=True),
+            input=given,
+            capture_output=True,
+            timeout=120,
+        )
+        return done, json.loads(job.output.read_text())["scenarios"][0]
+
+    never, outcome = paced(b"", "never")
+    assert outcome["status"] == "INTERRUPTED" and RELEASED.encode() in never.stdout.splitlines(), never.stderr.decode()
+    given, outcome = paced(b"go\n", "given")
+    assert given.returncode == 0 and outcome["status"] == "PASS", given.stderr.decode()
+    assert RELEASED.encode() in given.stdout.splitlines()
