@@ -81,20 +81,19 @@ class PostgresCluster:
 
     @classmethod
     def default(cls) -> PostgresCluster:
-        root = os.geteuid() == 0
         configured = os.environ.get(DIRECTORY_VARIABLE)
         if configured:
-            return cls(Path(configured), "postgres" if root else None)
-        if _is_tmpfs(_RAM) and _free_bytes(_RAM) >= _RAM_NEEDED:
-            return cls(
-                _RAM / ("xmtpd-e2e" if root else f"xmtpd-e2e-{os.geteuid()}") / "postgres", "postgres" if root else None
-            )
-        return cls(*_on_disk())
+            directory = Path(configured)
+        elif _is_tmpfs(_RAM) and _free_bytes(_RAM) >= _RAM_NEEDED:
+            directory = _RAM / ("xmtpd-e2e" if os.geteuid() == 0 else f"xmtpd-e2e-{os.geteuid()}") / "postgres"
+        else:
+            directory = _on_disk()
+        return cls(directory, _os_user())
 
     @staticmethod
     def earlier() -> PostgresCluster:
         """Where the cluster lived before it moved to memory (still found running there)."""
-        return PostgresCluster(*_on_disk())
+        return PostgresCluster(_on_disk(), _os_user())
 
     @property
     def data_dir(self) -> Path:
@@ -189,7 +188,6 @@ class PostgresCluster:
     def _ensure_settings(self) -> str:
         with psycopg.connect(ADMIN_DSN, connect_timeout=3, autocommit=True) as conn:
             current = int(conn.execute("SHOW max_connections").fetchone()[0])  # type: ignore[index]
-        others = _other_sessions()
         if current >= MAX_CONNECTIONS:
             return "already running"
         if not self.is_ours_running():
@@ -197,6 +195,7 @@ class PostgresCluster:
                 f"already running (max_connections={current}, not ours to restart; clusters beyond "
                 f"{current // 5} nodes in all need max_connections={MAX_CONNECTIONS})"
             )
+        others = _other_sessions()
         if others:
             return (
                 f"already running with max_connections={current}; not restarted to raise it to "
@@ -245,10 +244,14 @@ class PostgresCluster:
         return "stopped"
 
 
-def _on_disk() -> tuple[Path, str | None]:
-    if os.geteuid() == 0:
-        return Path("/var/lib/xmtpd-e2e/postgres"), "postgres"
-    return default_home() / "postgres", None
+def _os_user() -> str | None:
+    """Postgres refuses to run as root: then the cluster belongs to the OS user ``postgres``."""
+    return "postgres" if os.geteuid() == 0 else None
+
+
+def _on_disk() -> Path:
+    """``postgres`` cannot read /root, so as root the on-disk cluster lives in /var/lib."""
+    return Path("/var/lib/xmtpd-e2e/postgres") if os.geteuid() == 0 else default_home() / "postgres"
 
 
 def _is_tmpfs(path: Path) -> bool:

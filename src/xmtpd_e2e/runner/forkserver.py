@@ -28,6 +28,9 @@ import time
 from collections.abc import Sequence
 from typing import IO, Any
 
+from xmtpd_e2e.errors import WaitTimeout
+from xmtpd_e2e.polling import wait_until
+
 __all__ = ["ForkServer", "ForkedProcess"]
 
 _MESSAGE = 4096
@@ -49,14 +52,15 @@ class ForkedProcess:
             self.returncode = self._server.exit_code(self.pid)
         return self.returncode
 
-    def wait(self, timeout: float | None = None) -> int:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while self.poll() is None:
-            if deadline is not None and time.monotonic() > deadline:
-                raise subprocess.TimeoutExpired(f"worker {self.pid}", timeout or 0.0)
-            time.sleep(_POLL_S)
-        assert self.returncode is not None
-        return self.returncode
+    def wait(self, timeout: float) -> int:
+        try:
+            code = wait_until(
+                self.poll, lambda code: code is not None, timeout=timeout, description=f"worker {self.pid} to exit"
+            )
+        except WaitTimeout:
+            raise subprocess.TimeoutExpired(f"worker {self.pid}", timeout) from None
+        assert code is not None
+        return code
 
     def send_signal(self, signum: int) -> None:
         if self.poll() is None:
@@ -85,11 +89,10 @@ class ForkServer:
         )
         theirs.close()
         self._exits: dict[int, int] = {}
-        self._pids: list[int] = []
 
     def spawn(self, argv: Sequence[str], stderr: IO[bytes]) -> ForkedProcess:
         """Fork a worker running ``python -m xmtpd_e2e.runner.worker ARGV`` with pipes for its
-        stdin and stdout (non-blocking on our side) and ``stderr`` as its stderr."""
+        stdin and stdout and ``stderr`` as its stderr."""
         child_in, parent_in = os.pipe()
         parent_out, child_out = os.pipe()
         try:
@@ -100,8 +103,6 @@ class ForkServer:
         finally:
             os.close(child_in)
             os.close(child_out)
-        os.set_blocking(parent_out, False)
-        self._pids.append(pid)
         return ForkedProcess(self, pid, os.fdopen(parent_in, "wb"), os.fdopen(parent_out, "rb"))
 
     def exit_code(self, pid: int) -> int | None:
@@ -183,7 +184,6 @@ def _fork_worker(argv: list[str], fds: list[int], channel: socket.socket) -> int
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         from xmtpd_e2e.runner.worker import main
 
-        sys.argv = [sys.argv[0], *argv]
         main(argv)
         code = 0
     except SystemExit as exit_:

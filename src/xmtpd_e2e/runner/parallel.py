@@ -198,7 +198,7 @@ def run_in_workers(
                     worker.process.wait(timeout=300)
                 except subprocess.TimeoutExpired:
                     worker.process.kill()
-                    worker.process.wait()
+                    worker.process.wait(timeout=60)  # SIGKILL: exits at once
         if server is not None:
             server.close()
         for sig, handler in previous.items():
