@@ -171,21 +171,21 @@ class NamespaceNetwork:
         """Make the host's ``127.0.0.1:port`` reachable from every namespace at the bridge's
         address, same port; returns that address.  In the kernel (NAT rules), not a relay
         process: a userspace relay for every node's database traffic cost 40 % of the nodes' own
-        CPU at 10 nodes.  Idempotent; the rules are recorded before they exist."""
+        CPU at 10 nodes.  Idempotent; the rules are recorded before they exist.
+
+        The rules go in under the lock: nodes starting together all ask for the database port,
+        and one that returned before another had inserted both rules started xmtpd against a
+        half-made path (DNAT without SNAT: Postgres saw the namespace's address, refused it, and
+        the node exited at once)."""
         with self._lock:
             if port in self._forwarded:
                 return self.host_address, port
-            self._forwarded.add(port)
-        try:
             Path(f"/proc/sys/net/ipv4/conf/{self.bridge}/route_localnet").write_text("1\n")
             for table, rule in _host_port_rules(self.bridge, self.network, port, self._comment):
                 ident = f"{self._comment}:{table}:{rule[0]}:{port}"
                 self._state.record(HOST_RULE_KIND, ident, env=self._env_id, table=table, rule=rule)
                 _run(["iptables", "--wait", "-t", table, "-I", *rule])
-        except BaseException:
-            with self._lock:
-                self._forwarded.discard(port)
-            raise
+            self._forwarded.add(port)
         return self.host_address, port
 
     @staticmethod
