@@ -4,7 +4,9 @@
 * ``run``: seconds from starting the command until the runner announces the first scenario
   (its ``▶ <name>`` line on stderr: options read, scenarios chosen, run settings resolved),
   and the whole run's wall time beside it;
-* the import time ``python -X importtime`` reports for ``list`` (the sum of top-level imports).
+* the import time ``python -X importtime`` reports for ``list`` (the sum of top-level imports);
+* the CPU seconds a new interpreter spends importing what a ``--parallel`` worker needs (what the
+  fork server imports once per run instead of once per scenario).
 
 Interleaved ``--repeat`` times; the 1-minute load average is recorded with each sample, since
 the machine may be shared.
@@ -60,13 +62,34 @@ def import_microseconds() -> int:
     return total
 
 
+# The fork server's own preload, so the number follows what it imports.
+_WORKER_IMPORTS = (
+    "import resource\n"
+    "from xmtpd_e2e.runner.forkserver import _prepare\n"
+    "_prepare()\n"
+    "usage = resource.getrusage(resource.RUSAGE_SELF)\n"
+    "print(usage.ru_utime + usage.ru_stime)\n"
+)
+
+
+def worker_import_cpu_seconds() -> float:
+    completed = subprocess.run([sys.executable, "-c", _WORKER_IMPORTS], check=True, capture_output=True, text=True)
+    return float(completed.stdout)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--test", default="smoke")
     parser.add_argument("--runtime", default="local")
     args = parser.parse_args()
-    samples: dict[str, list[float]] = {"list": [], "run_first_work": [], "run_total": [], "list_imports": []}
+    samples: dict[str, list[float]] = {
+        "list": [],
+        "run_first_work": [],
+        "run_total": [],
+        "list_imports": [],
+        "worker_imports_cpu": [],
+    }
     loads: list[float] = []
     failed_runs = 0
     artifacts = Path(os.environ.get("TMPDIR", "/tmp")) / "cli-start-artifacts"
@@ -74,6 +97,7 @@ def main() -> None:
         loads.append(round(os.getloadavg()[0], 2))
         samples["list"].append(list_seconds())
         samples["list_imports"].append(import_microseconds() / 1e6)
+        samples["worker_imports_cpu"].append(worker_import_cpu_seconds())
         first, total, passed = run_seconds(args.test, args.runtime, artifacts)
         samples["run_first_work"].append(first)
         samples["run_total"].append(total)

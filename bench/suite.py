@@ -4,7 +4,9 @@ Runs ``xmtpd-e2e run --suite fast`` as a user does, ``--repeat`` times per worke
 records the run's wall time, every scenario's duration and the peak resident memory of the
 runner process itself (the Python process driving the scenarios and their traffic threads; not
 the xmtpd processes it starts).  The 1-minute load average before and after each run is recorded
-with it: on a shared machine a wall time means little without it.
+with it: on a shared machine a wall time means little without it.  So is where the CPU went
+(:mod:`machine_cpu`): the machine's busy CPU-seconds and fraction, and per group of processes
+(framework, xmtpd, Postgres, Docker, the other services).
 
     .venv/bin/python bench/suite.py --runtime local --parallel 1,2 --repeat 1
 """
@@ -21,6 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from machine_cpu import CpuAccount
 from recording import save, summarize
 from xmtpd_e2e.runtime.registry import RUNTIMES
 
@@ -60,7 +63,8 @@ def run_suite(runtime: str, parallel: int) -> dict[str, Any]:
         ]
         load_before = os.getloadavg()[0]
         began = time.monotonic()
-        completed = subprocess.run(command, capture_output=True, text=True)
+        with CpuAccount() as cpu:
+            completed = subprocess.run(command, capture_output=True, text=True)
         wall = time.monotonic() - began
         result = json.loads(output.read_text())
     rss = [int(line.split()[1]) for line in completed.stderr.splitlines() if line.startswith("RUNNER_MAXRSS_KIB")]
@@ -77,6 +81,7 @@ def run_suite(runtime: str, parallel: int) -> dict[str, Any]:
         "runner_peak_rss_mib": round(rss[-1] / 1024, 1) if rss else None,
         "load_average_before": round(load_before, 2),
         "load_average_after": round(os.getloadavg()[0], 2),
+        "cpu": cpu.summary(),
     }
 
 
@@ -98,7 +103,8 @@ def main() -> None:
         results.append(entry)
         print(
             f"{args.runtime} --parallel {workers}: fast suite in {entry['wall_seconds']['median']:.0f}s, "
-            f"passed {[r['passed'] for r in runs]} of {runs[0]['total']}",
+            f"passed {[r['passed'] for r in runs]} of {runs[0]['total']}; "
+            f"machine busy {[r['cpu']['machine_busy_fraction'] for r in runs]}",
             flush=True,
         )
     path = save(f"suite-{args.runtime}", " ".join(["python", *sys.argv]), results)

@@ -7,9 +7,10 @@ Containers reach it through the Docker bridge, so it listens on all interfaces a
 admits loopback and Docker's private range.
 
 Its data directory is in memory (``/dev/shm``, a tmpfs) when the machine has one with 2 GB free.  Every node
-of every scenario gets a database created, migrated and dropped; on ext4 each file Postgres
-creates for a relation walks the inode table past recently deleted inodes, and that churn made
-one ``CREATE DATABASE`` take 0.4 s of CPU during a suite (20 ms on tmpfs).  Nothing in the
+of every scenario gets a database created, migrated and dropped; on ext4, creating a relation's
+files slows down with recent deletions (``bench/create_database.py``: 118 / 248 ms per ``CREATE
+DATABASE`` after 60 / 1,000 creates and drops, 0.4 s in a long-lived cluster during a suite;
+about 20 ms on tmpfs whatever came before).  Nothing in the
 cluster outlives a run, so losing it on reboot costs one ``initdb`` at the next ``infra up``.
 ``XMTPD_E2E_POSTGRES_DIR`` puts it elsewhere (e.g. on disk, when memory is short).
 """
