@@ -1,7 +1,8 @@
 """Running scenarios: a fresh environment each, checks, artifacts, guaranteed teardown.
 
-Order per scenario: create + start the environment -> (a ``--parallel`` worker: wait for its
-slot) -> run -> global invariants (unless the scenario opts out) -> (give the slot back) ->
+Order per scenario: create + start the environment -> the scenario's own set-up, if it has one
+(``@scenario(setup=...)``) -> (a ``--parallel`` worker: wait for its slot) -> run -> global
+invariants (unless the scenario opts out) -> (give the slot back) ->
 artifacts (on anything but PASS, or always when asked) -> teardown, which always happens and never
 changes the verdict (a teardown error is reported beside it).  The time spent waiting for the slot
 is not the scenario's: it counts neither in its duration nor against its timeout.
@@ -124,6 +125,9 @@ class Runner:
                     request = EnvironmentRequest(info, self.config, self.run_state, logger, artifacts_dir)
                     env = self.factory(request)
                     env.start()
+                    if info.setup is not None:
+                        with env.timeline.span("phase", "setup"):
+                            info.set_up(cast("Environment", env))
                     waited = self._wait_for_slot(env)
                     with self.guard.phase("scenario"), env.timeline.span("phase", "scenario"):
                         info.run(cast("Environment", env))

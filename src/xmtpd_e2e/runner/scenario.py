@@ -9,6 +9,16 @@ one is the :func:`scenario` decorator on a function taking the environment::
         env.add_nodes(3)
         ...
 
+A scenario may split off its set-up: ``setup=`` names a function that builds what the scenario
+needs (typically its cluster) and runs before it.  Alone it changes nothing; under ``run
+--parallel N`` the set-up runs before the scenario waits for its turn, so the next scenario's
+cluster comes up while N others run (see :mod:`xmtpd_e2e.runner.slots`)::
+
+    @scenario("chaos-x", "...", setup=lambda env: env.add_nodes(3))
+    def chaos_x(env: Environment) -> None:
+        node = env.nodes()[0]
+        ...
+
 Registration is explicit: the decorator adds the scenario to :data:`REGISTRY`.  The built-in
 catalogue is the package :mod:`xmtpd_e2e.scenarios` (one module per scenario); a user's own
 modules are loaded with ``--scenarios MODULE`` or the ``xmtpd_e2e.scenarios`` entry-point group.
@@ -50,6 +60,12 @@ class ScenarioInfo:
     requires: tuple[str, ...] = ()
     """Services beyond the base cluster it needs (``runner.requirements``); the runner refuses it,
     saying why and how to fix it, in a run that cannot provide them."""
+    setup: Callable[[Environment], object] | None = None
+    """Builds what the scenario needs before it runs (module docstring); its result is ignored."""
+
+    def set_up(self, env: Environment) -> None:
+        if self.setup is not None:
+            self.setup(env)
 
     def run(self, env: Environment) -> None:
         self.func(env)
@@ -99,6 +115,7 @@ def scenario(
     timeout_seconds: float | None = None,
     registry: Registry | None = None,
     requires: tuple[str, ...] = (),
+    setup: Callable[[Environment], object] | None = None,
 ) -> Callable[[Callable[[Environment], None]], ScenarioInfo]:
     """Register the decorated function as a scenario (see module docstring)."""
     from xmtpd_e2e.runner.requirements import KNOWN_REQUIREMENTS
@@ -121,6 +138,7 @@ def scenario(
             timeout_seconds=timeout_seconds,
             module=func.__module__,
             requires=tuple(requires),
+            setup=setup,
         )
         return (registry if registry is not None else REGISTRY).add(info)
 

@@ -6,7 +6,9 @@ only each ``@scenario(...)`` call's literal arguments.  Those are read from the 
 tree and registered through the same :func:`~xmtpd_e2e.runner.scenario.scenario` decorator (so
 names, suites and requirements are checked the same way); the function registered is a stand-in
 that imports the module when the scenario runs, and the module's own registration then replaces
-the stand-in's.  A module whose decorator arguments are not plain literals is imported instead.
+the stand-in's.  A ``setup=`` argument (a function, never a literal) gets a stand-in of its own,
+which imports the module the same way.  A module whose other decorator arguments are not plain
+literals is imported instead.
 """
 
 from __future__ import annotations
@@ -85,10 +87,16 @@ def _evaluate(node: ast.expr, constants: dict[str, Any]) -> Any:
     return ast.literal_eval(node)
 
 
+_SET_UP = "setup"
+"""The one decorator argument that is code, not data: it is replaced by a stand-in."""
+
+
 def _literal_arguments(call: ast.Call, constants: dict[str, Any]) -> tuple[list[Any], dict[str, Any]] | None:
     try:
         args = [_evaluate(arg, constants) for arg in call.args]
-        kwargs = {kw.arg: _evaluate(kw.value, constants) for kw in call.keywords if kw.arg is not None}
+        kwargs = {
+            kw.arg: _evaluate(kw.value, constants) for kw in call.keywords if kw.arg is not None and kw.arg != _SET_UP
+        }
     except ValueError:
         return None
     if any(kw.arg is None for kw in call.keywords) or "registry" in kwargs:
@@ -96,19 +104,23 @@ def _literal_arguments(call: ast.Call, constants: dict[str, Any]) -> tuple[list[
     return args, kwargs
 
 
-def _stand_in(module: str, name: str) -> Callable[[Environment], None]:
+def _stand_in(module: str, name: str, part: str = "func") -> Callable[[Environment], None]:
+    """Stands for the scenario's function (``part="func"``) or its set-up (``"setup"``)."""
+
     def run(env: Environment) -> None:
         importlib.import_module(module)
         info = REGISTRY.get(name)
-        if info is None or info.func is run:
+        real = getattr(info, part, None)
+        if real is None or real is run:
             raise SetupError(
-                f"scenario {name!r} is declared in {module} but importing it registered no such scenario",
+                f"scenario {name!r} is declared in {module} but importing it registered no such scenario"
+                + ("" if part == "func" else " with a setup"),
                 f"check the @scenario decorator in {module}",
             )
-        info.func(env)
+        real(env)
 
     run.__module__ = module
-    run.__qualname__ = run.__name__ = name.replace("-", "_")
+    run.__qualname__ = run.__name__ = name.replace("-", "_") + ("" if part == "func" else f"_{part}")
     return run
 
 
@@ -125,9 +137,11 @@ def register_from_source(module: str, path: Path) -> bool:
     parsed = [_literal_arguments(call, constants) for call in calls]
     if any(p is None for p in parsed):
         return False
-    for args, kwargs in (p for p in parsed if p is not None):
+    for call, (args, kwargs) in zip(calls, (p for p in parsed if p is not None), strict=True):
         name = args[0] if args else kwargs.get("name")
         if not isinstance(name, str):
             return False
+        if any(kw.arg == _SET_UP for kw in call.keywords):
+            kwargs[_SET_UP] = _stand_in(module, name, _SET_UP)
         scenario(*args, **kwargs)(_stand_in(module, name))
     return True

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from xmtpd_e2e.api.environment import Environment
 from xmtpd_e2e.api.gateway_handle import GatewayHandle
 from xmtpd_e2e.api.node_handle import NodeHandle
 
-__all__ = ["standard_cluster", "report_cluster"]
+__all__ = ["standard_cluster", "cluster", "report_cluster"]
 
 
 def standard_cluster(
@@ -22,6 +22,18 @@ def standard_cluster(
     started = env.add_nodes(nodes, env=node_env)
     added = [env.add_gateway() for _ in range(gateways)]
     return started, added
+
+
+def cluster(
+    *, nodes: int = 3, gateways: int = 1, node_env: Mapping[str, str] | None = None
+) -> Callable[[Environment], object]:
+    """``standard_cluster`` as a scenario's ``setup=``: built before the scenario's turn under
+    ``--parallel``; the scenario reaches it through ``env.nodes()`` and ``env.gateways()``."""
+
+    def set_up(env: Environment) -> object:
+        return standard_cluster(env, nodes=nodes, gateways=gateways, node_env=node_env)
+
+    return set_up
 
 
 def report_cluster(

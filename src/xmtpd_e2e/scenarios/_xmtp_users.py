@@ -8,7 +8,7 @@ shows it).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from xmtpd_e2e.api.environment import Environment
 from xmtpd_e2e.api.gateway_handle import GatewayHandle
@@ -21,6 +21,7 @@ __all__ = [
     "ORIGINATOR_CACHE_TTL",
     "FINDING",
     "user_cluster",
+    "users_cluster",
     "join",
     "wait_for_texts",
     "check_exactly_once_in_order",
@@ -35,6 +36,15 @@ def user_cluster(env: Environment, *, nodes: int = 3) -> tuple[list[NodeHandle],
     """``nodes`` nodes and one gateway, with the originator-cache setting (module docstring)."""
     env.log.info("nodes get XMTPD_API_ORIGINATOR_CACHE_TTL=100ms (xmtpd's test setting; see %s)", FINDING)
     return standard_cluster(env, nodes=nodes, node_env=ORIGINATOR_CACHE_TTL)
+
+
+def users_cluster(*, nodes: int = 3) -> Callable[[Environment], object]:
+    """``user_cluster`` as a scenario's ``setup=`` (built before its turn under ``--parallel``)."""
+
+    def set_up(env: Environment) -> object:
+        return user_cluster(env, nodes=nodes)
+
+    return set_up
 
 
 def join(user: User, conversation_id: str, *, timeout: float = 60.0) -> Conversation:

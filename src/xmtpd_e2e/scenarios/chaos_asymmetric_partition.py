@@ -13,7 +13,7 @@ import time
 
 from xmtpd_e2e.api.environment import Environment
 from xmtpd_e2e.runner.scenario import scenario
-from xmtpd_e2e.scenarios._topology import standard_cluster
+from xmtpd_e2e.scenarios._topology import cluster
 
 
 @scenario(
@@ -21,9 +21,9 @@ from xmtpd_e2e.scenarios._topology import standard_cluster
     "One-way cut: node 300 cannot reach node 100 but node 100 reaches node 300; verify each direction, heal",
     suites=("fast",),
     typical_seconds=16,
+    setup=cluster(),
 )
 def chaos_asymmetric_partition(env: Environment) -> None:
-    standard_cluster(env)
     node_100, node_200, node_300 = env.node(100), env.node(200), env.node(300)
     env.new_client(100).publish_envelopes(5)
     env.wait_for_replication()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from xmtpd_e2e.api.environment import Environment
 from xmtpd_e2e.runner.scenario import scenario
-from xmtpd_e2e.scenarios._topology import standard_cluster
+from xmtpd_e2e.scenarios._topology import cluster
 
 
 @scenario(
@@ -17,9 +17,10 @@ from xmtpd_e2e.scenarios._topology import standard_cluster
     "Throttle every node's proxy to 5 KB/s, publish, remove the limit, verify full convergence",
     suites=("fast",),
     typical_seconds=8,
+    setup=cluster(),
 )
 def chaos_bandwidth_throttle(env: Environment) -> None:
-    nodes, _ = standard_cluster(env)
+    nodes = env.nodes()
     client = env.new_client(100)
     client.publish_envelopes(10)
     env.wait_for_replication()

@@ -13,7 +13,7 @@ import time
 from xmtpd_e2e.api.environment import Environment
 from xmtpd_e2e.chain.client import RateOptions
 from xmtpd_e2e.runner.scenario import scenario
-from xmtpd_e2e.scenarios._topology import standard_cluster
+from xmtpd_e2e.scenarios._topology import cluster
 from xmtpd_e2e.scenarios.rate_registry_change import RATE_REFRESH, expected_base_fee
 
 
@@ -38,9 +38,9 @@ def _change_rates_and_check(env: Environment, message_fee: int) -> None:
     "Reorgs of depth 3 every 2 s while a node registers and rates change; both take effect, nothing lost",
     suites=("layers",),
     typical_seconds=45,
+    setup=cluster(gateways=0, node_env=RATE_REFRESH),
 )
 def chaos_chain_reorgs(env: Environment) -> None:
-    standard_cluster(env, gateways=0, node_env=RATE_REFRESH)
     traffic = env.new_client(200).generate_traffic(batch_size=5, interval=0.2)
     fault = env.faults.apply("chain-reorgs", depth=3, every_s=2.0)
     newcomer = env.add_node(env=RATE_REFRESH)
@@ -57,9 +57,9 @@ def chaos_chain_reorgs(env: Environment) -> None:
     "Mining stalled for 10 s under traffic: publishing goes on; a rate change after healing takes effect",
     suites=("layers",),
     typical_seconds=40,
+    setup=cluster(gateways=0, node_env=RATE_REFRESH),
 )
 def chaos_chain_stall(env: Environment) -> None:
-    standard_cluster(env, gateways=0, node_env=RATE_REFRESH)
     traffic = env.new_client(200).generate_traffic(batch_size=5, interval=0.2)
     fault = env.faults.apply("chain-stall")
     time.sleep(10)
@@ -75,9 +75,9 @@ def chaos_chain_stall(env: Environment) -> None:
     "Base fee held at 1000 gwei while a node registers and rates change; both take effect",
     suites=("layers",),
     typical_seconds=40,
+    setup=cluster(gateways=0, node_env=RATE_REFRESH),
 )
 def chaos_chain_base_fee_spike(env: Environment) -> None:
-    standard_cluster(env, gateways=0, node_env=RATE_REFRESH)
     fault = env.faults.apply("chain-base-fee-spike", gwei=1000)
     newcomer = env.add_node(env=RATE_REFRESH)
     _change_rates_and_check(env, 3_500_000)
@@ -91,9 +91,9 @@ def chaos_chain_base_fee_spike(env: Environment) -> None:
     "Node 100's chain path 2 s slow per response while rates change; it prices with the new rates",
     suites=("layers",),
     typical_seconds=45,
+    setup=cluster(gateways=0, node_env=RATE_REFRESH),
 )
 def chaos_chain_slow(env: Environment) -> None:
-    standard_cluster(env, gateways=0, node_env=RATE_REFRESH)
     traffic = env.new_client(200).generate_traffic(batch_size=5, interval=0.2)
     fault = env.faults.apply("chain-slow", on=100, latency_ms=2000)
     _change_rates_and_check(env, 4_500_000)

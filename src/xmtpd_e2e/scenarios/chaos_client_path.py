@@ -21,7 +21,7 @@ from xmtpd_e2e.api.environment import Environment
 from xmtpd_e2e.client.errors import PublishError
 from xmtpd_e2e.runner.scenario import scenario
 from xmtpd_e2e.scenarios._publishing import publish_succeeds
-from xmtpd_e2e.scenarios._topology import standard_cluster
+from xmtpd_e2e.scenarios._topology import cluster
 
 
 @scenario(
@@ -29,9 +29,9 @@ from xmtpd_e2e.scenarios._topology import standard_cluster
     "Cut the clients' path to node 100 (publishes time out, others unaffected), heal and retry; 15% loss to the gateway",
     suites=("fast",),
     typical_seconds=16,
+    setup=cluster(),
 )
 def chaos_client_path(env: Environment) -> None:
-    standard_cluster(env)
     client = env.new_client(100, publish_timeout=3)
     client.publish_envelopes(5)
 

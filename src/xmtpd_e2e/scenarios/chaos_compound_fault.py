@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from xmtpd_e2e.api.environment import Environment
 from xmtpd_e2e.runner.scenario import scenario
-from xmtpd_e2e.scenarios._topology import standard_cluster
+from xmtpd_e2e.scenarios._topology import cluster
 
 
 @scenario(
@@ -16,9 +16,10 @@ from xmtpd_e2e.scenarios._topology import standard_cluster
     "Latency 1000 ms on node 200 plus 10 KB/s on node 300 under traffic on all nodes; verify convergence",
     suites=("fast",),
     typical_seconds=22,
+    setup=cluster(),
 )
 def chaos_compound_fault(env: Environment) -> None:
-    nodes, _ = standard_cluster(env)
+    nodes = env.nodes()
     env.new_client(100).publish_envelopes(10)
     env.wait_for_replication()
     env.node(200).add_latency(1000)

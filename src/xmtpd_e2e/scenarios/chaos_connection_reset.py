@@ -16,7 +16,8 @@ import time
 
 from xmtpd_e2e.api.environment import Environment
 from xmtpd_e2e.runner.scenario import scenario
-from xmtpd_e2e.scenarios._topology import standard_cluster
+from xmtpd_e2e.scenarios._publishing import TRAFFIC_AFTER_HEAL_SECONDS
+from xmtpd_e2e.scenarios._topology import cluster
 
 RESET_SECONDS = 5.0
 
@@ -26,12 +27,12 @@ RESET_SECONDS = 5.0
     "Reset TCP connections on node 200's proxy while it originates traffic, verify recovery",
     suites=("fast",),
     typical_seconds=22,
+    setup=cluster(),
 )
 def chaos_connection_reset(env: Environment) -> None:
-    standard_cluster(env)
     node_200 = env.node(200)
     began = time.monotonic()
-    traffic = env.new_client(200).generate_traffic(duration=10, batch_size=5, interval=0.2, continue_on_error=True)
+    traffic = env.new_client(200).generate_traffic(batch_size=5, interval=0.2, continue_on_error=True)
     env.require.eventually(
         lambda: node_200.get_envelope_count(client_only=True),
         accept=lambda n: n > 0,
@@ -42,7 +43,8 @@ def chaos_connection_reset(env: Environment) -> None:
     node_200.add_connection_reset(500)
     time.sleep(RESET_SECONDS)
     node_200.remove_all_toxics()
-    traffic.wait()
+    time.sleep(TRAFFIC_AFTER_HEAL_SECONDS)  # publishing goes on past the resets
+    traffic.stop()
     errors = [f"at {at:.1f}s {type(error).__name__}: {error}" for at, error in traffic.timed_errors()]
     for error in errors:
         env.log.error(

@@ -15,7 +15,7 @@ import time
 
 from xmtpd_e2e.api.environment import Environment
 from xmtpd_e2e.runner.scenario import scenario
-from xmtpd_e2e.scenarios._topology import standard_cluster
+from xmtpd_e2e.scenarios._topology import cluster
 
 OUT_SECONDS = 8.0
 REGISTRY_SETTLE_S = 5.0
@@ -25,9 +25,9 @@ REGISTRY_SETTLE_S = 5.0
     "chaos-membership",
     "Node 300 leaves and re-joins the network, its address is wrong for a while, a node joins mid-run",
     typical_seconds=50,
+    setup=cluster(gateways=0),
 )
 def chaos_membership(env: Environment) -> None:
-    standard_cluster(env, gateways=0)
     traffic = env.new_client(100).generate_traffic(batch_size=5, interval=0.2)
     for name in ("node-removed", "node-address-changed"):
         fault = env.faults.apply(name, on=300)

@@ -14,7 +14,7 @@ from xmtpd_e2e.api.environment import Environment
 from xmtpd_e2e.faults.misbehaving_evidence import exercise, findings_in
 from xmtpd_e2e.faults.misbehaving_proxy import BEHAVIOURS
 from xmtpd_e2e.runner.scenario import scenario
-from xmtpd_e2e.scenarios._topology import standard_cluster
+from xmtpd_e2e.scenarios._topology import cluster
 
 __all__ = ["chaos_misbehaving_node"]
 
@@ -23,9 +23,9 @@ __all__ = ["chaos_misbehaving_node"]
     "chaos-misbehaving-node",
     "node 100 serves peers bad signatures, equivocations, a gap and replays; honest nodes must keep only its own envelopes",
     typical_seconds=150,
+    setup=cluster(gateways=0),
 )
 def chaos_misbehaving_node(env: Environment) -> None:
-    standard_cluster(env, gateways=0)
     env.new_client(100).publish_envelopes(2)
     env.wait_for_replication(timeout=60)
     violations = []

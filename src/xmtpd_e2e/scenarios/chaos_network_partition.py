@@ -15,7 +15,7 @@ import time
 from xmtpd_e2e.api.environment import Environment
 from xmtpd_e2e.client.ledger import PublishedEnvelope
 from xmtpd_e2e.runner.scenario import scenario
-from xmtpd_e2e.scenarios._topology import standard_cluster
+from xmtpd_e2e.scenarios._topology import cluster
 
 
 def keys(envelopes: list[PublishedEnvelope]) -> set[tuple[int, int]]:
@@ -27,9 +27,9 @@ def keys(envelopes: list[PublishedEnvelope]) -> set[tuple[int, int]]:
     "Partition node 300 from the rest both ways (iptables in each namespace), verify isolation both ways, heal, converge",
     suites=("fast",),
     typical_seconds=16,
+    setup=cluster(),
 )
 def chaos_network_partition(env: Environment) -> None:
-    standard_cluster(env)
     node_100, node_200, node_300 = env.node(100), env.node(200), env.node(300)
     env.new_client(100).publish_envelopes(10)
     env.wait_for_replication()

@@ -10,7 +10,8 @@ import time
 
 from xmtpd_e2e.api.environment import Environment
 from xmtpd_e2e.runner.scenario import scenario
-from xmtpd_e2e.scenarios._topology import standard_cluster
+from xmtpd_e2e.scenarios._publishing import TRAFFIC_AFTER_HEAL_SECONDS
+from xmtpd_e2e.scenarios._topology import cluster
 
 
 @scenario(
@@ -18,11 +19,11 @@ from xmtpd_e2e.scenarios._topology import standard_cluster
     "Generate traffic, kill node-300, restart it with the same database, verify it catches up",
     suites=("fast",),
     typical_seconds=20,
+    setup=cluster(),
 )
 def chaos_node_down(env: Environment) -> None:
-    nodes, _ = standard_cluster(env)
     node_100, node_300 = env.node(100), env.node(300)
-    traffic = env.new_client(100).generate_traffic(duration=8, batch_size=5, interval=0.2)
+    traffic = env.new_client(100).generate_traffic(batch_size=5, interval=0.2)  # until stopped
     env.require.eventually(
         lambda: node_100.get_envelope_count(client_only=True) > 0, timeout=30, description="node 100 to store traffic"
     )
@@ -30,7 +31,8 @@ def chaos_node_down(env: Environment) -> None:
     time.sleep(3)  # traffic keeps flowing while node-300 is down
     missed_while_down = node_100.get_envelope_count(client_only=True)
     node_300.start()
-    traffic.wait()
+    time.sleep(TRAFFIC_AFTER_HEAL_SECONDS)  # and goes on while node 300 is back
+    traffic.stop()
     env.require.no_error(traffic.error, "traffic to node 100 must not fail while node 300 is down")
     env.require.greater(missed_while_down, 0)
     node_300.wait_for_envelopes(missed_while_down, client_only=True, timeout=120)

@@ -21,7 +21,7 @@ from xmtpd_e2e.api.environment import Environment
 from xmtpd_e2e.client.errors import PublishError
 from xmtpd_e2e.runner.scenario import scenario
 from xmtpd_e2e.scenarios._publishing import publish_succeeds
-from xmtpd_e2e.scenarios._topology import standard_cluster
+from xmtpd_e2e.scenarios._topology import cluster
 
 
 @scenario(
@@ -29,6 +29,7 @@ from xmtpd_e2e.scenarios._topology import standard_cluster
     "Pause node 300 for 10 s under traffic (others keep working, it catches up), then pause an originator under its client",
     suites=("fast",),
     typical_seconds=30,
+    setup=cluster(),
 )
 def chaos_node_pause(env: Environment) -> None:
     pause_under_traffic(env, pause_seconds=10)
@@ -38,15 +39,16 @@ def chaos_node_pause(env: Environment) -> None:
     "chaos-node-pause-long",
     "chaos-node-pause with node 300 paused for 30 s",
     typical_seconds=60,
+    setup=cluster(),
 )
 def chaos_node_pause_long(env: Environment) -> None:
     pause_under_traffic(env, pause_seconds=30)
 
 
 def pause_under_traffic(env: Environment, *, pause_seconds: float) -> None:
-    """Node 300 paused for ``pause_seconds`` under traffic into node 100, then originator node 200
-    paused under its own client; see the module docstring."""
-    standard_cluster(env)
+    """On the standard cluster (the scenario's set-up): node 300 paused for ``pause_seconds`` under
+    traffic into node 100, then originator node 200 paused under its own client; see the module
+    docstring."""
     node_200, node_300 = env.node(200), env.node(300)
     env.new_client(100).publish_envelopes(5)
     env.wait_for_replication()

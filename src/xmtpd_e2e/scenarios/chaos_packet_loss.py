@@ -38,7 +38,7 @@ from xmtpd_e2e.api.environment import Environment
 from xmtpd_e2e.errors import CheckFailed
 from xmtpd_e2e.runner.scenario import scenario
 from xmtpd_e2e.scenarios._findings import record_finding
-from xmtpd_e2e.scenarios._topology import standard_cluster
+from xmtpd_e2e.scenarios._topology import cluster
 
 FINDING = "docs/findings/sync-stream-stalls-after-packet-loss.md"
 RECOVERY_BUDGET_SECONDS = 30.0
@@ -49,6 +49,7 @@ RECOVERY_BUDGET_SECONDS = 30.0
     "Drop 30% of the packets between node 300 and its peers while clients publish to every node; all converge",
     suites=("fast",),
     typical_seconds=20,
+    setup=cluster(),
 )
 def chaos_packet_loss(env: Environment) -> None:
     healed = lossy_traffic_then_heal(env, traffic_seconds=6, under_loss_wait=5)
@@ -78,10 +79,9 @@ def converge_or_record_stall(env: Environment, healed: float) -> None:
 
 
 def lossy_traffic_then_heal(env: Environment, *, traffic_seconds: float, under_loss_wait: float) -> float:
-    """Loss on node 300's sync links while clients publish to every node for ``traffic_seconds``;
-    waits up to ``under_loss_wait`` for convergence under loss (not required), heals, and returns
-    the heal's ``time.monotonic()``."""
-    standard_cluster(env)
+    """On the standard cluster (the scenario's set-up): loss on node 300's sync links while clients
+    publish to every node for ``traffic_seconds``; waits up to ``under_loss_wait`` for convergence
+    under loss (not required), heals, and returns the heal's ``time.monotonic()``."""
     env.new_client(100).publish_envelopes(5)
     env.wait_for_replication()
 

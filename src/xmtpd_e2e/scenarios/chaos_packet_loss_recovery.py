@@ -12,6 +12,7 @@ import time
 
 from xmtpd_e2e.api.environment import Environment
 from xmtpd_e2e.runner.scenario import scenario
+from xmtpd_e2e.scenarios._topology import cluster
 from xmtpd_e2e.scenarios.chaos_packet_loss import lossy_traffic_then_heal
 
 
@@ -19,6 +20,7 @@ from xmtpd_e2e.scenarios.chaos_packet_loss import lossy_traffic_then_heal
     "chaos-packet-loss-recovery",
     "chaos-packet-loss with up to 600 s for every node to converge after the heal; logs the recovery time",
     typical_seconds=120,
+    setup=cluster(),
     timeout_seconds=900,
 )
 def chaos_packet_loss_recovery(env: Environment) -> None:

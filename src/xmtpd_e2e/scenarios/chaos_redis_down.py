@@ -13,7 +13,7 @@ import time
 
 from xmtpd_e2e.api.environment import Environment
 from xmtpd_e2e.runner.scenario import scenario
-from xmtpd_e2e.scenarios._topology import standard_cluster
+from xmtpd_e2e.scenarios._topology import cluster
 
 
 @scenario(
@@ -21,9 +21,9 @@ from xmtpd_e2e.scenarios._topology import standard_cluster
     "Redis killed for 8 s under gateway traffic, started again empty; group messages through the gateway go on",
     suites=("layers",),
     typical_seconds=30,
+    setup=cluster(gateways=1),
 )
 def chaos_redis_down(env: Environment) -> None:
-    standard_cluster(env, gateways=1)
     traffic = env.new_client(via_gateway=0).generate_traffic(batch_size=5, interval=0.2)
     env.require.eventually(lambda: len(env.published), accept=lambda n: n >= 10, timeout=60, description="traffic")
     fault = env.faults.apply("redis-down")

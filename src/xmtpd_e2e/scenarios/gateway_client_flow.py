@@ -11,7 +11,7 @@ from __future__ import annotations
 from xmtpd_e2e.api.environment import Environment
 from xmtpd_e2e.client.errors import PublishError
 from xmtpd_e2e.runner.scenario import scenario
-from xmtpd_e2e.scenarios._topology import standard_cluster
+from xmtpd_e2e.scenarios._topology import cluster
 
 
 @scenario(
@@ -19,9 +19,10 @@ from xmtpd_e2e.scenarios._topology import standard_cluster
     "Clients publish through 2 gateways to 3 nodes; usage is charged to the gateways; gateway chaos",
     suites=("fast",),
     typical_seconds=10,
+    setup=cluster(gateways=2),
 )
 def gateway_client_flow(env: Environment) -> None:
-    nodes, gateways = standard_cluster(env, gateways=2)
+    nodes, gateways = env.nodes(), env.gateways()
     via_0 = env.new_client(via_gateway=0)
     via_1 = env.new_client(via_gateway=1)
     via_0.publish_envelopes(10)

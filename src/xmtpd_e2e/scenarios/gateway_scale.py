@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from xmtpd_e2e.api.environment import Environment
 from xmtpd_e2e.runner.scenario import scenario
-from xmtpd_e2e.scenarios._topology import standard_cluster
+from xmtpd_e2e.scenarios._topology import cluster
 
 
 @scenario(
@@ -16,9 +16,9 @@ from xmtpd_e2e.scenarios._topology import standard_cluster
     "Add gateways 1 and 2, publish through each, stop them, keep publishing through gateway 0",
     suites=("fast",),
     typical_seconds=9,
+    setup=cluster(),
 )
 def gateway_scale(env: Environment) -> None:
-    standard_cluster(env)
     env.new_client(via_gateway=0).publish_envelopes(10)
     added = [env.add_gateway(), env.add_gateway()]
     for gateway in added:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from xmtpd_e2e.api.environment import Environment
 from xmtpd_e2e.runner.scenario import scenario
-from xmtpd_e2e.scenarios._topology import standard_cluster
+from xmtpd_e2e.scenarios._topology import cluster
 
 NODES = 25
 TRAFFIC_SECONDS = 30
@@ -29,9 +29,10 @@ TRAFFIC_SECONDS = 30
     f"{NODES} nodes: traffic into five, one killed and restarted; every envelope on every node",
     typical_seconds=240,
     timeout_seconds=1500,
+    setup=cluster(nodes=NODES, node_env={"XMTPD_PAYER_REPORT_RUN_WORKERS": "false"}),
 )
 def large_cluster(env: Environment) -> None:
-    nodes, _ = standard_cluster(env, nodes=NODES, node_env={"XMTPD_PAYER_REPORT_RUN_WORKERS": "false"})
+    nodes = env.nodes()
     senders = [nodes[0], nodes[6], nodes[18], nodes[24]]
     victim = nodes[12]
     clients = [env.new_client(node.id) for node in senders] + [env.new_client(via_gateway=0)]

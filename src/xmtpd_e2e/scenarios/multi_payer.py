@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from xmtpd_e2e.api.environment import Environment
 from xmtpd_e2e.runner.scenario import scenario
-from xmtpd_e2e.scenarios._topology import standard_cluster
+from xmtpd_e2e.scenarios._topology import cluster
 
 
 @scenario(
@@ -16,9 +16,9 @@ from xmtpd_e2e.scenarios._topology import standard_cluster
     "Two payers publish 10 envelopes each through node 100; usage is attributed to each exactly",
     suites=("fast",),
     typical_seconds=8,
+    setup=cluster(),
 )
 def multi_payer(env: Environment) -> None:
-    standard_cluster(env)
     payer_a, payer_b = env.new_payer_key(), env.new_payer_key()
     env.require.not_equal(payer_a.address, payer_b.address)
     env.new_client(100, payer_key=payer_a, name="payer-a").publish_envelopes(10)

@@ -14,7 +14,7 @@ from xmtpd_e2e.api.environment import Environment
 from xmtpd_e2e.chain.client import RateOptions
 from xmtpd_e2e.client.ledger import PublishedEnvelope
 from xmtpd_e2e.runner.scenario import scenario
-from xmtpd_e2e.scenarios._topology import standard_cluster
+from xmtpd_e2e.scenarios._topology import cluster
 
 RATE_REFRESH = {"XMTPD_SETTLEMENT_CHAIN_RATE_REGISTRY_REFRESH_INTERVAL": "2s"}
 
@@ -28,9 +28,9 @@ def expected_base_fee(envelope: PublishedEnvelope, rates: RateOptions) -> int:
     "Change the rates twice; every envelope's base fee matches the rates in effect when published",
     suites=("fast",),
     typical_seconds=14,
+    setup=cluster(node_env=RATE_REFRESH),
 )
 def rate_registry_change(env: Environment) -> None:
-    standard_cluster(env, node_env=RATE_REFRESH)
     client = env.new_client(100)
     deployed = env.chain.get_rates()[-1]
     initial = RateOptions(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from xmtpd_e2e.api.environment import Environment
 from xmtpd_e2e.runner.scenario import scenario
-from xmtpd_e2e.scenarios._topology import standard_cluster
+from xmtpd_e2e.scenarios._topology import cluster
 
 
 @scenario(
@@ -16,9 +16,10 @@ from xmtpd_e2e.scenarios._topology import standard_cluster
     "Publish 20 envelopes each to nodes 100 and 200; every node converges to the same vector clock",
     suites=("fast",),
     typical_seconds=9,
+    setup=cluster(),
 )
 def sync_verification(env: Environment) -> None:
-    nodes, _ = standard_cluster(env)
+    nodes = env.nodes()
     env.new_client(100).publish_envelopes(20)
     env.new_client(200).publish_envelopes(20)
     env.wait_for_replication()

@@ -12,7 +12,7 @@ from __future__ import annotations
 from xmtpd_e2e.api.environment import Environment
 from xmtpd_e2e.runner.requirements import MLS_VALIDATION, XMTP_USERS
 from xmtpd_e2e.runner.scenario import scenario
-from xmtpd_e2e.scenarios._topology import standard_cluster
+from xmtpd_e2e.scenarios._topology import cluster
 from xmtpd_e2e.scenarios._xmtp_users import FINDING, check_identities_on_every_node, join, wait_for_texts
 from xmtpd_e2e.client.envelopes import GROUP_MESSAGE_TOPIC_KIND
 from xmtpd_e2e.client.node_api import NodeApi
@@ -28,9 +28,9 @@ CHAIN_ORIGINATOR = 0
     "2 libxmtp users on 2 nodes (default xmtpd settings) create a DM and exchange a message each way",
     typical_seconds=25,
     requires=(MLS_VALIDATION, XMTP_USERS),
+    setup=cluster(nodes=2),
 )
 def xmtp_dm(env: Environment) -> None:
-    standard_cluster(env, nodes=2)
     alice = env.new_user(node=100, name="alice")
     bob = env.new_user(node=200, name="bob")
     check_identities_on_every_node(env, [alice, bob])  # Alice's node must have Bob's key package

@@ -17,7 +17,7 @@ from xmtpd_e2e.scenarios._xmtp_users import (
     check_exactly_once_in_order,
     check_identities_on_every_node,
     join,
-    user_cluster,
+    users_cluster,
     wait_for_texts,
 )
 
@@ -31,9 +31,9 @@ MESSAGES_EACH = 3
     suites=("fast",),
     typical_seconds=16,
     requires=(MLS_VALIDATION, XMTP_USERS),
+    setup=users_cluster(nodes=3),
 )
 def xmtp_group_chat(env: Environment) -> None:
-    user_cluster(env, nodes=3)
     users = [env.new_user(node=node, name=f"user-{i}") for i, node in enumerate(HOMES, start=1)]
     check_identities_on_every_node(env, users)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from xmtpd_e2e.api.environment import Environment
 from xmtpd_e2e.runner.requirements import MLS_VALIDATION, XMTP_USERS
 from xmtpd_e2e.runner.scenario import scenario
-from xmtpd_e2e.scenarios._xmtp_users import check_identities_on_every_node, join, user_cluster, wait_for_texts
+from xmtpd_e2e.scenarios._xmtp_users import check_identities_on_every_node, join, users_cluster, wait_for_texts
 from xmtpd_e2e.users import Conversation, UserError
 
 AFTER_REMOVAL = "sent after Bob's removal"
@@ -24,9 +24,9 @@ CONVERGENCE_TIMEOUT = 120.0
     "libxmtp users: a member added and one removed while node 300 is partitioned; all agree after the heal",
     typical_seconds=90,  # a send can wait 30 s on the partitioned node: findings/gateway-bans-node-on-depends-on-race.md
     requires=(MLS_VALIDATION, XMTP_USERS),
+    setup=users_cluster(nodes=3),
 )
 def xmtp_membership_under_partition(env: Environment) -> None:
-    user_cluster(env, nodes=3)
     admin = env.new_user(node=100, name="admin")
     bob = env.new_user(node=200, name="bob")
     carol = env.new_user(node=300, name="carol")

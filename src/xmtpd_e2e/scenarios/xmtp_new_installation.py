@@ -15,7 +15,7 @@ from xmtpd_e2e.api.environment import Environment
 from xmtpd_e2e.polling import sleep_until
 from xmtpd_e2e.runner.requirements import MLS_VALIDATION, XMTP_USERS
 from xmtpd_e2e.runner.scenario import scenario
-from xmtpd_e2e.scenarios._xmtp_users import check_identities_on_every_node, join, user_cluster, wait_for_texts
+from xmtpd_e2e.scenarios._xmtp_users import check_identities_on_every_node, join, users_cluster, wait_for_texts
 
 INSTALLATION_CHECK_INTERVAL = 5.0
 """libxmtp 1.10: SEND_MESSAGE_UPDATE_INSTALLATIONS_INTERVAL_NS (crates/xmtp_configuration)."""
@@ -27,9 +27,9 @@ INSTALLATION_CHECK_INTERVAL = 5.0
     suites=("fast",),
     typical_seconds=20,
     requires=(MLS_VALIDATION, XMTP_USERS),
+    setup=users_cluster(nodes=3),
 )
 def xmtp_new_installation(env: Environment) -> None:
-    user_cluster(env, nodes=3)
     alice = env.new_user(node=100, name="alice")
     bob = env.new_user(node=200, name="bob")
     check_identities_on_every_node(env, [alice, bob])  # Alice's node must have Bob's key package

@@ -22,7 +22,7 @@ from xmtpd_e2e.api.environment import Environment
 from xmtpd_e2e.runner.requirements import MLS_VALIDATION, XMTP_USERS
 from xmtpd_e2e.runner.scenario import scenario
 from xmtpd_e2e.scenarios._findings import record_finding
-from xmtpd_e2e.scenarios._xmtp_users import check_identities_on_every_node, join, user_cluster, wait_for_texts
+from xmtpd_e2e.scenarios._xmtp_users import check_identities_on_every_node, join, users_cluster, wait_for_texts
 from xmtpd_e2e.users import User, UserError
 
 RECOVERY_TIMEOUT = 60.0
@@ -37,9 +37,9 @@ PROMPT_REFUSAL_SECONDS = 5.0
     suites=("fast",),
     typical_seconds=25,
     requires=(MLS_VALIDATION, XMTP_USERS),
+    setup=users_cluster(nodes=2),
 )
 def xmtp_validation_down(env: Environment) -> None:
-    user_cluster(env, nodes=2)
     alice = env.new_user(node=100, name="alice")
     bob = env.new_user(node=200, name="bob")
     check_identities_on_every_node(env, [alice, bob])

@@ -186,7 +186,7 @@ def test_parallel_workers_merge_results(home: dict[str, str]) -> None:
     ]
 
 
-def test_parallel_runs_at_most_n_scenarios_at_once_and_brings_the_next_one_up_ahead(
+def test_parallel_runs_at_most_n_scenarios_at_once_and_sets_the_next_one_up_ahead(
     home: dict[str, str], tmp_path: Path
 ) -> None:
     events = tmp_path / "events.jsonl"
@@ -219,6 +219,8 @@ def test_parallel_runs_at_most_n_scenarios_at_once_and_brings_the_next_one_up_ah
     first_end = min(end for _, end in bodies.values())
     started = next(float(str(e["at"])) for e in happened if e["event"] == "start" and e["scenario"] == last)
     assert started < first_end, "the third environment should come up while the first two run"
+    set_up = next(float(str(e["at"])) for e in happened if e["event"] == "set-up-begins" and e["scenario"] == last)
+    assert set_up < first_end, "the third scenario's own set-up should run while the first two run"
 
 
 # -- results reach the user whatever happens to the output file -------------------------------------

@@ -46,16 +46,26 @@ def _nap(name: str) -> None:
     record("body-ends", scenario=name, at=time.time())
 
 
-@scenario("user-naps-1", "a user's scenario that naps for a second")
+def _sets_up(env: Any) -> None:
+    """A set-up that takes a moment (the pacing test: it runs before the scenario's turn)."""
+    import time
+
+    from unit.runner.fakes import record
+
+    record("set-up-begins", scenario=env.name, at=time.time())
+    time.sleep(0.3)
+
+
+@scenario("user-naps-1", "a user's scenario that naps for a second", setup=_sets_up)
 def user_naps_1(env: Any) -> None:
     _nap("user-naps-1")
 
 
-@scenario("user-naps-2", "a user's scenario that naps for a second")
+@scenario("user-naps-2", "a user's scenario that naps for a second", setup=_sets_up)
 def user_naps_2(env: Any) -> None:
     _nap("user-naps-2")
 
 
-@scenario("user-naps-3", "a user's scenario that naps for a second")
+@scenario("user-naps-3", "a user's scenario that naps for a second", setup=_sets_up)
 def user_naps_3(env: Any) -> None:
     _nap("user-naps-3")

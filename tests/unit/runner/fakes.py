@@ -138,3 +138,22 @@ def interrupts_itself(env: Any) -> None:
 
     os.kill(os.getpid(), signal.SIGINT)
     time.sleep(5)
+
+
+def _builds_a_cluster(env: Any) -> None:
+    record("set-up", scenario=env.name, at=time.time())
+    time.sleep(0.3)
+
+
+@scenario("sets-up", "builds its cluster in a set-up, then passes", setup=_builds_a_cluster, registry=registry)
+def sets_up(env: Any) -> None:
+    record("body", scenario=env.name)
+
+
+def _fails_to_build(env: Any) -> None:
+    env.require.equal(2, 3, "nodes ready")
+
+
+@scenario("set-up-fails", "its set-up's check fails", setup=_fails_to_build, registry=registry)
+def set_up_fails(env: Any) -> None:
+    record("body", scenario=env.name)

@@ -66,6 +66,27 @@ def test_waiting_for_the_slot_is_neither_in_the_duration_nor_against_the_timeout
     assert "waiting_for_slot" in phases
 
 
+def test_a_scenario_s_own_set_up_runs_before_its_turn_and_counts_in_its_duration(
+    tmp_path: Path, event_file: Path
+) -> None:
+    outcome = run_paced(tmp_path, "sets-up", SlowSlot(0.5))
+    assert outcome.status is Status.PASS, outcome.error  # type: ignore[attr-defined]
+    order = [e["event"] for e in fakes.events(event_file)]
+    assert order == ["start", "set-up", "slot-wait", "body", "invariants", "slot-release", "close"], order
+    assert 0.3 <= outcome.duration_seconds < 0.5  # type: ignore[attr-defined]
+    phases = [e["name"] for e in outcome.timeline if e["kind"] == "phase"]  # type: ignore[attr-defined]
+    assert phases.index("setup") < phases.index("waiting_for_slot") < phases.index("scenario")
+
+
+def test_a_failing_set_up_fails_the_scenario_without_running_it_or_taking_a_turn(
+    tmp_path: Path, event_file: Path
+) -> None:
+    outcome = run_paced(tmp_path, "set-up-fails", SlowSlot(0.0))
+    assert outcome.status is Status.FAIL and "nodes ready" in str(outcome.error)  # type: ignore[attr-defined]
+    order = [e["event"] for e in fakes.events(event_file)]
+    assert "body" not in order and "slot-wait" not in order, order
+
+
 def test_a_set_up_that_fails_releases_the_slot_it_never_waited_for(tmp_path: Path, event_file: Path) -> None:
     outcome = run_paced(tmp_path, "setup-broken", SlowSlot(0.0))
     assert outcome.status is Status.SETUP_ERROR  # type: ignore[attr-defined]

@@ -20,7 +20,7 @@ registry = load_scenarios(from_source={from_source})
 print(json.dumps({{
     "scenarios": [
         [s.name, s.description, list(s.suites), s.typical_seconds, s.invariants_skipped, s.timeout_seconds,
-         s.module, list(s.requires)]
+         s.module, list(s.requires), s.setup is not None]
         for s in registry
     ],
     "heavy": sorted(m for m in ("web3", "eth_account", "psycopg", "requests") if m in sys.modules),
@@ -72,6 +72,37 @@ def test_the_stand_in_imports_the_module_and_runs_its_function(tmp_path: Path, m
     finally:
         sys.modules.pop("h5_static_probe", None)
         REGISTRY._items.pop("h5-static-probe", None)
+
+
+def test_a_set_up_gets_a_stand_in_that_imports_the_module_and_runs_the_real_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.syspath_prepend(str(tmp_path))
+    path = _module(
+        tmp_path,
+        "h5_static_set_up",
+        """
+        from xmtpd_e2e.runner.scenario import scenario
+        BUILT = []
+
+        def build(size):
+            return lambda env: BUILT.append((env, size))
+
+        @scenario("h5-static-set-up", "set up, then run", setup=build(3))
+        def probe(env):
+            BUILT.append("ran")
+        """,
+    )
+    try:
+        assert register_from_source("h5_static_set_up", path)
+        info = REGISTRY.get("h5-static-set-up")
+        assert info is not None and info.setup is not None and "h5_static_set_up" not in sys.modules
+        info.set_up("the env")  # type: ignore[arg-type]
+        info.run("the env")  # type: ignore[arg-type]
+        assert sys.modules["h5_static_set_up"].BUILT == [("the env", 3), "ran"]
+    finally:
+        sys.modules.pop("h5_static_set_up", None)
+        REGISTRY._items.pop("h5-static-set-up", None)
 
 
 def test_a_decorator_with_computed_arguments_is_left_to_importing(tmp_path: Path) -> None:
