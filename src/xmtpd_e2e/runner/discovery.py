@@ -99,7 +99,9 @@ def _import_failed(what: str, error: BaseException, path: Path | None, command: 
 
 def load_scenarios(extra_modules: Iterable[str] = (), *, from_source: bool = False) -> Registry:
     """Load every scenario.  ``from_source``: the built-in ones from their source, imported only
-    when they run (:mod:`.static_catalogue`; what ``list`` and ``run`` need to start fast)."""
+    when they run (:mod:`.static_catalogue`; what ``list`` and ``run`` need to start fast), except
+    modules already imported (a ``--parallel`` worker's fork server imported them): their own
+    registration stands."""
     import xmtpd_e2e.scenarios as catalogue
     from xmtpd_e2e.runner.static_catalogue import register_from_source
 
@@ -108,6 +110,8 @@ def load_scenarios(extra_modules: Iterable[str] = (), *, from_source: bool = Fal
     for name in ordered:
         module = f"{catalogue.__name__}.{name}"
         source = Path(str(getattr(found[name].module_finder, "path", ""))) / f"{name}.py"
+        if module in sys.modules:
+            continue
         if from_source and source.is_file() and register_from_source(module, source):
             continue
         _import(module)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -59,3 +61,17 @@ def test_a_signal_reaches_the_forked_worker(server: ForkServer, tmp_path: Path) 
         waits = server.spawn(job(tmp_path, "user-waits", "d") + ["--slot"], log)
     waits.kill()
     assert waits.wait(timeout=60) == -9
+
+
+def test_the_server_imports_the_catalogue_without_starting_a_thread_and_workers_keep_its_registrations() -> None:
+    code = (
+        "import os, sys\n"
+        "from xmtpd_e2e.runner import forkserver\n"
+        "forkserver._prepare()\n"
+        "threads = len(os.listdir('/proc/self/task'))\n"
+        "from xmtpd_e2e.runner.discovery import load_scenarios\n"
+        "info = load_scenarios(from_source=True).get('chaos-node-pause')\n"
+        "print(threads, info.func.__module__, info.setup is not None, 'web3' in sys.modules)\n"
+    )
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert output == ["1", "xmtpd_e2e.scenarios.chaos_node_pause", "True", "True"], output
