@@ -19,7 +19,9 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
+from urllib.parse import urlsplit
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -51,7 +53,9 @@ from xmtpd_e2e.runtime.registry import RuntimeRequest, create_runtime
 from xmtpd_e2e.services.chain import ChainEndpoints, start_chain
 from xmtpd_e2e.services.chaos import ChaosController, start_toxiproxy
 from xmtpd_e2e.services.gateway import GATEWAY_API_PORT, GatewayConfig, gateway_spec
-from xmtpd_e2e.services.node import NO_VALIDATION_SERVICE, NODE_API_PORT, NodeConfig, node_spec
+from xmtpd_e2e.services.node import NO_VALIDATION_SERVICE, NODE_API_PORT, NODE_COMMAND, NodeConfig, node_spec
+from xmtpd_e2e.services.node_database_template import NodeDatabaseTemplate
+from xmtpd_e2e.services.xmtpd_env import chain_env
 from xmtpd_e2e.services.postgres import Databases, check_postgres, dsn_with
 from xmtpd_e2e.services.redis import RedisEndpoints, start_redis
 from xmtpd_e2e.services.validation import ValidationEndpoints
@@ -120,6 +124,8 @@ class Environment:
         self._keys: KeyManager | None = None
         self._postgres = PostgresAccess(config.postgres_dsn, config.postgres_dsn)
         self._databases = Databases(config.postgres_dsn, run_state, env_id)
+        self._templates: dict[str, str | None] = {}
+        self._template_lock = threading.Lock()
         self.faults = EnvironmentFaults(self, FaultController(self.timeline, logger.getChild("faults")))
         """Network and process faults (also reachable as env.partition, env.cut, node.pause...)."""
         self._starters = StarterThreads(f"{env_id}-start")
@@ -423,6 +429,9 @@ class Environment:
         alias = f"node-{node_id}"
         db_name = self._databases.name_for(alias)
         self._databases.reset(db_name)
+        template = self._node_database_template(image)
+        if template is not None and not self._databases.create_from(db_name, template):
+            self.log.warning("%s: copying %s failed; the node migrates its own database", alias, template)
         config = NodeConfig(
             node_id=node_id,
             alias=alias,
@@ -456,6 +465,38 @@ class Environment:
             self._nodes = dict(sorted(self._nodes.items()))
         self.log.info("%s ready at %s", alias, handle.endpoint)
         return handle
+
+    def _node_database_template(self, image: str) -> str | None:
+        """The migrated database nodes of ``image`` start from, made on first use; None when the
+        runtime cannot make one or the databases are not on the shared server (see
+        :mod:`xmtpd_e2e.services.node_database_template`)."""
+        if self._databases.disposable:
+            return None
+        with self._template_lock:
+            if image not in self._templates:
+                self._templates[image] = self._make_node_database_template(image)
+            return self._templates[image]
+
+    def _make_node_database_template(self, image: str) -> str | None:
+        migrator = self.runtime.node_migrator(NODE_COMMAND, image)
+        if migrator is None:
+            return None
+        chain = self._require(self._chain_endpoints)
+        if migrator.on_host:
+            chain = replace(chain, internal_rpc=chain.host_rpc, internal_ws=chain.host_rpc.replace("http", "ws", 1))
+            dsn = self._postgres.admin_dsn
+        else:
+            db_host, db_port = self.runtime.reach_host_port(urlsplit(self._postgres.service_dsn).port or 5432)
+            dsn = dsn_with(self._postgres.service_dsn, host=db_host, port=db_port)
+        node_env = {
+            **chain_env(chain),
+            "VERSION": self.config.xmtpd_version,
+            "XMTPD_API_ENABLE": "true",
+            "XMTPD_MLS_VALIDATION_GRPC_ADDRESS": NO_VALIDATION_SERVICE,
+            "XMTPD_DB_WRITER_CONNECTION_STRING": dsn,
+        }
+        with self._timed("node_database_template"):
+            return NodeDatabaseTemplate(self._postgres.admin_dsn, migrator, node_env, self.log).ensure()
 
     # ==========================================================================================
     # gateways

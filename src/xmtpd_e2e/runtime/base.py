@@ -33,6 +33,7 @@ from pathlib import Path
 from xmtpd_e2e.errors import SetupError
 
 __all__ = [
+    "NodeMigrator",
     "PostgresAccess",
     "ServiceSpec",
     "RunningService",
@@ -77,6 +78,19 @@ class ServiceSpec:
     ready_log: str | None = None
     ready_check: ReadyCheck | None = None
     ready_timeout: float = 120.0
+
+
+@dataclass(frozen=True)
+class NodeMigrator:
+    """How a runtime runs a node build once, to completion, with a given environment."""
+
+    build: str
+    """What identifies the build (a binary's path, size and modification time; an image id)."""
+    run: Callable[[Mapping[str, str]], None]
+    """Runs the node with these variables and returns once it exited (or was given up on)."""
+    on_host: bool
+    """Runs on the host (reaches the chain and Postgres as the framework does), or beside the
+    services (reaches them as a node does)."""
 
 
 @dataclass(frozen=True)
@@ -207,6 +221,12 @@ class Runtime(abc.ABC):
 
         ``fast`` skips graceful stops (second Ctrl-C) but still removes everything.
         """
+
+    def node_migrator(self, command: tuple[str, ...], image: str) -> NodeMigrator | None:
+        """How to run a node build once to completion on the host's side, so that it migrates a
+        template database (:mod:`xmtpd_e2e.services.node_database_template`); None: this runtime
+        cannot, and every node migrates its own database."""
+        return None
 
     def reach_host_port(self, port: int) -> tuple[str, int]:
         """Host and port under which services reach ``port`` of the host (Postgres)."""

@@ -13,17 +13,19 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import docker
+import requests
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 from docker.models.containers import Container
 
 from xmtpd_e2e.errors import ServiceError, SetupError
 from xmtpd_e2e.record import Reclaimer, RunState
 from xmtpd_e2e.runtime import docker_netns, labels
-from xmtpd_e2e.runtime.base import ServiceSpec, ServiceState
+from xmtpd_e2e.runtime.base import NodeMigrator, ServiceSpec, ServiceState
 from xmtpd_e2e.runtime.lifecycle import ManagedRuntime, ManagedService
 from xmtpd_e2e.runtime.registry import DOCKER, LOCAL
 
@@ -283,6 +285,42 @@ class DockerRuntime(ManagedRuntime):
                 self.run_state.forget(CONTAINER_KIND, str(holder.name))
             raise
         return DockerService(self, spec, container, holder)
+
+    def node_migrator(self, command: tuple[str, ...], image: str) -> NodeMigrator | None:
+        """The node image run once as a container on the environment's network."""
+        self._ensure_image(image)
+        try:
+            build = str(self.client.images.get(image).id)
+        except DockerException:
+            return None
+        spec = ServiceSpec(name="node-database-template", role="node-database-template", image=image, command=command)
+        name = f"{self.network_name}-{spec.name}"
+
+        def run(variables: Mapping[str, str]) -> None:
+            settings = self._network_settings(spec)
+            options = {
+                "image": image,
+                "command": list(command[1:]) or None,
+                "environment": dict(variables),
+                "detach": True,
+                "extra_hosts": settings["extra_hosts"],
+                "network": settings["network"],
+            }
+            container = self._create_container(name, spec, options)
+            try:
+                container.start()
+                container.wait(timeout=60)
+            except (DockerException, requests.exceptions.RequestException):
+                pass  # whether it migrated is checked on the database
+            finally:
+                try:
+                    (self.log_dir / "node-database-template.log").write_bytes(container.logs())
+                    container.remove(force=True)
+                except DockerException:
+                    pass
+                self.run_state.forget(CONTAINER_KIND, name)
+
+        return NodeMigrator(build, run, on_host=False)
 
     def _create_container(self, name: str, spec: ServiceSpec, options: dict[str, Any]) -> Container:
         """Record and create one container of ``spec`` (the service's, or its network holder)."""

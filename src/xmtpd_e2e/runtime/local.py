@@ -21,14 +21,14 @@ import logging
 import os
 import signal
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 
 from xmtpd_e2e.config import LOCAL_NETWORKS
 from xmtpd_e2e.errors import ServiceError, SetupError
 from xmtpd_e2e.record import RunState
-from xmtpd_e2e.runtime.base import ServiceSpec, ServiceState
+from xmtpd_e2e.runtime.base import NodeMigrator, ServiceSpec, ServiceState
 from xmtpd_e2e.runtime.lifecycle import ManagedRuntime, ManagedService
 from xmtpd_e2e.runtime.netns import NamespaceNetwork, namespaces_available
 from xmtpd_e2e.runtime.ports import PortAllocator
@@ -237,6 +237,26 @@ class LocalRuntime(ManagedRuntime):
         if self.network is not None:
             return f"{self.network.address_of(service)}:{port}"
         return f"127.0.0.1:{self.listen_port(service, port)}"
+
+    def node_migrator(self, command: tuple[str, ...], image: str) -> NodeMigrator | None:
+        """The node binary run once as a host process (the host reaches Postgres and the chain)."""
+        executable = self._resolve(command[0])
+        found = executable.stat()
+        argv = [str(executable), *command[1:]]
+        log_path = self.log_dir / "node-database-template.log"
+
+        def run(variables: Mapping[str, str]) -> None:
+            env = {key: os.environ[key] for key in _INHERITED if key in os.environ}
+            env[RUN_MARKER] = self.run_id  # a crashed run's cleanup finds it like any process
+            with log_path.open("ab") as log:
+                try:
+                    subprocess.run(
+                        argv, env={**env, **variables}, stdout=log, stderr=subprocess.STDOUT, timeout=60, check=False
+                    )
+                except subprocess.TimeoutExpired:
+                    pass  # killed; whether it migrated is checked on the database
+
+        return NodeMigrator(f"{executable.resolve()}:{found.st_size}:{found.st_mtime_ns}", run, on_host=True)
 
     def _create(self, spec: ServiceSpec) -> LocalService:
         executable = self._resolve(spec.command[0])

@@ -12,7 +12,15 @@ from xmtpd_e2e.services.chain import ChainEndpoints
 from xmtpd_e2e.services.postgres import dsn_with
 from xmtpd_e2e.services.xmtpd_env import chain_env, merge_env
 
-__all__ = ["NodeConfig", "node_spec", "NODE_API_PORT", "READY_LOG", "NO_VALIDATION_SERVICE", "accepts_connections"]
+__all__ = [
+    "NodeConfig",
+    "node_spec",
+    "NODE_API_PORT",
+    "NODE_COMMAND",
+    "READY_LOG",
+    "NO_VALIDATION_SERVICE",
+    "accepts_connections",
+]
 
 NODE_API_PORT = 5050
 READY_LOG = "started api server"
@@ -32,6 +40,8 @@ _DEFAULTS = {
 }
 
 NO_VALIDATION_SERVICE = "http://127.0.0.1:1"
+NODE_COMMAND = ("replication",)
+"""The node program (upstream's image has it as its entrypoint)."""
 """The validation address of nodes in an environment without the service: nothing answers there.
 Envelopes that need validation (key packages, identity updates) then fail; the framework's own
 group-message envelopes never ask for it, and xmtpd's client connects lazily, so nodes start."""
@@ -75,7 +85,7 @@ def node_spec(runtime: Runtime, config: NodeConfig, chain: ChainEndpoints, admin
         name=config.alias,
         role="node",
         image=config.image,
-        command=("replication",),
+        command=NODE_COMMAND,
         env=merge_env(defaults, dict(config.env_overrides), enforced),
         ports=(port,),
         ready_log=READY_LOG,

@@ -69,6 +69,10 @@ class Databases:
         self._names: list[str] = []
         self._lock = threading.Lock()
 
+    @property
+    def disposable(self) -> bool:
+        return self._disposable
+
     def name_for(self, alias: str) -> str:
         """A valid, run-unique database name for a service alias such as ``node-100``."""
         name = self._prefix + _UNSAFE.sub("_", alias.lower())
@@ -87,6 +91,16 @@ class Databases:
         if not self._disposable:
             self._state.record(DATABASE_KIND, name, dsn=self.admin_dsn)
         self._drop(name)
+
+    def create_from(self, name: str, template: str) -> bool:
+        """Create ``name`` (already :meth:`reset`) as a copy of ``template``; False if that
+        failed (the node then creates and migrates its database itself)."""
+        try:
+            with psycopg.connect(self.admin_dsn, autocommit=True, connect_timeout=10) as conn:
+                conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        except psycopg.Error:
+            return False
+        return True
 
     def drop_all(self) -> None:
         if self._disposable:
