@@ -21,7 +21,6 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
-from urllib.parse import urlsplit
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -53,7 +52,14 @@ from xmtpd_e2e.runtime.registry import RuntimeRequest, create_runtime
 from xmtpd_e2e.services.chain import ChainEndpoints, start_chain
 from xmtpd_e2e.services.chaos import ChaosController, start_toxiproxy
 from xmtpd_e2e.services.gateway import GATEWAY_API_PORT, GatewayConfig, gateway_spec
-from xmtpd_e2e.services.node import NO_VALIDATION_SERVICE, NODE_API_PORT, NODE_COMMAND, NodeConfig, node_spec
+from xmtpd_e2e.services.node import (
+    NO_VALIDATION_SERVICE,
+    NODE_API_PORT,
+    NODE_COMMAND,
+    NodeConfig,
+    database_dsn,
+    node_spec,
+)
 from xmtpd_e2e.services.node_database_template import NodeDatabaseTemplate
 from xmtpd_e2e.services.xmtpd_env import chain_env
 from xmtpd_e2e.services.postgres import Databases, check_postgres, dsn_with
@@ -486,8 +492,7 @@ class Environment:
             chain = replace(chain, internal_rpc=chain.host_rpc, internal_ws=chain.host_rpc.replace("http", "ws", 1))
             dsn = self._postgres.admin_dsn
         else:
-            db_host, db_port = self.runtime.reach_host_port(urlsplit(self._postgres.service_dsn).port or 5432)
-            dsn = dsn_with(self._postgres.service_dsn, host=db_host, port=db_port)
+            dsn = database_dsn(self.runtime, self._postgres.service_dsn)
         node_env = {
             **chain_env(chain),
             "VERSION": self.config.xmtpd_version,

@@ -97,19 +97,26 @@ def _import_failed(what: str, error: BaseException, path: Path | None, command: 
     )
 
 
+def builtin_scenario_modules() -> list[tuple[str, Path]]:
+    """The catalogue's modules in catalogue order, each with its source file."""
+    import xmtpd_e2e.scenarios as catalogue
+
+    found = {m.name: m for m in pkgutil.iter_modules(catalogue.__path__)}
+    ordered = [n for n in catalogue.CATALOGUE_ORDER if n in found] + sorted(set(found) - set(catalogue.CATALOGUE_ORDER))
+    return [
+        (f"{catalogue.__name__}.{name}", Path(str(getattr(found[name].module_finder, "path", ""))) / f"{name}.py")
+        for name in ordered
+    ]
+
+
 def load_scenarios(extra_modules: Iterable[str] = (), *, from_source: bool = False) -> Registry:
     """Load every scenario.  ``from_source``: the built-in ones from their source, imported only
     when they run (:mod:`.static_catalogue`; what ``list`` and ``run`` need to start fast), except
     modules already imported (a ``--parallel`` worker's fork server imported them): their own
     registration stands."""
-    import xmtpd_e2e.scenarios as catalogue
     from xmtpd_e2e.runner.static_catalogue import register_from_source
 
-    found = {m.name: m for m in pkgutil.iter_modules(catalogue.__path__)}
-    ordered = [n for n in catalogue.CATALOGUE_ORDER if n in found] + sorted(set(found) - set(catalogue.CATALOGUE_ORDER))
-    for name in ordered:
-        module = f"{catalogue.__name__}.{name}"
-        source = Path(str(getattr(found[name].module_finder, "path", ""))) / f"{name}.py"
+    for module, source in builtin_scenario_modules():
         if module in sys.modules:
             continue
         if from_source and source.is_file() and register_from_source(module, source):

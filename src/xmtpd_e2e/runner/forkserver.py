@@ -208,7 +208,6 @@ def _prepare() -> None:
     import its scenario's module itself (0.3 s of CPU per worker; the scenario modules add 0.2 s
     here, once).  The discovery skips parsing a module already imported."""
     import importlib
-    import pkgutil
 
     import xmtpd_e2e.api.environment  # noqa: F401
     import xmtpd_e2e.client.publisher  # noqa: F401
@@ -218,10 +217,10 @@ def _prepare() -> None:
     import xmtpd_e2e.runner.reports  # noqa: F401
     import xmtpd_e2e.runner.worker  # noqa: F401
     import xmtpd_e2e.runtime.local  # noqa: F401
-    import xmtpd_e2e.scenarios as catalogue
+    from xmtpd_e2e.runner.discovery import builtin_scenario_modules
 
-    for module in pkgutil.iter_modules(catalogue.__path__):
-        importlib.import_module(f"{catalogue.__name__}.{module.name}")
+    for module, _ in builtin_scenario_modules():
+        importlib.import_module(module)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -315,10 +315,14 @@ class DockerRuntime(ManagedRuntime):
             finally:
                 try:
                     (self.log_dir / "node-database-template.log").write_bytes(container.logs())
+                except DockerException:
+                    pass  # the logs are a convenience; the container goes regardless
+                try:
                     container.remove(force=True)
                 except DockerException:
-                    pass
-                self.run_state.forget(CONTAINER_KIND, name)
+                    pass  # recorded and labelled: cleanup finds it
+                else:
+                    self.run_state.forget(CONTAINER_KIND, name)
 
         return NodeMigrator(build, run, on_host=False)
 

@@ -20,7 +20,6 @@ from xmtpd_e2e.users.visibility import missing_on_nodes
 __all__ = [
     "ORIGINATOR_CACHE_TTL",
     "FINDING",
-    "user_cluster",
     "users_cluster",
     "join",
     "wait_for_texts",
@@ -32,17 +31,13 @@ ORIGINATOR_CACHE_TTL: Mapping[str, str] = {"XMTPD_API_ORIGINATOR_CACHE_TTL": "10
 FINDING = "docs/findings/originator-cache-hides-new-originators.md"
 
 
-def user_cluster(env: Environment, *, nodes: int = 3) -> tuple[list[NodeHandle], list[GatewayHandle]]:
-    """``nodes`` nodes and one gateway, with the originator-cache setting (module docstring)."""
-    env.log.info("nodes get XMTPD_API_ORIGINATOR_CACHE_TTL=100ms (xmtpd's test setting; see %s)", FINDING)
-    return standard_cluster(env, nodes=nodes, node_env=ORIGINATOR_CACHE_TTL)
-
-
 def users_cluster(*, nodes: int = 3) -> Callable[[Environment], object]:
-    """``user_cluster`` as a scenario's ``setup=`` (built before its turn under ``--parallel``)."""
+    """A scenario's ``setup=``: ``nodes`` nodes and one gateway, with the originator-cache setting
+    (module docstring)."""
 
-    def set_up(env: Environment) -> object:
-        return user_cluster(env, nodes=nodes)
+    def set_up(env: Environment) -> tuple[list[NodeHandle], list[GatewayHandle]]:
+        env.log.info("nodes get XMTPD_API_ORIGINATOR_CACHE_TTL=100ms (xmtpd's test setting; see %s)", FINDING)
+        return standard_cluster(env, nodes=nodes, node_env=ORIGINATOR_CACHE_TTL)
 
     return set_up
 

@@ -15,6 +15,7 @@ from xmtpd_e2e.services.xmtpd_env import chain_env, merge_env
 __all__ = [
     "NodeConfig",
     "node_spec",
+    "database_dsn",
     "NODE_API_PORT",
     "NODE_COMMAND",
     "READY_LOG",
@@ -40,11 +41,11 @@ _DEFAULTS = {
 }
 
 NO_VALIDATION_SERVICE = "http://127.0.0.1:1"
-NODE_COMMAND = ("replication",)
-"""The node program (upstream's image has it as its entrypoint)."""
 """The validation address of nodes in an environment without the service: nothing answers there.
 Envelopes that need validation (key packages, identity updates) then fail; the framework's own
 group-message envelopes never ask for it, and xmtpd's client connects lazily, so nodes start."""
+NODE_COMMAND = ("replication",)
+"""The node program (upstream's image has it as its entrypoint)."""
 
 
 @dataclass(frozen=True)
@@ -66,8 +67,14 @@ def accepts_connections(service: RunningService) -> bool:
         return True
 
 
-def node_spec(runtime: Runtime, config: NodeConfig, chain: ChainEndpoints, admin_dsn: str) -> ServiceSpec:
+def database_dsn(runtime: Runtime, admin_dsn: str) -> str:
+    """``admin_dsn`` as a service of ``runtime`` reaches it (the host's Postgres, from a
+    namespace or container)."""
     db_host, db_port = runtime.reach_host_port(urlsplit(admin_dsn).port or 5432)
+    return dsn_with(admin_dsn, host=db_host, port=db_port)
+
+
+def node_spec(runtime: Runtime, config: NodeConfig, chain: ChainEndpoints, admin_dsn: str) -> ServiceSpec:
     port = runtime.listen_port(config.alias, NODE_API_PORT)
     defaults = {
         **_DEFAULTS,
@@ -78,7 +85,7 @@ def node_spec(runtime: Runtime, config: NodeConfig, chain: ChainEndpoints, admin
     enforced = {
         "XMTPD_API_PORT": str(port),
         "XMTPD_SIGNER_PRIVATE_KEY": config.signer_private_key,
-        "XMTPD_DB_WRITER_CONNECTION_STRING": dsn_with(admin_dsn, host=db_host, port=db_port),
+        "XMTPD_DB_WRITER_CONNECTION_STRING": database_dsn(runtime, admin_dsn),
         "XMTPD_DB_NAME_OVERRIDE": config.db_name,
     }
     return ServiceSpec(
