@@ -627,11 +627,11 @@ class Environment:
                     return client
         raise E2EError(f"no client {which!r}; clients: {list(self._clients)}")
 
-    def new_user(self, *, node: int, gateway: int = 0, name: str | None = None) -> User:
+    def new_user(self, *, node: int, gateway: int = 0, name: str | None = None, timeout: float = 60.0) -> User:
         """A real XMTP user (a libxmtp client) reading from node ``node`` and writing through
         gateway ``gateway``, both through their proxies; registered and visible on the network
-        when this returns (see xmtpd_e2e.users)."""
-        return self.users.new_user(node=node, gateway=gateway, name=name)
+        when this returns, or an error after ``timeout`` seconds (see xmtpd_e2e.users)."""
+        return self.users.new_user(node=node, gateway=gateway, name=name, timeout=timeout)
 
     @property
     def users(self) -> UserPool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Container, Sized
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from xmtpd_e2e.errors import CheckFailed
 from xmtpd_e2e.polling import wait_until
@@ -29,7 +29,7 @@ class Require:
     def _ok(self, msg: str, detail: str) -> None:
         self._log.debug("check ok: %s", _message(msg, detail))
 
-    def fail(self, msg: str) -> None:
+    def fail(self, msg: str) -> NoReturn:
         raise CheckFailed(msg)
 
     def true(self, value: object, msg: str = "") -> None:

@@ -204,7 +204,15 @@ class DockerRuntime(ManagedRuntime):
     name = DOCKER
     runs_images = True
 
-    def __init__(self, run_state: RunState, env_id: str, log_dir: Path, logger: logging.Logger | None = None) -> None:
+    def __init__(
+        self,
+        run_state: RunState,
+        env_id: str,
+        log_dir: Path,
+        logger: logging.Logger | None = None,
+        *,
+        holder_image: str | None = None,
+    ) -> None:
         super().__init__(run_state, env_id, log_dir, logger)
         try:
             self.client = docker.from_env(timeout=120)
@@ -217,9 +225,9 @@ class DockerRuntime(ManagedRuntime):
         self.network_name = f"xmtpd-e2e-{self.run_id}-{env_id}"
         self._labels = labels.labels_for(self.run_id, env_id, self.network_name)
         self._images_checked: set[str] = set()
-        self._holder_image: str | None = None
-        """toxiproxy's image, once its service was created: nodes and gateways created after it
-        get a network holder (:mod:`.docker_netns`)."""
+        self._holder_image = holder_image
+        """toxiproxy's image (given, or once its service was created): the services of
+        :data:`.docker_netns.HOLDER_ROLES` created after it get a network holder."""
         run_state.record(NETWORK_KIND, self.network_name)
         self._network = self.client.networks.create(self.network_name, driver="bridge", labels=self._labels)
 
@@ -262,6 +270,7 @@ class DockerRuntime(ManagedRuntime):
         holder = None
         network = self._network_settings(spec)
         if spec.role in docker_netns.HOLDER_ROLES and self._holder_image is not None:
+            self._ensure_image(self._holder_image)
             holder = self._create_container(
                 docker_netns.holder_name(name), spec, {**docker_netns.holder_options(self._holder_image), **network}
             )

@@ -9,6 +9,15 @@ container (``network_mode=container:<holder>``) that starts once and runs until 
 is removed.  The namespace, its address, its published ports and every rule in it survive the
 service's stop, kill and start, so the restarted process's first packet meets the fault.
 
+The MLS validation service gets one for another reason: a fault stops it, and a stopped process
+on a host that is still there refuses connections at once -- what the local runtime (whose
+namespaces outlive their processes) and kubernetes (a Service with no endpoint rejects) show.  A
+stopped container's address instead stops answering and its name stops resolving, so every caller
+waits out its connect timeout (xmtpd held each key-package publish 20 s): a different fault, which
+a partition from the service gives on every runtime.  Redis and the chain are not held: their
+containers are stopped only by full-suite faults, and a holder is one more container per
+environment.
+
 The holder runs toxiproxy's image (every environment has it), its server listening on the
 holder's loopback only (:data:`HOLDER_PORT`), so it serves nothing on the network.  It carries
 the run's labels and is recorded in the run state like any container, so ``cleanup`` removes it.
@@ -26,8 +35,9 @@ from xmtpd_e2e.errors import ServiceError
 
 __all__ = ["HOLDER_ROLES", "HOLDER_PORT", "holder_name", "ensure_running", "namespace_of", "remove_holder"]
 
-HOLDER_ROLES = frozenset({"node", "gateway"})
-"""Services that faults restart while in force: they get a holder."""
+HOLDER_ROLES = frozenset({"node", "gateway", "validation"})
+"""Services that faults restart while in force, and the validation service, whose stop must look
+like a stopped process (refused connections): they get a holder."""
 HOLDER_PORT = 18474
 """The holder's toxiproxy API port, on its loopback (no service of the framework uses it)."""
 

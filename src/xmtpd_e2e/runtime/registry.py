@@ -145,7 +145,13 @@ def _local_reclaimers() -> Sequence[Reclaimer]:
 def _create_docker(request: RuntimeRequest) -> Runtime:
     from xmtpd_e2e.runtime.docker import DockerRuntime
 
-    return DockerRuntime(request.run_state, request.env_id, request.log_dir, request.logger)
+    return DockerRuntime(
+        request.run_state,
+        request.env_id,
+        request.log_dir,
+        request.logger,
+        holder_image=request.config.images.toxiproxy,  # the validation service starts beside toxiproxy
+    )
 
 
 def _docker_unavailable() -> SetupError | None:

@@ -33,6 +33,8 @@ __all__ = ["UserPool", "REGISTRATION_VISIBLE_TIMEOUT"]
 
 GATEWAY_LOG_DELAY = 3.0
 """Seconds to wait for the gateway's log line about a publish it failed."""
+REGISTER_TIMEOUT = 60.0
+"""How long a registration may take by default (libxmtp registers in about 0.5 s)."""
 REGISTRATION_VISIBLE_TIMEOUT = 30.0
 """Seconds for a registered installation to show in its inbox state: registration returns once
 the gateway put the identity update on chain; nodes index it a moment later."""
@@ -66,16 +68,27 @@ class UserPool:
         self._numbers = itertools.count(1)
 
     # -- creating users -----------------------------------------------------------------------
-    def new_user(self, *, node: int, gateway: int = 0, name: str | None = None, wallet: Key | None = None) -> User:
-        """A new inbox with one installation, registered and visible on the network."""
-        return self._create(name or f"user-{next(self._numbers)}", node, gateway, wallet or Key.generate())
+    def new_user(
+        self,
+        *,
+        node: int,
+        gateway: int = 0,
+        name: str | None = None,
+        wallet: Key | None = None,
+        timeout: float = REGISTER_TIMEOUT,
+    ) -> User:
+        """A new inbox with one installation, registered and visible on the network; an
+        :class:`E2EError` if registering takes longer than ``timeout`` seconds."""
+        return self._create(name or f"user-{next(self._numbers)}", node, gateway, wallet or Key.generate(), timeout)
 
     def new_installation(self, user: User, *, name: str | None, node: int | None, gateway: int | None) -> User:
         node_id = node if node is not None else user.node_id
         gateway_index = gateway if gateway is not None else self._gateway_index(user.gateway_alias)
         return self._create(name or f"{user.name}-2", node_id, gateway_index, user.wallet)
 
-    def _create(self, name: str, node_id: int, gateway_index: int, wallet: Key) -> User:
+    def _create(
+        self, name: str, node_id: int, gateway_index: int, wallet: Key, timeout: float = REGISTER_TIMEOUT
+    ) -> User:
         with self._lock:
             if name in self._users:
                 raise E2EError(f"a user named {name!r} already exists in this environment")
@@ -86,7 +99,7 @@ class UserPool:
         with self.history.operation(name, "register", node=node.alias, gateway=gateway.alias) as record:
             try:
                 client = self.loop.run(
-                    register_client(self.bindings, api, wallet, database), timeout=60, what=f"{name}: register"
+                    register_client(self.bindings, api, wallet, database), timeout=timeout, what=f"{name}: register"
                 )
             except self.bindings.FfiError as error:
                 raise self.user_error(

@@ -78,6 +78,8 @@ def test_killed_validation_fails_key_packages_until_restarted(validated_env: Env
     assert env.validation.state() is not ServiceState.RUNNING and not env.validation.healthy()
     down = _rejection(env, node.id)
     assert "could not validate key package" in down and KEY_PACKAGE_REJECTED not in down, down
+    # A stopped service's address stays and refuses, on every runtime (docker: its network holder).
+    assert "connection refused" in down, down
     env.validation.start()
     assert env.validation.healthy()
     back = env.require.eventually(
