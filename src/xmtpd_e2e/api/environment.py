@@ -206,6 +206,7 @@ class Environment:
             except BaseException as exc:  # teardown must go on
                 errors.append(exc)
 
+        attempt(self.runtime.begin_teardown)  # the stops below are the end: nothing is kept for a restart
         attempt(lambda: self.recovery.stop(last_look=not fast))  # before the teardown's heal, not measured
         attempt(self.sampler.stop)
         if self._release_progress is not None:

@@ -222,6 +222,12 @@ class Runtime(abc.ABC):
         ``fast`` skips graceful stops (second Ctrl-C) but still removes everything.
         """
 
+    def begin_teardown(self) -> None:
+        """The environment is ending: services stopped from now on will not start again, so a
+        runtime need not keep anything of them for a restart (:meth:`close` follows).  Default:
+        nothing to do."""
+        return None
+
     def node_migrator(self, command: tuple[str, ...], image: str) -> NodeMigrator | None:
         """How to run a node build once to completion on the host's side, so that it migrates a
         template database (:mod:`xmtpd_e2e.services.node_database_template`); None: this runtime

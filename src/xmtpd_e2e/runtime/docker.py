@@ -2,9 +2,11 @@
 
 Upstream parity: services reach each other by network alias (``node-100:5050``,
 ``anvil:8545``), the framework reaches them through ports published on 127.0.0.1, and
-containers reach host Postgres as ``host.docker.internal``.  Unlike upstream, a stopped node is
-the *same* container started again (same identity and filesystem), every object carries the run
-id as a label and is recorded in the run state before it is created, and container output is
+containers reach host Postgres as ``host.docker.internal``.  Unlike upstream, a stopped service
+starts again under the same name, alias and address (a node, gateway or validation service is
+made anew at its first restart, joined to the network holder its first stop made: nothing of
+theirs lives in the container's filesystem; see :mod:`.docker_netns`), every object carries the
+run id as a label and is recorded in the run state before it is created, and container output is
 streamed to a log file per service, across restarts.
 """
 
@@ -13,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ import docker
 import requests
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 from docker.models.containers import Container
+from docker.models.networks import Network
 
 from xmtpd_e2e.errors import ServiceError, SetupError
 from xmtpd_e2e.record import Reclaimer, RunState
@@ -40,6 +43,7 @@ __all__ = [
 
 CONTAINER_KIND = "container"
 NETWORK_KIND = "network"
+NETWORK_ATTEMPTS = 5
 
 
 def docker_engine_answers() -> bool:
@@ -78,18 +82,19 @@ _STATES = {"running": ServiceState.RUNNING, "paused": ServiceState.PAUSED}
 
 
 class DockerService(ManagedService):
-    """One container, started again in place (same name, network alias and filesystem)."""
+    """One container, started again in place (same name, network alias and address)."""
 
     runtime: DockerRuntime
 
-    def __init__(
-        self, runtime: DockerRuntime, spec: ServiceSpec, container: Container, holder: Container | None = None
-    ) -> None:
+    def __init__(self, runtime: DockerRuntime, spec: ServiceSpec, container: Container) -> None:
         super().__init__(runtime, spec)
         self._container = container
-        self._holder = holder
-        """The container whose network this one joins (see :mod:`.docker_netns`), if any."""
-        self._network_owner = holder or container
+        self._holder: Container | None = None
+        """The container that keeps this service's address and network namespace once it first
+        stopped (see :mod:`.docker_netns`)."""
+        self._address: str | None = None
+        """Its address on the environment's network, as first given."""
+        self._network_owner = container
         self._ports: dict[int, tuple[str, int]] = {}
         self._pump: _LogPump | None = None
 
@@ -130,6 +135,36 @@ class DockerService(ManagedService):
         self._container.start()
         self._pump = _LogPump(self._container, self.log_path, since)
         self._pump.start()
+        if self._address is None and self.spec.role in docker_netns.HOLDER_ROLES:
+            self._address = self.network_address()
+
+    def _launch_with(self, before_run: Callable[[], None] | None) -> None:
+        """A service that ran before and has a holder role starts again in its holder's
+        namespace: the holder is made if its first stop did not make it (the service ended by
+        itself), ``before_run`` puts the faults into that namespace, and the service's container
+        is made anew joined to it (a container's network mode is fixed at its creation)."""
+        if self._holder is None and self._address is not None:
+            self._hold_address()
+        if self._holder is None or self._network_owner is self._holder:
+            super()._launch_with(before_run)
+            return
+        docker_netns.ensure_running(self._holder)
+        if before_run is not None:
+            before_run()
+        self._remove_container()
+        self._container = self.runtime._create_service_container(
+            self.spec, {"network_mode": f"container:{self._holder.name}"}
+        )
+        self._network_owner = self._holder
+        self._launch()
+
+    def _hold_address(self) -> None:
+        """Once stopped, a service of a holder role gets a holder at its address at once, so
+        the address stays (refusing connections, as a stopped process's host does) and keeps
+        the faults put into it until the service runs again."""
+        if self._holder is not None or self._address is None or self.runtime.tearing_down:
+            return
+        self._holder = self.runtime._create_holder(self.spec, self._address)
 
     def _settle_logs(self) -> None:
         if self._pump is not None:
@@ -148,6 +183,7 @@ class DockerService(ManagedService):
         except APIError as error:
             if "is not running" not in str(error):
                 raise ServiceError(f"stopping {self.spec.name} failed: {error}") from error
+        self._hold_address()
 
     def _observe(self) -> ServiceState:
         try:
@@ -187,7 +223,7 @@ class DockerService(ManagedService):
             return docker_netns.namespace_of(self._holder)
         return self.network_namespace()
 
-    def _discard(self, fast: bool) -> None:
+    def _remove_container(self) -> None:
         try:
             self.runtime.client.api.remove_container(self.container_name, force=True)
         except NotFound:
@@ -195,6 +231,9 @@ class DockerService(ManagedService):
         except DockerException as error:
             raise ServiceError(f"removing {self.container_name} failed: {error}") from error
         self.runtime.run_state.forget(CONTAINER_KIND, self.container_name)
+
+    def _discard(self, fast: bool) -> None:
+        self._remove_container()
         if self._holder is not None:
             docker_netns.remove_holder(self._holder)
             self.runtime.run_state.forget(CONTAINER_KIND, str(self._holder.name))
@@ -226,10 +265,38 @@ class DockerRuntime(ManagedRuntime):
         self._labels = labels.labels_for(self.run_id, env_id, self.network_name)
         self._images_checked: set[str] = set()
         self._holder_image = holder_image
-        """toxiproxy's image (given, or once its service was created): the services of
-        :data:`.docker_netns.HOLDER_ROLES` created after it get a network holder."""
-        run_state.record(NETWORK_KIND, self.network_name)
-        self._network = self.client.networks.create(self.network_name, driver="bridge", labels=self._labels)
+        """toxiproxy's image (given, or once its service was created): what a network holder
+        runs; before it is known no service gets a holder."""
+        self._network = self._create_network()
+
+    def _create_network(self) -> Network:
+        """The environment's bridge network, on a subnet Docker chose (from its configured
+        address pools) and this runtime then names: Docker gives a container a fixed address
+        (``ipv4_address``) only on a network whose subnet was given, and a held service keeps its
+        address (:mod:`.docker_netns`).  Another network may take the subnet between the probe and
+        the creation; then a new probe."""
+        last: APIError | None = None
+        for _ in range(NETWORK_ATTEMPTS):
+            probe_name = f"{self.network_name}-probe"
+            self.run_state.record(NETWORK_KIND, probe_name)
+            probe = self.client.networks.create(probe_name, driver="bridge", labels=self._labels)
+            try:
+                pool = probe.attrs["IPAM"]["Config"][0]
+            finally:
+                probe.remove()
+                self.run_state.forget(NETWORK_KIND, probe_name)
+            ipam = docker.types.IPAMConfig(
+                pool_configs=[docker.types.IPAMPool(subnet=pool["Subnet"], gateway=pool.get("Gateway"))]
+            )
+            self.run_state.record(NETWORK_KIND, self.network_name)
+            try:
+                return self.client.networks.create(self.network_name, driver="bridge", labels=self._labels, ipam=ipam)
+            except APIError as error:
+                self.run_state.forget(NETWORK_KIND, self.network_name)
+                if "overlaps" not in str(error):
+                    raise
+                last = error
+        raise ServiceError(f"creating network {self.network_name}: every subnet Docker offered was taken: {last}")
 
     @property
     def host_gateway(self) -> str:
@@ -253,47 +320,52 @@ class DockerRuntime(ManagedRuntime):
         configs = self._network.attrs.get("IPAM", {}).get("Config") or [{}]
         return str(configs[0].get("Gateway") or "") or None
 
-    def _network_settings(self, spec: ServiceSpec) -> dict[str, Any]:
-        """Where a service's container sits: its own place on the environment network."""
+    def _network_settings(self, spec: ServiceSpec, address: str | None = None) -> dict[str, Any]:
+        """Where a service's container sits: its own place on the environment network (at
+        ``address``, when given)."""
+        endpoint = self.client.api.create_endpoint_config(aliases=[spec.name], ipv4_address=address)
         return {
             "ports": {f"{port}/tcp": ("127.0.0.1", None) for port in spec.ports},
             "extra_hosts": {"host.docker.internal": "host-gateway"},
             "network": self.network_name,
-            "networking_config": {self.network_name: self.client.api.create_endpoint_config(aliases=[spec.name])},
+            "networking_config": {self.network_name: endpoint},
         }
 
     def _create(self, spec: ServiceSpec) -> DockerService:
-        if spec.role == "chaos":
+        if spec.role == "chaos" and self._holder_image is None:
             self._holder_image = spec.image
         self._ensure_image(spec.image)
-        name = f"{self.network_name}-{spec.name}"
-        holder = None
-        network = self._network_settings(spec)
-        if spec.role in docker_netns.HOLDER_ROLES and self._holder_image is not None:
-            self._ensure_image(self._holder_image)
-            holder = self._create_container(
-                docker_netns.holder_name(name), spec, {**docker_netns.holder_options(self._holder_image), **network}
-            )
-            network = {"network_mode": f"container:{holder.name}"}
-        try:
-            container = self._create_container(
-                name,
-                spec,
-                {
-                    "image": spec.image,
-                    "command": list(spec.command[1:]) or None,  # the image's entrypoint is the program
-                    "environment": dict(spec.env),
-                    "volumes": {str(path): {"bind": self.file_path(path), "mode": "ro"} for path in spec.files},
-                    "detach": True,
-                    **network,
-                },
-            )
-        except BaseException:
-            if holder is not None:
-                docker_netns.remove_holder(holder)
-                self.run_state.forget(CONTAINER_KIND, str(holder.name))
-            raise
-        return DockerService(self, spec, container, holder)
+        container = self._create_service_container(spec, self._network_settings(spec))
+        return DockerService(self, spec, container)
+
+    def _container_name(self, spec: ServiceSpec) -> str:
+        return f"{self.network_name}-{spec.name}"
+
+    def _create_service_container(self, spec: ServiceSpec, network: dict[str, Any]) -> Container:
+        """The service's own container, with ``network`` its place (its own, or a holder's)."""
+        return self._create_container(
+            self._container_name(spec),
+            spec,
+            {
+                "image": spec.image,
+                "command": list(spec.command[1:]) or None,  # the image's entrypoint is the program
+                "environment": dict(spec.env),
+                "volumes": {str(path): {"bind": self.file_path(path), "mode": "ro"} for path in spec.files},
+                "detach": True,
+                **network,
+            },
+        )
+
+    def _create_holder(self, spec: ServiceSpec, address: str) -> Container | None:
+        """A started network holder for ``spec``'s service at ``address`` (see
+        :mod:`.docker_netns`), or None when its role has none or no holder image is known."""
+        if spec.role not in docker_netns.HOLDER_ROLES or self._holder_image is None:
+            return None
+        self._ensure_image(self._holder_image)
+        options = {**docker_netns.holder_options(self._holder_image), **self._network_settings(spec, address)}
+        holder = self._create_container(docker_netns.holder_name(self._container_name(spec)), spec, options)
+        docker_netns.ensure_running(holder)
+        return holder
 
     def node_migrator(self, command: tuple[str, ...], image: str) -> NodeMigrator | None:
         """The node image run once as a container on the environment's network."""

@@ -1,22 +1,27 @@
 """A network namespace that outlives a container's restarts: a holder container per service.
 
-Docker gives a container a new network namespace at every start, so iptables rules and qdiscs
-applied inside it (partitions, cuts, loss, shaping) are gone when a faulted node is restarted,
-and the restarted node exchanges traffic until they are applied again (seen: a node partitioned,
-killed and restarted took in 3 of another node's envelopes).  Kubernetes avoids this with a pod
-sandbox; this is the same idea: the service's container joins the network of a *holder*
-container (``network_mode=container:<holder>``) that starts once and runs until the environment
-is removed.  The namespace, its address, its published ports and every rule in it survive the
-service's stop, kill and start, so the restarted process's first packet meets the fault.
+Docker gives a container a new network namespace, and a new address, at every start, so iptables
+rules and qdiscs applied inside it (partitions, cuts, loss, shaping) are gone when a faulted node
+is restarted, and the restarted node exchanges traffic until they are applied again (seen: a
+node partitioned, killed and restarted took in 3 of another node's envelopes); and while it is
+stopped its address answers nothing, where a stopped process on a live host refuses connections
+(the local runtime's namespaces and kubernetes' Services do).  Kubernetes avoids the first with a
+pod sandbox; this is the same idea: a *holder* container that keeps the service's address and
+namespace, and the service's container joined to it (``network_mode=container:<holder>``).
 
-The MLS validation service gets one for another reason: a fault stops it, and a stopped process
-on a host that is still there refuses connections at once -- what the local runtime (whose
-namespaces outlive their processes) and kubernetes (a Service with no endpoint rejects) show.  A
-stopped container's address instead stops answering and its name stops resolving, so every caller
-waits out its connect timeout (xmtpd held each key-package publish 20 s): a different fault, which
-a partition from the service gives on every runtime.  Redis and the chain are not held: their
-containers are stopped only by full-suite faults, and a holder is one more container per
-environment.
+A holder costs a container (about 0.6 CPU-s to create, start and remove on a 2-core machine), so
+a service gets one only when it first stops: at once, at the address it had (the environment's
+network names its subnet so that an address can be given), so the address stays, refusing
+connections; at its next start the faults in force go into the holder's namespace before its
+container -- made anew, joined to the holder -- runs, so the restarted process's first packet
+meets them.  From then on the namespace, address, published ports and every rule in it survive
+the service's stops, kills and starts.  A service that never stops never has one; nor does one
+stopped by the environment's teardown.
+
+The MLS validation service is held for the same reason as nodes and gateways: a fault stops it,
+and with its address silent xmtpd held each key-package publish 20 s (a different fault, which a
+partition from the service gives on every runtime).  Redis and the chain are not held: their
+containers are stopped only by full-suite faults.
 
 The holder runs toxiproxy's image (every environment has it), its server listening on the
 holder's loopback only (:data:`HOLDER_PORT`), so it serves nothing on the network.  It carries
@@ -36,8 +41,7 @@ from xmtpd_e2e.errors import ServiceError
 __all__ = ["HOLDER_ROLES", "HOLDER_PORT", "holder_name", "ensure_running", "namespace_of", "remove_holder"]
 
 HOLDER_ROLES = frozenset({"node", "gateway", "validation"})
-"""Services that faults restart while in force, and the validation service, whose stop must look
-like a stopped process (refused connections): they get a holder."""
+"""Services that faults stop and start again: they get a holder at their first stop."""
 HOLDER_PORT = 18474
 """The holder's toxiproxy API port, on its loopback (no service of the framework uses it)."""
 

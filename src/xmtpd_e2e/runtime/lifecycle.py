@@ -250,6 +250,7 @@ class ManagedRuntime(Runtime):
         self._starting: set[str] = set()
         self._lock = threading.Lock()
         self._closed = False
+        self._tearing_down = False
         log_dir.mkdir(parents=True, exist_ok=True)
 
     # -- what a runtime implements -------------------------------------------------------------
@@ -264,6 +265,14 @@ class ManagedRuntime(Runtime):
     def closed(self) -> bool:
         """True once :meth:`close` began: no service is created or launched after that."""
         return self._closed
+
+    def begin_teardown(self) -> None:
+        self._tearing_down = True
+
+    @property
+    def tearing_down(self) -> bool:
+        """True once :meth:`begin_teardown` or :meth:`close` began."""
+        return self._tearing_down or self._closed
 
     # -- Runtime -------------------------------------------------------------------------------
     def start(self, spec: ServiceSpec) -> RunningService:

@@ -1,0 +1,99 @@
+"""Docker's network holders, against the real engine: made at a service's first stop, not before.
+
+A holder costs a container, so a node, gateway or validation service gets one only when it first
+stops; from then on its address stays (refusing connections, as a stopped process's host does)
+and the restarted service runs in the holder's namespace at that same address.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import cast
+
+import docker
+import pytest
+from conftest import Harness, build_runtime
+from redis_service import REDIS_PORT, redis_call, redis_spec
+
+from xmtpd_e2e.runner.cleanup import run_record
+from xmtpd_e2e.runtime import docker_netns, labels
+from xmtpd_e2e.runtime.docker import DockerRuntime
+from xmtpd_e2e.runtime.registry import DOCKER
+
+pytestmark = [pytest.mark.integration, pytest.mark.docker]
+
+
+@pytest.fixture()
+def docker_harness(tmp_path: Path) -> Iterator[Harness]:
+    home = tmp_path / "home"
+    with run_record(home, logger=logging.getLogger("holders")) as state:
+        runtime, config, env_dir = build_runtime(DOCKER, home, state)
+        try:
+            yield Harness(runtime, state, config, env_dir)
+        finally:
+            runtime.close(fast=True)
+        assert not state.resources("container") and not state.resources("network")
+
+
+def _containers_of(harness: Harness) -> list[str]:
+    client = docker.from_env()
+    try:
+        found = client.containers.list(all=True, filters={"label": f"{labels.RUN}={harness.state.run_id}"})
+        return sorted(str(c.name) for c in found)
+    finally:
+        client.close()
+
+
+def _refuses(address: str, port: int) -> bool:
+    """True when a connection to ``address:port`` is refused (a live address with no listener);
+    False when it is accepted, or nothing answers within 3 s."""
+    try:
+        with socket.create_connection((address, port), timeout=3):
+            return False
+    except ConnectionRefusedError:
+        return True
+    except OSError:
+        return False
+
+
+def test_a_held_role_gets_its_holder_at_its_first_stop_and_keeps_its_address(docker_harness: Harness) -> None:
+    runtime = docker_harness.runtime
+    spec = replace(redis_spec(runtime, docker_harness.redis_image, "held"), role="node")
+    service = runtime.start(spec)
+    address = service.network_address()
+    assert address is not None
+    assert not any(name.endswith("-netns") for name in _containers_of(docker_harness)), "no holder before a stop"
+
+    service.stop(graceful=False)
+    assert any(name.endswith("held-netns") for name in _containers_of(docker_harness)), "the stop made a holder"
+    assert _refuses(address, REDIS_PORT), "a stopped service's address stays and refuses connections"
+
+    service.start()
+    assert service.network_address() == address
+    assert redis_call((address, REDIS_PORT), "PING").startswith("+PONG")
+    holder_namespace = service.fault_namespace()
+    assert holder_namespace is not None
+    assert holder_namespace.samefile(f"/proc/{service.main_pid()}/ns/net"), "the service runs in its holder's namespace"
+
+    service.stop(graceful=False)  # later stops keep the same holder
+    service.start()
+    assert service.network_address() == address
+    network = cast(DockerRuntime, runtime).network_name
+    assert [n for n in _containers_of(docker_harness) if n.endswith("-netns")] == [
+        docker_netns.holder_name(f"{network}-held")
+    ]
+
+
+def test_other_roles_and_teardown_stops_make_no_holder(docker_harness: Harness) -> None:
+    runtime = docker_harness.runtime
+    plain = runtime.start(redis_spec(runtime, docker_harness.redis_image, "plain"))
+    node_like = runtime.start(replace(redis_spec(runtime, docker_harness.redis_image, "ending"), role="node"))
+    plain.stop(graceful=False)
+    plain.start()
+    runtime.begin_teardown()
+    node_like.stop()
+    assert not any(name.endswith("-netns") for name in _containers_of(docker_harness))
