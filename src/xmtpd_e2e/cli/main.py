@@ -366,7 +366,15 @@ def _warn_about_leftovers(config: RunConfig) -> None:
 @cli.command("cleanup")
 @option("--run", "run_id", default=None, help="only this run")
 @option("--all", "all_runs", is_flag=True, default=False, help="also runs whose process is still alive")
-def cleanup_command(run_id: str | None, all_runs: bool) -> None:
+@option(
+    "--templates",
+    is_flag=True,
+    default=False,
+    help="also drop the migrated node-database templates (e2e_template_*, one per xmtpd build) from "
+    "the Postgres server; the next run makes its build's again",
+)
+@option("--postgres-dsn", default=RunConfig.postgres_dsn, help="admin DSN of the host Postgres (--templates)")
+def cleanup_command(run_id: str | None, all_runs: bool, templates: bool, postgres_dsn: str) -> None:
     """Remove what crashed or killed runs left behind (containers, processes, databases, dirs)."""
     import logging
 
@@ -392,7 +400,25 @@ def cleanup_command(run_id: str | None, all_runs: bool) -> None:
         stderr.print(f"{state.run_id}: {'removed' if not found else 'problems: ' + '; '.join(found)}")
     if not states:
         stderr.print("nothing to clean up")
+    if templates:
+        problems += _drop_node_database_templates(postgres_dsn)
     sys.exit(1 if problems else 0)
+
+
+def _drop_node_database_templates(dsn: str) -> list[str]:
+    """``cleanup --templates``: what could not be dropped, as problems."""
+    import psycopg
+
+    from xmtpd_e2e.services.node_database_template import drop_templates
+
+    try:
+        dropped = drop_templates(dsn)
+    except (psycopg.Error, OSError) as error:
+        problem = f"node-database templates not dropped: {error}"
+        stderr.print(f"{problem}\n  fix: start Postgres (`xmtpd-e2e infra up`) or pass --postgres-dsn")
+        return [problem]
+    stderr.print(f"dropped {len(dropped)} node-database template(s){': ' + ', '.join(dropped) if dropped else ''}")
+    return []
 
 
 def _mount_infra() -> None:

@@ -32,7 +32,7 @@ import psycopg
 from xmtpd_e2e.runtime.base import NodeMigrator
 from xmtpd_e2e.services.postgres import dsn_with
 
-__all__ = ["NodeDatabaseTemplate", "TEMPLATE_PREFIX", "template_name"]
+__all__ = ["NodeDatabaseTemplate", "TEMPLATE_PREFIX", "template_name", "drop_templates"]
 
 TEMPLATE_PREFIX = "e2e_template_"
 _UNREGISTERED_KEY = "0x" + "11" * 32
@@ -41,6 +41,24 @@ _UNREGISTERED_KEY = "0x" + "11" * 32
 
 def template_name(build: str) -> str:
     return TEMPLATE_PREFIX + hashlib.sha256(build.encode()).hexdigest()[:16]
+
+
+def drop_templates(admin_dsn: str) -> list[str]:
+    """Drop every build's template on the server (each under the lock its maker takes, so none is
+    dropped while being made); the names dropped.  The next run makes its build's anew."""
+    dropped = []
+    with psycopg.connect(admin_dsn, autocommit=True, connect_timeout=10) as admin:
+        rows = admin.execute(
+            "SELECT datname FROM pg_database WHERE starts_with(datname, %s) ORDER BY datname", (TEMPLATE_PREFIX,)
+        ).fetchall()
+        for (name,) in rows:
+            admin.execute("SELECT pg_advisory_lock(hashtext(%s))", (name,))
+            try:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            finally:
+                admin.execute("SELECT pg_advisory_unlock(hashtext(%s))", (name,))
+            dropped.append(str(name))
+    return dropped
 
 
 class NodeDatabaseTemplate:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -16,10 +18,11 @@ from xmtpd_e2e.api.environment import Environment
 from xmtpd_e2e.config import RunConfig
 from xmtpd_e2e.record import RunState
 from xmtpd_e2e.runtime.base import NodeMigrator
-from xmtpd_e2e.services.node_database_template import NodeDatabaseTemplate, template_name
+from xmtpd_e2e.services.node_database_template import TEMPLATE_PREFIX, NodeDatabaseTemplate, template_name
 from xmtpd_e2e.services.postgres import Databases, dsn_with
 
 ADMIN_DSN = RunConfig().postgres_dsn
+UNREACHABLE_DSN = "postgres://postgres:xmtp@127.0.0.1:1/postgres?sslmode=disable"
 
 
 def _execute(sql: str, database: str | None = None) -> list[tuple[object, ...]]:
@@ -126,3 +129,31 @@ def test_nodes_start_on_copies_of_their_build_s_template_where_databases_are_sha
         assert templates, "the node build's migrated template exists and is closed to connections"
     any_env.new_client(node.id).publish_envelopes(3)
     node.wait_for_envelopes(3, client_only=True)
+
+
+def test_cleanup_templates_drops_every_build_s_template_and_says_so(build: str, tmp_path: Path) -> None:
+    name = _template(build, FakeMigration()).ensure()
+    assert name is not None
+    result = subprocess.run(
+        [sys.executable, "-m", "xmtpd_e2e.cli.main", "cleanup", "--templates"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "XMTPD_E2E_HOME": str(tmp_path / "home")},
+    )
+    assert result.returncode == 0, result.stderr
+    assert name in result.stderr and "node-database template(s)" in result.stderr, result.stderr
+    assert _execute(f"SELECT datname FROM pg_database WHERE starts_with(datname, '{TEMPLATE_PREFIX}')") == []
+
+
+def test_cleanup_templates_without_postgres_says_what_to_do(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "xmtpd_e2e.cli.main", "cleanup", "--templates", "--postgres-dsn", UNREACHABLE_DSN],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "XMTPD_E2E_HOME": str(tmp_path / "home")},
+    )
+    assert result.returncode == 1, result.stderr
+    assert "node-database templates not dropped" in result.stderr and "fix:" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
