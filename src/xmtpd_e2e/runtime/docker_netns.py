@@ -5,7 +5,7 @@ rules and qdiscs applied inside it (partitions, cuts, loss, shaping) are gone wh
 is restarted, and the restarted node exchanges traffic until they are applied again (seen: a
 node partitioned, killed and restarted took in 3 of another node's envelopes); and while it is
 stopped its address answers nothing, where a stopped process on a live host refuses connections
-(the local runtime's namespaces and kubernetes' Services do).  Kubernetes avoids the first with a
+(as on the local runtime, whose namespaces outlive their processes).  Kubernetes avoids the first with a
 pod sandbox; this is the same idea: a *holder* container that keeps the service's address and
 namespace, and the service's container joined to it (``network_mode=container:<holder>``).
 

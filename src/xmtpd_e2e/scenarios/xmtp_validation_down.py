@@ -13,8 +13,9 @@ fault`` with the seconds the registration took; the scenario's verdict stays on 
 needs: a clear error, messages still flowing, registration back once the service is.
 
 Two outages.  ``xmtp-validation-down`` (fast suite) stops the service: its address stays and
-refuses connections at once, as a stopped process on a live host does (on every runtime; docker
-keeps the address in a network holder).  ``xmtp-validation-unreachable`` (full suite) partitions
+refuses connections at once, as a stopped process on a live host does (local; docker keeps the
+address in a network holder; on kubernetes it goes with the pod, and dials fail at once with "no
+route to host").  ``xmtp-validation-unreachable`` (full suite) partitions
 the service from the nodes and the gateway while it runs: packets to it go unanswered, each node
 holds a key-package publish until the gateway's 30 s deadline, the gateway tries node after node,
 and libxmtp gives up after 120 s with a deadline that names no cause
