@@ -23,6 +23,7 @@ here, so every runtime behaves the same:
 from __future__ import annotations
 
 import abc
+import functools
 import logging
 import threading
 import time
@@ -187,54 +188,48 @@ class ManagedService(RunningService):
 
     # -- readiness -----------------------------------------------------------------------------
     def _wait_ready(self, cursor: LogCursor) -> None:
+        """Ready is three stages in turn, under one deadline: the ready line in the log (if the
+        spec names one), the readiness check (if any), then other services reaching it by name.
+        A service that exits meanwhile fails at once with its log's tail."""
         spec = self.spec
         deadline = time.monotonic() + spec.ready_timeout
+        stages: list[tuple[str, Callable[[], bool], tuple[type[BaseException], ...]]] = []
+        if spec.ready_log:
+            needle = spec.ready_log
+            stages.append((f"{spec.name} to log {needle!r}", lambda: cursor.contains(needle), ()))
+        check = spec.ready_check
+        if check is not None:
+            stages.append((f"{spec.name} readiness check", lambda: check(self), _READY_PROBE_ERRORS))
+        stages.append(
+            (f"other services to reach {spec.name} by its name", self._reachable_by_name, _READY_PROBE_ERRORS)
+        )
 
         def exited() -> bool:
             if self._stopped_on_purpose:
                 raise ServiceError(f"{spec.name} was stopped while starting (the environment is being torn down?)")
             return self.state() is ServiceState.EXITED
 
-        def fail_if_exited() -> None:
-            if exited():
-                self._settle_logs()
-                raise ServiceNotReady(spec.name, "it exited while starting", tail_lines(self.log_path))
-
         try:
-            if spec.ready_log:
-                needle = spec.ready_log
+            for description, probe, swallow in stages:
                 wait_until(
-                    lambda: exited() or cursor.contains(needle),
+                    functools.partial(_either, exited, probe),
                     bool,
                     timeout=max(0.0, deadline - time.monotonic()),
-                    description=f"{spec.name} to log {needle!r}",
+                    description=description,
                     max_interval=0.2,
+                    swallow=swallow,
                 )
-                fail_if_exited()
-            check = spec.ready_check
-            if check is not None:
-                wait_until(
-                    lambda: exited() or check(self),
-                    bool,
-                    timeout=max(0.0, deadline - time.monotonic()),
-                    description=f"{spec.name} readiness check",
-                    max_interval=0.2,
-                    swallow=_READY_PROBE_ERRORS,
-                )
-                fail_if_exited()
-            wait_until(
-                lambda: exited() or self._reachable_by_name(),
-                bool,
-                timeout=max(0.0, deadline - time.monotonic()),
-                description=f"other services to reach {spec.name} by its name",
-                max_interval=0.2,
-                swallow=_READY_PROBE_ERRORS,
-            )
-            fail_if_exited()
+                if exited():
+                    self._settle_logs()
+                    raise ServiceNotReady(spec.name, "it exited while starting", tail_lines(self.log_path))
         except WaitTimeout as error:
             raise ServiceNotReady(
                 spec.name, f"not ready within {spec.ready_timeout:.0f}s: {error}", tail_lines(self.log_path)
             ) from error
+
+
+def _either(first: Callable[[], bool], second: Callable[[], bool]) -> bool:
+    return first() or second()
 
 
 class ManagedRuntime(Runtime):
