@@ -67,7 +67,8 @@ class KeptStream:
         closer = user.call("stream", lambda: conversations.stream_all_messages(callback, None))
         user.call("stream_ready", closer.wait_for_ready, timeout=READY_TIMEOUT)
         with self._lock:
-            self._closers.append(closer)
+            # Streams libxmtp ended by itself are done with; only open ones need ending later.
+            self._closers = [c for c in self._closers if not c.is_closed()] + [closer]
             wanted = self._wanted
         if not wanted:  # closed while this one was opening
             closer.end()
