@@ -94,6 +94,9 @@ class DockerService(ManagedService):
         stopped (see :mod:`.docker_netns`)."""
         self._address: str | None = None
         """Its address on the environment's network, as first given."""
+        self._host_ports: dict[int, int] = {}
+        """The host ports its ports were first published on: its holder keeps them, so a client
+        that reached it there reaches it again after a restart."""
         self._network_owner = container
         self._ports: dict[int, tuple[str, int]] = {}
         self._pump: _LogPump | None = None
@@ -136,7 +139,7 @@ class DockerService(ManagedService):
         self._pump = _LogPump(self._container, self.log_path, since)
         self._pump.start()
         if self._address is None and self.spec.role in docker_netns.HOLDER_ROLES:
-            self._address = self.network_address()
+            self._remember_place()
 
     def _launch_with(self, before_run: Callable[[], None] | None) -> None:
         """A service that ran before and has a holder role starts again in its holder's
@@ -158,13 +161,24 @@ class DockerService(ManagedService):
         self._network_owner = self._holder
         self._launch()
 
+    def _remember_place(self) -> None:
+        """Its address and published host ports, for a holder to take over at its first stop."""
+        self._container.reload()
+        settings = self._container.attrs["NetworkSettings"]
+        network = (settings.get("Networks") or {}).get(self.runtime.network_name) or {}
+        self._address = str(network.get("IPAddress") or "") or None
+        for port in self.spec.ports:
+            bindings = (settings.get("Ports") or {}).get(f"{port}/tcp") or []
+            if bindings:
+                self._host_ports[port] = int(bindings[0]["HostPort"])
+
     def _hold_address(self) -> None:
         """Once stopped, a service of a holder role gets a holder at its address at once, so
         the address stays (refusing connections, as a stopped process's host does) and keeps
         the faults put into it until the service runs again."""
         if self._holder is not None or self._address is None or self.runtime.tearing_down:
             return
-        self._holder = self.runtime._create_holder(self.spec, self._address)
+        self._holder = self.runtime._create_holder(self.spec, self._address, self._host_ports)
 
     def _settle_logs(self) -> None:
         if self._pump is not None:
@@ -356,13 +370,18 @@ class DockerRuntime(ManagedRuntime):
             },
         )
 
-    def _create_holder(self, spec: ServiceSpec, address: str) -> Container | None:
-        """A started network holder for ``spec``'s service at ``address`` (see
-        :mod:`.docker_netns`), or None when its role has none or no holder image is known."""
+    def _create_holder(self, spec: ServiceSpec, address: str, host_ports: Mapping[int, int]) -> Container | None:
+        """A started network holder for ``spec``'s service at ``address``, publishing its ports on
+        ``host_ports`` where given (see :mod:`.docker_netns`); None when its role has none or no
+        holder image is known."""
         if spec.role not in docker_netns.HOLDER_ROLES or self._holder_image is None:
             return None
         self._ensure_image(self._holder_image)
-        options = {**docker_netns.holder_options(self._holder_image), **self._network_settings(spec, address)}
+        network = self._network_settings(spec, address)
+        network["ports"] = {
+            f"{port}/tcp": ("127.0.0.1", host_ports.get(port)) for port in spec.ports
+        }  # None: any free port
+        options = {**docker_netns.holder_options(self._holder_image), **network}
         holder = self._create_container(docker_netns.holder_name(self._container_name(spec)), spec, options)
         docker_netns.ensure_running(holder)
         return holder

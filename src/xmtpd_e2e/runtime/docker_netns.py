@@ -10,9 +10,9 @@ pod sandbox; this is the same idea: a *holder* container that keeps the service'
 namespace, and the service's container joined to it (``network_mode=container:<holder>``).
 
 A holder costs a container (about 0.6 CPU-s to create, start and remove on a 2-core machine), so
-a service gets one only when it first stops: at once, at the address it had (the environment's
-network names its subnet so that an address can be given), so the address stays, refusing
-connections; at its next start the faults in force go into the holder's namespace before its
+a service gets one only when it first stops: at once, at the address and on the host ports it
+had (the environment's network names its subnet so that an address can be given), so the address
+stays, refusing connections, and a client finds it where it was; at its next start the faults in force go into the holder's namespace before its
 container -- made anew, joined to the holder -- runs, so the restarted process's first packet
 meets them.  From then on the namespace, address, published ports and every rule in it survive
 the service's stops, kills and starts.  A service that never stops never has one; nor does one

@@ -2,7 +2,7 @@
 
 A holder costs a container, so a node, gateway or validation service gets one only when it first
 stops; from then on its address stays (refusing connections, as a stopped process's host does)
-and the restarted service runs in the holder's namespace at that same address.
+and the restarted service runs in the holder's namespace at that same address and host ports.
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ def test_a_held_role_gets_its_holder_at_its_first_stop_and_keeps_its_address(doc
     service = runtime.start(spec)
     address = service.network_address()
     assert address is not None
+    published = service.host_address(REDIS_PORT)
     assert not any(name.endswith("-netns") for name in _containers_of(docker_harness)), "no holder before a stop"
 
     service.stop(graceful=False)
@@ -74,7 +75,8 @@ def test_a_held_role_gets_its_holder_at_its_first_stop_and_keeps_its_address(doc
 
     service.start()
     assert service.network_address() == address
-    assert redis_call((address, REDIS_PORT), "PING").startswith("+PONG")
+    assert service.host_address(REDIS_PORT) == published, "a client reaches it where it did before"
+    assert redis_call(published, "PING").startswith("+PONG")
     holder_namespace = service.fault_namespace()
     assert holder_namespace is not None
     assert holder_namespace.samefile(f"/proc/{service.main_pid()}/ns/net"), "the service runs in its holder's namespace"
