@@ -7,19 +7,15 @@ and the restarted service runs in the holder's namespace at that same address an
 
 from __future__ import annotations
 
-import logging
 import socket
-from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 from typing import cast
 
 import docker
 import pytest
-from conftest import Harness, build_runtime
+from conftest import Harness
 from redis_service import REDIS_PORT, redis_call, redis_spec
 
-from xmtpd_e2e.runner.cleanup import run_record
 from xmtpd_e2e.runtime import docker_netns, labels
 from xmtpd_e2e.runtime.docker import DockerRuntime
 from xmtpd_e2e.runtime.registry import DOCKER
@@ -28,15 +24,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.docker]
 
 
 @pytest.fixture()
-def docker_harness(tmp_path: Path) -> Iterator[Harness]:
-    home = tmp_path / "home"
-    with run_record(home, logger=logging.getLogger("holders")) as state:
-        runtime, config, env_dir = build_runtime(DOCKER, home, state)
-        try:
-            yield Harness(runtime, state, config, env_dir)
-        finally:
-            runtime.close(fast=True)
-        assert not state.resources("container") and not state.resources("network")
+def runtime_name() -> str:
+    """The contract's ``harness``, on docker only."""
+    return DOCKER
 
 
 def _containers_of(harness: Harness) -> list[str]:
@@ -60,17 +50,17 @@ def _refuses(address: str, port: int) -> bool:
         return False
 
 
-def test_a_held_role_gets_its_holder_at_its_first_stop_and_keeps_its_address(docker_harness: Harness) -> None:
-    runtime = docker_harness.runtime
-    spec = replace(redis_spec(runtime, docker_harness.redis_image, "held"), role="node")
+def test_a_held_role_gets_its_holder_at_its_first_stop_and_keeps_its_address(harness: Harness) -> None:
+    runtime = harness.runtime
+    spec = replace(redis_spec(runtime, harness.redis_image, "held"), role="node")
     service = runtime.start(spec)
     address = service.network_address()
     assert address is not None
     published = service.host_address(REDIS_PORT)
-    assert not any(name.endswith("-netns") for name in _containers_of(docker_harness)), "no holder before a stop"
+    assert not any(name.endswith("-netns") for name in _containers_of(harness)), "no holder before a stop"
 
     service.stop(graceful=False)
-    assert any(name.endswith("held-netns") for name in _containers_of(docker_harness)), "the stop made a holder"
+    assert any(name.endswith("held-netns") for name in _containers_of(harness)), "the stop made a holder"
     assert _refuses(address, REDIS_PORT), "a stopped service's address stays and refuses connections"
 
     service.start()
@@ -85,17 +75,15 @@ def test_a_held_role_gets_its_holder_at_its_first_stop_and_keeps_its_address(doc
     service.start()
     assert service.network_address() == address
     network = cast(DockerRuntime, runtime).network_name
-    assert [n for n in _containers_of(docker_harness) if n.endswith("-netns")] == [
-        docker_netns.holder_name(f"{network}-held")
-    ]
+    assert [n for n in _containers_of(harness) if n.endswith("-netns")] == [docker_netns.holder_name(f"{network}-held")]
 
 
-def test_other_roles_and_teardown_stops_make_no_holder(docker_harness: Harness) -> None:
-    runtime = docker_harness.runtime
-    plain = runtime.start(redis_spec(runtime, docker_harness.redis_image, "plain"))
-    node_like = runtime.start(replace(redis_spec(runtime, docker_harness.redis_image, "ending"), role="node"))
+def test_other_roles_and_teardown_stops_make_no_holder(harness: Harness) -> None:
+    runtime = harness.runtime
+    plain = runtime.start(redis_spec(runtime, harness.redis_image, "plain"))
+    node_like = runtime.start(replace(redis_spec(runtime, harness.redis_image, "ending"), role="node"))
     plain.stop(graceful=False)
     plain.start()
     runtime.begin_teardown()
     node_like.stop()
-    assert not any(name.endswith("-netns") for name in _containers_of(docker_harness))
+    assert not any(name.endswith("-netns") for name in _containers_of(harness))
