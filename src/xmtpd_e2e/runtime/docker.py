@@ -383,7 +383,12 @@ class DockerRuntime(ManagedRuntime):
         }  # None: any free port
         options = {**docker_netns.holder_options(self._holder_image), **network}
         holder = self._create_container(docker_netns.holder_name(self._container_name(spec)), spec, options)
-        docker_netns.ensure_running(holder)
+        try:
+            docker_netns.ensure_running(holder)
+        except ServiceError:  # e.g. its address was taken meanwhile: nothing of it stays
+            docker_netns.remove_holder(holder)
+            self.run_state.forget(CONTAINER_KIND, str(holder.name))
+            raise
         return holder
 
     def node_migrator(self, command: tuple[str, ...], image: str) -> NodeMigrator | None:

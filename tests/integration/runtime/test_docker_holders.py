@@ -16,6 +16,7 @@ import pytest
 from conftest import Harness
 from redis_service import REDIS_PORT, redis_call, redis_spec
 
+from xmtpd_e2e.errors import ServiceError
 from xmtpd_e2e.runtime import docker_netns, labels
 from xmtpd_e2e.runtime.docker import DockerRuntime
 from xmtpd_e2e.runtime.registry import DOCKER
@@ -87,3 +88,17 @@ def test_other_roles_and_teardown_stops_make_no_holder(harness: Harness) -> None
     runtime.begin_teardown()
     node_like.stop()
     assert not any(name.endswith("-netns") for name in _containers_of(harness))
+
+
+def test_a_holder_that_cannot_start_is_not_left_behind(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    runtime = harness.runtime
+    service = runtime.start(replace(redis_spec(runtime, harness.redis_image, "unheld"), role="node"))
+
+    def refuse(holder: object) -> None:
+        raise ServiceError("starting the network holder failed: address in use (simulated)")
+
+    monkeypatch.setattr(docker_netns, "ensure_running", refuse)
+    with pytest.raises(ServiceError, match="address in use"):
+        service.stop(graceful=False)
+    assert not any(name.endswith("-netns") for name in _containers_of(harness))
+    assert not [r for r in harness.state.resources("container") if r.ident.endswith("-netns")]
