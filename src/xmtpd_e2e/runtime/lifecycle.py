@@ -205,8 +205,8 @@ class ManagedService(RunningService):
         )
 
         def exited() -> bool:
-            if self._stopped_on_purpose:
-                raise ServiceError(f"{spec.name} was stopped while starting (the environment is being torn down?)")
+            if self._stopped_on_purpose:  # not a ServiceError: the stages' probes swallow those
+                raise _StoppedWhileStarting
             return self.state() is ServiceState.EXITED
 
         try:
@@ -226,6 +226,14 @@ class ManagedService(RunningService):
             raise ServiceNotReady(
                 spec.name, f"not ready within {spec.ready_timeout:.0f}s: {error}", tail_lines(self.log_path)
             ) from error
+        except _StoppedWhileStarting:
+            raise ServiceError(
+                f"{spec.name} was stopped while starting (the environment is being torn down?)"
+            ) from None
+
+
+class _StoppedWhileStarting(Exception):
+    """A service stopped on purpose during its readiness wait: ends the wait at once."""
 
 
 def _either(first: Callable[[], bool], second: Callable[[], bool]) -> bool:
