@@ -146,8 +146,7 @@ class DockerService(ManagedService):
         namespace: the holder is made if its first stop did not make it (the service ended by
         itself), ``before_run`` puts the faults into that namespace, and the service's container
         is made anew joined to it (a container's network mode is fixed at its creation)."""
-        if self._holder is None and self._address is not None:
-            self._hold_address()
+        self._hold_address()
         if self._holder is None or self._network_owner is self._holder:
             super()._launch_with(before_run)
             return
