@@ -6,8 +6,9 @@ import logging
 from typing import TYPE_CHECKING
 
 from xmtpd_e2e.api.service_faults import ServiceFaults
+from xmtpd_e2e.api.service_lifecycle import ServiceLifecycle
 from xmtpd_e2e.api.payer_operations import PayerOperations
-from xmtpd_e2e.runtime.base import RunningService, ServiceState
+from xmtpd_e2e.runtime.base import RunningService
 from xmtpd_e2e.services.chaos import ChaosController, ProxyInfo
 from xmtpd_e2e.timeline import Timeline
 
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 __all__ = ["GatewayHandle"]
 
 
-class GatewayHandle(PayerOperations, ServiceFaults):
+class GatewayHandle(PayerOperations, ServiceLifecycle, ServiceFaults):
     """A gateway as a scenario sees it.  It is a payer: its key signs the payer envelopes."""
 
     def __init__(
@@ -82,28 +83,3 @@ class GatewayHandle(PayerOperations, ServiceFaults):
     @property
     def service(self) -> RunningService:
         return self._service
-
-    def stop(self, *, kill: bool = False) -> None:
-        self._log.info("stopping %s%s", self._alias, " (kill)" if kill else "")
-        self._timeline.instant("service", "kill" if kill else "stop", (self._alias,))
-        self._service.stop(graceful=not kill)
-        if self._faults is not None:
-            self._faults.service_stopped(self._alias)
-
-    def start(self) -> None:
-        self._log.info("starting %s", self._alias)
-        with self._timeline.span("service", "start", (self._alias,)):
-            if self._faults is None:
-                self._service.start()
-            else:
-                self._faults.start_service(self._alias, self._service)
-
-    def state(self) -> ServiceState:
-        return self._service.state()
-
-    @property
-    def is_running(self) -> bool:
-        return self.state() is ServiceState.RUNNING
-
-    def logs(self) -> str:
-        return self._service.logs()

@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from xmtpd_e2e.api.service_faults import ServiceFaults
+from xmtpd_e2e.api.service_lifecycle import ServiceLifecycle
 from xmtpd_e2e.observe.observer import (
     NodeObserver,
     PayerReportStatusCounts,
@@ -16,7 +17,7 @@ from xmtpd_e2e.observe.observer import (
 )
 from xmtpd_e2e.observe.report_schedule import GENERATOR, SETTLEMENT, SUBMITTER, next_firing
 from xmtpd_e2e.polling import wait_until
-from xmtpd_e2e.runtime.base import RunningService, ServiceState
+from xmtpd_e2e.runtime.base import RunningService
 from xmtpd_e2e.services.chaos import ChaosController, ProxyInfo
 from xmtpd_e2e.timeline import Timeline
 
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 __all__ = ["NodeHandle"]
 
 
-class NodeHandle(ServiceFaults):
+class NodeHandle(ServiceLifecycle, ServiceFaults):
     """A node as a scenario sees it.  Obtained from ``env.add_node()`` / ``env.node(id)``."""
 
     def __init__(
@@ -111,34 +112,6 @@ class NodeHandle(ServiceFaults):
     @property
     def service(self) -> RunningService:
         return self._service
-
-    # -- lifecycle ---------------------------------------------------------------------------
-    def stop(self, *, kill: bool = False) -> None:
-        """Stop the node (``kill=True``: SIGKILL, as in a crash).  Its database is kept."""
-        self._log.info("stopping %s%s", self._alias, " (kill)" if kill else "")
-        self._timeline.instant("service", "kill" if kill else "stop", (self._alias,))
-        self._service.stop(graceful=not kill)
-        if self._faults is not None:
-            self._faults.service_stopped(self._alias)
-
-    def start(self) -> None:
-        """Start a stopped node again: same identity, key and database; waits until ready."""
-        self._log.info("starting %s", self._alias)
-        with self._timeline.span("service", "start", (self._alias,)):
-            if self._faults is None:
-                self._service.start()
-            else:
-                self._faults.start_service(self._alias, self._service)
-
-    def state(self) -> ServiceState:
-        return self._service.state()
-
-    @property
-    def is_running(self) -> bool:
-        return self.state() is ServiceState.RUNNING
-
-    def logs(self) -> str:
-        return self._service.logs()
 
     # -- on-chain ----------------------------------------------------------------------------
     def add_to_canonical_network(self) -> None:

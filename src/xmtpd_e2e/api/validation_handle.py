@@ -12,10 +12,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from xmtpd_e2e.api.service_faults import ServiceFaults
+from xmtpd_e2e.api.service_lifecycle import ServiceLifecycle
 from xmtpd_e2e.config import RunConfig
 from xmtpd_e2e.errors import E2EError
 from xmtpd_e2e.infra.validation import ValidationSource, validation_source, validation_unavailable
-from xmtpd_e2e.runtime.base import RunningService, Runtime, ServiceState
+from xmtpd_e2e.runtime.base import RunningService, Runtime
 from xmtpd_e2e.services.validation import ValidationEndpoints, is_healthy, start_validation
 from xmtpd_e2e.timeline import Timeline
 
@@ -28,7 +29,7 @@ VALIDATION = "validation"
 """Its name as a fault participant (``env.cut(100, "validation")``) and in ``pause``."""
 
 
-class ValidationHandle(ServiceFaults):
+class ValidationHandle(ServiceLifecycle, ServiceFaults):
     """Lifecycle and faults of the validation service (pause, packet loss... from ServiceFaults)."""
 
     def __init__(
@@ -70,38 +71,13 @@ class ValidationHandle(ServiceFaults):
         except Exception:  # refused, reset, timed out: not healthy
             return False
 
-    def stop(self, *, kill: bool = False) -> None:
-        """Stop it (``kill=True``: SIGKILL).  Nodes keep its address; validations fail meanwhile."""
-        name = self.service.spec.name
-        self._log.info("stopping %s%s", name, " (kill)" if kill else "")
-        self._timeline.instant("service", "kill" if kill else "stop", (name,))
-        self.service.stop(graceful=not kill)
-        if self._faults is not None:
-            self._faults.service_stopped(VALIDATION)
+    @property
+    def _event_name(self) -> str:
+        return self.service.spec.name
 
     def kill(self) -> None:
         """SIGKILL, as in a crash."""
         self.stop(kill=True)
-
-    def start(self) -> None:
-        """Start it again at the same address; waits for its health check."""
-        name = self.service.spec.name
-        self._log.info("starting %s", name)
-        with self._timeline.span("service", "start", (name,)):
-            if self._faults is None:
-                self.service.start()
-            else:
-                self._faults.start_service(VALIDATION, self.service)
-
-    def state(self) -> ServiceState:
-        return self.service.state()
-
-    @property
-    def is_running(self) -> bool:
-        return self.state() is ServiceState.RUNNING
-
-    def logs(self) -> str:
-        return self.service.logs()
 
 
 def validation_starter(
