@@ -6,7 +6,9 @@ The three sit in different places and units: the nodes' databases count usage in
 payer, and the PayerRegistry debits fee-token base units (6 decimals: 1 unit = 10^6
 picodollars).  xmtpd v1.2.0 puts the picodollar numbers unchanged into the leaves and the
 registry debits them as base units, so a payer pays 10^6 times what it was charged: that shows
-here as a ``fee-mismatch`` whose ``factor`` is 1,000,000.
+here as a ``fee-mismatch`` whose ``factor`` is 1,000,000.  (smart-contracts fixed its side after
+the v2026.02.10-1 contracts: the PayerReportManager divides each leaf's fee by 10^6, rounding up
+to a whole base unit, before the registry debits it; a debit so rounded is the right amount.)
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ from typing import Any
 from xmtpd_e2e.chain.units import PICODOLLARS_PER_BASE_UNIT
 from xmtpd_e2e.explore.violation import Violation
 
-__all__ = ["PayerFees", "check_fees"]
+__all__ = ["PayerFees", "check_fees", "due_base_units"]
 
 
 @dataclass(frozen=True)
 class PayerFees:
+    """One payer's money in one settled report (or, on a hand-made ledger, in all of them)."""
+
     payer: str
     usage_picodollars: int
     """What the nodes' databases charged the payer (one node's view; nodes agree when converged)."""
@@ -31,14 +35,17 @@ class PayerFees:
     """The fees the settled payer reports carry for the payer, read as picodollars (their unit)."""
     debited_base_units: int
     """What the PayerRegistry took from the payer's balance, in fee-token base units."""
+    report: str = ""
+    """Which settled report (``"<originator>/<index>"``); empty for a payer's whole ledger."""
 
     def to_list(self) -> list[Any]:
-        return [self.payer, self.usage_picodollars, self.settled_picodollars, self.debited_base_units]
+        row: list[Any] = [self.payer, self.usage_picodollars, self.settled_picodollars, self.debited_base_units]
+        return row + [self.report] if self.report else row
 
     @classmethod
     def from_list(cls, row: Iterable[Any]) -> PayerFees:
-        payer, usage, settled, debited = row
-        return cls(str(payer), int(usage), int(settled), int(debited))
+        payer, usage, settled, debited, *report = row
+        return cls(str(payer), int(usage), int(settled), int(debited), str(report[0]) if report else "")
 
 
 def _factor(numerator: int, denominator: int) -> float | None:
@@ -48,16 +55,32 @@ def _factor(numerator: int, denominator: int) -> float | None:
 def _mismatch(fees: PayerFees, what: str, expected: int, got: int, details: Mapping[str, Any]) -> Violation:
     factor = _factor(got, expected)
     shown = f"{factor:,.6g} times" if factor is not None else "where nothing was due"
+    where = f" in report {fees.report}" if fees.report else ""
     return Violation(
         "fee-mismatch",
-        f"payer {fees.payer}: {what} ({got:,} picodollars for {expected:,}: {shown})",
+        f"payer {fees.payer}{where}: {what} ({got:,} picodollars for {expected:,}: {shown})",
         None,
-        {"payer": fees.payer, "what": what, "expected": expected, "got": got, "factor": factor, **details},
+        {
+            "payer": fees.payer,
+            "report": fees.report,
+            "what": what,
+            "expected": expected,
+            "got": got,
+            "factor": factor,
+            **details,
+        },
     )
 
 
+def due_base_units(picodollars: int) -> int:
+    """The fee-token base units that pay ``picodollars``: rounded up to a whole base unit, as the
+    contracts that convert do, so the protocol never undercharges."""
+    return -(-picodollars // PICODOLLARS_PER_BASE_UNIT)
+
+
 def check_fees(payers: Iterable[PayerFees]) -> list[Violation]:
-    """Each payer's usage, settled fees and chain debit must be the same amount of money."""
+    """Each payer's usage, settled fees and chain debit must be the same amount of money (the
+    debit rounded up to a whole base unit)."""
     violations = []
     for fees in payers:
         if fees.settled_picodollars != fees.usage_picodollars:
@@ -71,7 +94,7 @@ def check_fees(payers: Iterable[PayerFees]) -> list[Violation]:
                 )
             )
         debited = fees.debited_base_units * PICODOLLARS_PER_BASE_UNIT
-        if debited != fees.settled_picodollars:
+        if fees.debited_base_units != due_base_units(fees.settled_picodollars):
             violations.append(
                 _mismatch(
                     fees,

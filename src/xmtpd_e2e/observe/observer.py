@@ -21,6 +21,7 @@ __all__ = [
     "PayerUsage",
     "SettledReport",
     "ReportAttestations",
+    "ReportUsage",
     "CLIENT_TOPIC_KINDS",
 ]
 
@@ -85,6 +86,19 @@ class ReportAttestations:
     @property
     def quorum(self) -> int:
         return self.nodes // 2 + 1
+
+
+@dataclass(frozen=True)
+class ReportUsage:
+    """What a node charged for the range of one of its payer reports, read before settlement
+    deletes those usage rows: the numbers xmtpd puts in the report's merkle leaves."""
+
+    report_id: str
+    """Hex of ``payer_reports.id``, the report's digest (the chain's ``payerReportId``)."""
+    originator_node_id: int
+    submitted_report_index: int | None
+    picodollars_by_payer: dict[str, int]
+    """Payer address (as stored) -> the sum of ``unsettled_usage.spend_picodollars`` in range."""
 
 
 class NodeObserver:
@@ -243,6 +257,31 @@ class NodeObserver:
             "GROUP BY p.address, u.originator_id ORDER BY 1, 2"
         )
         return [(str(a), int(o), int(c), int(s)) for a, o, c, s in rows]
+
+    def report_usage(self, originator_node_id: int) -> list[ReportUsage]:
+        """For each of the originator's reports not settled yet, the usage its range covers, as
+        xmtpd sums it into the report (minutes after the previous report's end minute, or all
+        before it, through the report's end minute) and as settlement clears it."""
+        reports = self._rows(
+            "SELECT encode(r.id, 'hex'), r.submitted_report_index, COALESCE(("
+            "  SELECT q.end_minute_since_epoch FROM payer_reports q WHERE q.originator_node_id = "
+            "  r.originator_node_id AND q.end_sequence_id = r.start_sequence_id AND q.id <> r.id "
+            "  ORDER BY q.created_at LIMIT 1), -1), r.end_minute_since_epoch "
+            "FROM payer_reports r WHERE r.originator_node_id = %s AND r.submission_status <> 2",
+            (originator_node_id,),
+        )
+        usage = []
+        for report_id, index, after_minute, through_minute in reports:
+            rows = self._rows(
+                "SELECT p.address, SUM(u.spend_picodollars) FROM unsettled_usage u JOIN payers p "
+                "ON p.id = u.payer_id WHERE u.originator_id = %s AND u.minutes_since_epoch > %s "
+                "AND u.minutes_since_epoch <= %s GROUP BY p.address",
+                (originator_node_id, after_minute, through_minute),
+            )
+            by_payer = {str(address): int(spend) for address, spend in rows}
+            settled_index = None if index is None else int(index)
+            usage.append(ReportUsage(str(report_id), originator_node_id, settled_index, by_payer))
+        return usage
 
     def settled_payer_reports(self) -> list[SettledReport]:
         rows = self._rows(

@@ -9,7 +9,7 @@ from xmtpd_e2e.api.environment import Environment
 __all__ = ["record_finding"]
 
 
-def record_finding(env: Environment, what: str, finding: str, **evidence: Any) -> None:
+def record_finding(env: Environment, what: str, finding: str, /, **evidence: Any) -> None:
     """A ``check`` event named ``finding: <what>`` on the timeline (results JSON, HTML report),
     citing the write-up and carrying the evidence, and the same as a warning in the log.
 

@@ -80,6 +80,7 @@ def test_node_identity_lifecycle_and_observation(any_env: Environment) -> None:
     assert node.get_payer_report_count() == 0 and node.get_payer_report_status_counts().total == 0
     assert node.get_settled_payer_reports() == []
     assert node.observer.report_attestations() == []  # the query runs against the real schema
+    assert node.observer.report_usage(300) == []  # so does this one
     usage = {u.address.lower(): u for u in any_env.node(100).get_unsettled_usage()}
     assert usage[any_env.client(100).payer_address.lower()].message_count == 5
 

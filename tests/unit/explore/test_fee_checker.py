@@ -35,3 +35,18 @@ def test_fees_travel_in_the_final_state_and_reach_the_verdict() -> None:
     again = FinalState.from_dict(state.to_dict())
     assert again.fees == state.fees
     assert check(VALID, again).kinds() == {"fee-mismatch"}
+
+
+def test_a_debit_rounded_up_to_a_whole_base_unit_is_the_right_amount() -> None:
+    # the fixed PayerReportManager divides each leaf by 10^6, rounding up: 2,961,000,001 -> 2,962
+    assert check_fees([PayerFees("0xa", CHARGED + 1, CHARGED + 1, CHARGED // 10**6 + 1)]) == []
+    (violation,) = check_fees([PayerFees("0xa", CHARGED + 1, CHARGED + 1, CHARGED // 10**6)])
+    assert violation.details["what"].startswith("the chain debited")
+
+
+def test_a_report_named_is_in_the_message_and_survives_the_final_state() -> None:
+    fees = PayerFees("0xa", CHARGED, CHARGED, CHARGED, report="100/0")
+    (violation,) = check_fees([fees])
+    assert "in report 100/0" in violation.message and violation.details["report"] == "100/0"
+    assert PayerFees.from_list(fees.to_list()) == fees
+    assert PayerFees.from_list(["0xa", 1, 1, 0]).report == ""
