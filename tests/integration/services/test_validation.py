@@ -7,6 +7,7 @@ import stat
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import cast
 
 import pytest
 from integration_environments import integration_config, started_environment
@@ -14,11 +15,13 @@ from runtime_params import runtime_params
 from validation_probe import bogus_key_package_envelope, validate_bogus_key_package
 
 from xmtpd_e2e.api.environment import Environment
+from xmtpd_e2e.api.node_handle import NodeHandle
 from xmtpd_e2e.client.errors import PublishError
 from xmtpd_e2e.config import RunConfig
 from xmtpd_e2e.errors import SetupError
 from xmtpd_e2e.infra.validation import find_validation_bin
 from xmtpd_e2e.runtime.base import ServiceState
+from xmtpd_e2e.runtime.kubernetes.runtime import KubernetesRuntime
 from xmtpd_e2e.runtime.registry import KUBERNETES, LOCAL
 
 pytestmark = pytest.mark.integration
@@ -71,16 +74,31 @@ def test_healthy_given_to_every_node_and_validating_through_them(validated_env: 
     assert "Starting validation service" in log.read_text()  # its own log, as the other services'
 
 
+def _dial_errors_once_killed(env: Environment, node: NodeHandle) -> tuple[str, ...]:
+    """How the node's dial to the killed service fails, by runtime (read while both run).
+
+    Local and docker: the stopped service's address stays and refuses (docker: its network
+    holder).  Kubernetes: the address went with the pod.  From the same cluster node the kernel's
+    failed neighbour lookup answers the dial ("no route to host"); from the other one that answer
+    comes back only if the forwarding node's ICMP "host unreachable" does, else the dial waits for
+    gRPC's 20 s connect timeout ("i/o timeout"): both were seen with that placement.  Neither is
+    at once: the lookup takes about 3 s."""
+    if env.runtime.name != KUBERNETES:
+        return ("connection refused",)
+    placement = cast(KubernetesRuntime, env.runtime).pod_nodes()
+    same = placement[node.service.spec.name] == placement[env.validation.service.spec.name]
+    return ("no route to host",) if same else ("no route to host", "i/o timeout")
+
+
 def test_killed_validation_fails_key_packages_until_restarted(validated_env: Environment) -> None:
     env = validated_env
     node = env.add_node()
+    dial_errors = _dial_errors_once_killed(env, node)
     env.validation.kill()
     assert env.validation.state() is not ServiceState.RUNNING and not env.validation.healthy()
     down = _rejection(env, node.id)
     assert "could not validate key package" in down and KEY_PACKAGE_REJECTED not in down, down
-    # Local and docker: a stopped service's address stays and refuses (docker: its network holder).
-    # Kubernetes: nodes dial the pod's address, which went with the pod.
-    assert ("no route to host" if env.runtime.name == KUBERNETES else "connection refused") in down, down
+    assert any(error in down for error in dial_errors), (dial_errors, down)
     env.validation.start()
     assert env.validation.healthy()
     back = env.require.eventually(
