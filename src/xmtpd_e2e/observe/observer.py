@@ -96,7 +96,6 @@ class ReportUsage:
     report_id: str
     """Hex of ``payer_reports.id``, the report's digest (the chain's ``payerReportId``)."""
     originator_node_id: int
-    submitted_report_index: int | None
     picodollars_by_payer: dict[str, int]
     """Payer address (as stored) -> the sum of ``unsettled_usage.spend_picodollars`` in range."""
 
@@ -263,7 +262,7 @@ class NodeObserver:
         xmtpd sums it into the report (minutes after the previous report's end minute, or all
         before it, through the report's end minute) and as settlement clears it."""
         reports = self._rows(
-            "SELECT encode(r.id, 'hex'), r.submitted_report_index, COALESCE(("
+            "SELECT encode(r.id, 'hex'), COALESCE(("
             "  SELECT q.end_minute_since_epoch FROM payer_reports q WHERE q.originator_node_id = "
             "  r.originator_node_id AND q.end_sequence_id = r.start_sequence_id AND q.id <> r.id "
             "  ORDER BY q.created_at LIMIT 1), -1), r.end_minute_since_epoch "
@@ -271,7 +270,7 @@ class NodeObserver:
             (originator_node_id,),
         )
         usage = []
-        for report_id, index, after_minute, through_minute in reports:
+        for report_id, after_minute, through_minute in reports:
             rows = self._rows(
                 "SELECT p.address, SUM(u.spend_picodollars) FROM unsettled_usage u JOIN payers p "
                 "ON p.id = u.payer_id WHERE u.originator_id = %s AND u.minutes_since_epoch > %s "
@@ -279,8 +278,7 @@ class NodeObserver:
                 (originator_node_id, after_minute, through_minute),
             )
             by_payer = {str(address): int(spend) for address, spend in rows}
-            settled_index = None if index is None else int(index)
-            usage.append(ReportUsage(str(report_id), originator_node_id, settled_index, by_payer))
+            usage.append(ReportUsage(str(report_id), originator_node_id, by_payer))
         return usage
 
     def settled_payer_reports(self) -> list[SettledReport]:

@@ -62,7 +62,7 @@ def _settled_row(report_id: str, index: int) -> dict[str, Any]:
 
 
 def _pricing(monkeypatch: pytest.MonkeyPatch, debited: int, *, read_before: bool = True) -> tuple[ReportPricing, _Env]:
-    usage = ReportUsage("ab12", 5700, None, {PAYER.lower(): CHARGED})
+    usage = ReportUsage("ab12", 5700, {PAYER.lower(): CHARGED})
     observer = _Observer([usage], [])
     pricing = ReportPricing(_Originator(observer))  # type: ignore[arg-type]
     if read_before:
